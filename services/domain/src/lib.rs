@@ -1,0 +1,20 @@
+//! The techcredit domain core: policy, money, identifiers, underwriting, compensation
+//! arithmetic, state machines and ledger posting rules, as plain Rust over plain types.
+//!
+//! Invariant: this crate imports neither tonic nor sea-orm. It is tested without a server
+//! or a database.
+
+pub mod auth;
+pub mod bank;
+pub mod ids;
+pub mod money;
+pub mod policy;
+pub mod terms;
+pub mod uscc;
+
+pub use auth::{Principal, Role};
+pub use bank::{BankStatus, BankStatusParseError};
+pub use ids::{BankId, IdError, RequestId};
+pub use money::{Money, MoneyError};
+pub use policy::{Policy, PolicyError};
+pub use uscc::{Uscc, UsccError};

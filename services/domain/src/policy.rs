@@ -1,0 +1,413 @@
+//! The versioned policy: every parameter of DOMAIN.md, loaded from a TOML file and
+//! validated before the server starts.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::money::Money;
+use crate::terms::{Classification, ContributorGroup, Grade, LoanPurpose, Qualification, is_industry_section};
+
+/// The built-in default policy (DOMAIN.md's defaults), used when no file is configured.
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../policy/default.toml");
+
+/// Why a policy document cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Not TOML of the expected shape.
+    #[error("policy is not valid: {0}")]
+    Parse(String),
+    /// A parameter breaks a rule.
+    #[error("policy parameter {field} {problem}")]
+    Invalid {
+        /// Dotted path of the parameter, e.g. `pool_share.maximum`.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The whole policy.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Version recorded with every decision, e.g. "2025.1".
+    pub version: String,
+    /// First date the policy applies to.
+    pub effective_from: NaiveDate,
+    /// Pool size and leverage.
+    pub pool: PoolPolicy,
+    /// Contributor groups and their shares.
+    pub contributors: Vec<ContributorPolicy>,
+    /// Enterprise eligibility.
+    pub eligibility: EligibilityPolicy,
+    /// Loan limits.
+    pub loan: LoanPolicy,
+    /// Covered outstanding per enterprise.
+    pub enterprise_cap: EnterpriseCapPolicy,
+    /// One-year LPR by effective date.
+    pub lpr: Vec<LprEntry>,
+    /// Share of principal loss borne by the pool.
+    pub pool_share: PoolSharePolicy,
+    /// Enrolment deadlines.
+    pub enrolment: EnrolmentPolicy,
+    /// When a loan counts as defaulted.
+    pub default_trigger: DefaultTriggerPolicy,
+    /// Claims.
+    pub claims: ClaimsPolicy,
+    /// Bank watch and suspension.
+    pub bank_status: BankStatusPolicy,
+    /// Minimum score of each grade.
+    pub rating: RatingPolicy,
+}
+
+/// Pool size and leverage.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolPolicy {
+    /// Target committed capital.
+    pub size_target: Money,
+    /// Target covered loan balance.
+    pub covered_balance_target: Money,
+    /// Covered outstanding ÷ net pool assets may not exceed this.
+    pub max_leverage: Decimal,
+    /// Net pool assets below this fraction of committed capital suspend the pool.
+    pub suspension_net_assets_ratio: Decimal,
+}
+
+/// One contributor group.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributorPolicy {
+    /// Which group.
+    pub kind: ContributorGroup,
+    /// Display name.
+    pub name: String,
+    /// Share of the pool size target.
+    pub share: Decimal,
+    /// Target contribution.
+    pub target: Money,
+}
+
+/// Enterprise eligibility.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilityPolicy {
+    /// Admin-division codes counted as local.
+    pub local_admin_divisions: Vec<String>,
+    /// Qualifications of which at least one is required.
+    pub qualifications: Vec<Qualification>,
+    /// Maximum annual revenue.
+    pub max_annual_revenue: Money,
+    /// Excluded GB/T 4754 sections.
+    pub excluded_industry_sections: Vec<String>,
+    /// A serious dishonesty record within this many years makes the enterprise ineligible.
+    pub dishonesty_lookback_years: u32,
+    /// Excluded loan purposes.
+    pub excluded_purposes: Vec<LoanPurpose>,
+}
+
+/// Loan limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoanPolicy {
+    /// Smallest loan.
+    pub min_amount: Money,
+    /// Largest loan.
+    pub max_amount: Money,
+    /// Shortest term.
+    pub min_term_months: u32,
+    /// Longest term.
+    pub max_term_months: u32,
+    /// Rate cap = one-year LPR + this.
+    pub max_rate_spread_over_lpr: Decimal,
+    /// Above this, eligible applications are referred.
+    pub auto_approval_limit: Money,
+}
+
+/// Covered outstanding per enterprise.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseCapPolicy {
+    /// Cap below the high grade.
+    pub default: Money,
+    /// Cap at or above the high grade.
+    pub high_grade: Money,
+    /// The lowest grade that gets the high cap.
+    pub high_grade_minimum: Grade,
+}
+
+/// One LPR fixing.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LprEntry {
+    /// Date it took effect.
+    pub effective_from: NaiveDate,
+    /// One-year LPR.
+    pub one_year: Decimal,
+}
+
+/// Pool share of principal loss.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSharePolicy {
+    /// Base share.
+    pub base: Decimal,
+    /// Added for pure-credit loans.
+    pub pure_credit_bonus: Decimal,
+    /// Added for the enterprise's first bank loan.
+    pub first_bank_loan_bonus: Decimal,
+    /// Never more than this.
+    pub maximum: Decimal,
+}
+
+/// Enrolment deadlines.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentPolicy {
+    /// Days after disbursement.
+    pub max_days_after_disbursement: u32,
+    /// Days after approval.
+    pub max_days_after_approval: u32,
+}
+
+/// The default trigger.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultTriggerPolicy {
+    /// Days past due at which a loan defaults.
+    pub days_past_due: u32,
+    /// This classification or worse defaults a loan.
+    pub classification: Classification,
+}
+
+/// Claims.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsPolicy {
+    /// Days after default within which a claim must be filed.
+    pub deadline_days: u32,
+    /// Compensation per bank per calendar year.
+    pub annual_cap_per_bank: Money,
+    /// Compensation above this needs a second approver.
+    pub four_eyes_threshold: Money,
+}
+
+/// Bank watch and suspension thresholds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankStatusPolicy {
+    /// NPL ratio above which new applications are referred.
+    pub watch_npl_ratio: Decimal,
+    /// NPL ratio above which new enrolments are blocked.
+    pub suspend_npl_ratio: Decimal,
+}
+
+/// Minimum scores of the grades; anything below CCC is D.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case, missing_docs)]
+pub struct RatingPolicy {
+    pub AAA: u32,
+    pub AA: u32,
+    pub A: u32,
+    pub BBB: u32,
+    pub BB: u32,
+    pub B: u32,
+    pub CCC: u32,
+}
+
+fn invalid(field: &str, problem: impl Into<String>) -> PolicyError {
+    PolicyError::Invalid { field: field.to_owned(), problem: problem.into() }
+}
+
+fn fraction(field: &str, value: Decimal) -> Result<(), PolicyError> {
+    if value < Decimal::ZERO || value > Decimal::ONE {
+        return Err(invalid(field, format!("must be between 0 and 1, got {value}")));
+    }
+    Ok(())
+}
+
+fn positive(field: &str, value: Money) -> Result<(), PolicyError> {
+    if value <= Money::ZERO {
+        return Err(invalid(field, format!("must be greater than 0, got {value}")));
+    }
+    Ok(())
+}
+
+impl Policy {
+    /// The built-in default policy.
+    pub fn default_policy() -> Policy {
+        // The embedded file is checked by a unit test; failing here would be a build defect.
+        #[allow(clippy::expect_used)]
+        Policy::from_toml(DEFAULT_POLICY_TOML).expect("the built-in policy is valid")
+    }
+
+    /// Parses and validates a policy document.
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| PolicyError::Parse(e.message().to_owned()))?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Checks every rule a usable policy must satisfy.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.version.trim().is_empty() {
+            return Err(invalid("version", "must not be empty"));
+        }
+        positive("pool.size_target", self.pool.size_target)?;
+        positive("pool.covered_balance_target", self.pool.covered_balance_target)?;
+        if self.pool.max_leverage <= Decimal::ZERO {
+            return Err(invalid("pool.max_leverage", "must be greater than 0"));
+        }
+        fraction("pool.suspension_net_assets_ratio", self.pool.suspension_net_assets_ratio)?;
+
+        let mut groups = BTreeSet::new();
+        for contributor in &self.contributors {
+            fraction("contributors.share", contributor.share)?;
+            if !groups.insert(contributor.kind) {
+                return Err(invalid("contributors.kind", format!("{} is listed twice", contributor.kind)));
+            }
+        }
+        let share_total: Decimal = self.contributors.iter().map(|c| c.share).sum();
+        if share_total != Decimal::ONE {
+            return Err(invalid("contributors.share", format!("must add up to 1, got {share_total}")));
+        }
+        let target_total: Money = self.contributors.iter().map(|c| c.target).sum();
+        if target_total != self.pool.size_target {
+            return Err(invalid(
+                "contributors.target",
+                format!("must add up to pool.size_target {}, got {target_total}", self.pool.size_target),
+            ));
+        }
+
+        let eligibility = &self.eligibility;
+        for code in &eligibility.local_admin_divisions {
+            if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid("eligibility.local_admin_divisions", format!("{code:?} is not a six-digit code")));
+            }
+        }
+        if eligibility.local_admin_divisions.is_empty() {
+            return Err(invalid("eligibility.local_admin_divisions", "must not be empty"));
+        }
+        for section in &eligibility.excluded_industry_sections {
+            if !is_industry_section(section) {
+                return Err(invalid("eligibility.excluded_industry_sections", format!("{section:?} is not a section A–T")));
+            }
+        }
+        positive("eligibility.max_annual_revenue", eligibility.max_annual_revenue)?;
+
+        let loan = &self.loan;
+        positive("loan.min_amount", loan.min_amount)?;
+        if loan.min_amount > loan.max_amount {
+            return Err(invalid("loan.min_amount", "must not exceed loan.max_amount"));
+        }
+        if loan.min_term_months == 0 || loan.min_term_months > loan.max_term_months {
+            return Err(invalid("loan.min_term_months", "must be at least 1 and not exceed loan.max_term_months"));
+        }
+        fraction("loan.max_rate_spread_over_lpr", loan.max_rate_spread_over_lpr)?;
+        positive("loan.auto_approval_limit", loan.auto_approval_limit)?;
+
+        positive("enterprise_cap.default", self.enterprise_cap.default)?;
+        if self.enterprise_cap.high_grade < self.enterprise_cap.default {
+            return Err(invalid("enterprise_cap.high_grade", "must not be below enterprise_cap.default"));
+        }
+
+        if self.lpr.is_empty() {
+            return Err(invalid("lpr", "needs at least one entry"));
+        }
+        for pair in self.lpr.windows(2) {
+            if pair[0].effective_from >= pair[1].effective_from {
+                return Err(invalid("lpr.effective_from", "entries must be in increasing date order"));
+            }
+        }
+        for entry in &self.lpr {
+            fraction("lpr.one_year", entry.one_year)?;
+        }
+
+        let share = &self.pool_share;
+        fraction("pool_share.base", share.base)?;
+        fraction("pool_share.pure_credit_bonus", share.pure_credit_bonus)?;
+        fraction("pool_share.first_bank_loan_bonus", share.first_bank_loan_bonus)?;
+        fraction("pool_share.maximum", share.maximum)?;
+        if share.base > share.maximum {
+            return Err(invalid("pool_share.base", "must not exceed pool_share.maximum"));
+        }
+
+        if self.enrolment.max_days_after_disbursement == 0 || self.enrolment.max_days_after_approval == 0 {
+            return Err(invalid("enrolment", "deadlines must be at least one day"));
+        }
+        if self.default_trigger.days_past_due == 0 {
+            return Err(invalid("default_trigger.days_past_due", "must be at least 1"));
+        }
+        if self.claims.deadline_days == 0 {
+            return Err(invalid("claims.deadline_days", "must be at least 1"));
+        }
+        positive("claims.annual_cap_per_bank", self.claims.annual_cap_per_bank)?;
+        positive("claims.four_eyes_threshold", self.claims.four_eyes_threshold)?;
+
+        fraction("bank_status.watch_npl_ratio", self.bank_status.watch_npl_ratio)?;
+        fraction("bank_status.suspend_npl_ratio", self.bank_status.suspend_npl_ratio)?;
+        if self.bank_status.watch_npl_ratio > self.bank_status.suspend_npl_ratio {
+            return Err(invalid("bank_status.watch_npl_ratio", "must not exceed bank_status.suspend_npl_ratio"));
+        }
+
+        let r = &self.rating;
+        let thresholds = [r.AAA, r.AA, r.A, r.BBB, r.BB, r.B, r.CCC];
+        if thresholds.windows(2).any(|pair| pair[0] <= pair[1]) || r.AAA > 1000 {
+            return Err(invalid("rating", "grade minimums must fall strictly from AAA to CCC, within 0–1000"));
+        }
+        Ok(())
+    }
+
+    /// The one-year LPR in force on `date` (the latest fixing on or before it; the earliest
+    /// fixing for dates before the table starts).
+    pub fn lpr_on(&self, date: NaiveDate) -> Decimal {
+        self.lpr
+            .iter()
+            .rev()
+            .find(|entry| entry.effective_from <= date)
+            .or(self.lpr.first())
+            .map_or(Decimal::ZERO, |entry| entry.one_year)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_policy_is_domain_md() {
+        let policy = Policy::default_policy();
+        assert_eq!(policy.version, "2025.1");
+        assert_eq!(policy.pool.size_target.to_string(), "50000000.00");
+        assert_eq!(policy.pool.covered_balance_target.to_string(), "600000000.00");
+        assert_eq!(policy.pool.max_leverage, Decimal::from(12));
+        assert_eq!(policy.loan.auto_approval_limit.to_string(), "2000000.00");
+        assert_eq!(policy.claims.annual_cap_per_bank.to_string(), "10000000.00");
+        assert_eq!(policy.pool_share.maximum, Decimal::new(70, 2));
+        assert_eq!(policy.lpr_on(NaiveDate::from_ymd_opt(2025, 6, 1).unwrap()), Decimal::new(300, 4));
+    }
+
+    #[test]
+    fn rejects_broken_policies_naming_the_parameter() {
+        let broken = DEFAULT_POLICY_TOML.replace("maximum = \"0.70\"", "maximum = \"0.40\"");
+        assert_eq!(
+            Policy::from_toml(&broken).unwrap_err().to_string(),
+            "policy parameter pool_share.base must not exceed pool_share.maximum"
+        );
+        let broken = DEFAULT_POLICY_TOML.replace("share = \"0.20\"", "share = \"0.25\"");
+        assert_eq!(
+            Policy::from_toml(&broken).unwrap_err().to_string(),
+            "policy parameter contributors.share must add up to 1, got 1.05"
+        );
+        let broken = DEFAULT_POLICY_TOML.replace("max_amount = \"5000000.00\"", "max_amount = \"5000000.001\"");
+        assert!(Policy::from_toml(&broken).unwrap_err().to_string().contains("more than two fraction digits"));
+        assert!(matches!(Policy::from_toml("version = "), Err(PolicyError::Parse(_))));
+        let unknown = format!("{DEFAULT_POLICY_TOML}\nsurprise = 1\n");
+        assert!(Policy::from_toml(&unknown).unwrap_err().to_string().contains("surprise"));
+    }
+}
