@@ -1,1 +1,18 @@
-//! placeholder
+//! Database migrations of techcredit, for SQLite and PostgreSQL alike.
+//!
+//! Money columns end in `_fen` and hold whole fen in a BIGINT, exact on both databases.
+//! Decimal rates and shares are stored as their canonical decimal strings.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261201_000001_initial;
+
+/// Applies techcredit's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261201_000001_initial::Migration)]
+    }
+}

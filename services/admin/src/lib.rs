@@ -1,1 +1,305 @@
-//! placeholder
+//! `techcredit.v1.AdminService`: partner banks, API keys and the policy in force.
+
+use domain::{BankId, Role};
+use proto::v1::{self as pb, admin_service_server::AdminService};
+use rpc::auth::{principal, require_bank_visible, require_role};
+use rpc::convert::{Page, Violations, timestamp};
+use rpc::{ApiError, AppState, idempotent};
+use sha2::{Digest, Sha256};
+use store::api_keys::ApiKeyRecord;
+use store::banks::BankRecord;
+use tonic::{Request, Response, Status};
+
+/// The admin service over the shared state.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    state: AppState,
+}
+
+impl Admin {
+    /// A service over `state`.
+    pub fn new(state: AppState) -> Admin {
+        Admin { state }
+    }
+}
+
+/// A bank on the wire.
+pub fn bank_to_proto(bank: &BankRecord) -> pb::Bank {
+    pb::Bank {
+        name: format!("banks/{}", bank.bank_id),
+        bank_id: bank.bank_id.to_string(),
+        display_name: bank.display_name.clone(),
+        quota: bank.quota.to_string(),
+        quota_used: bank.quota_used.to_string(),
+        status: match bank.status {
+            domain::BankStatus::Active => pb::BankStatus::Active,
+            domain::BankStatus::Watch => pb::BankStatus::Watch,
+            domain::BankStatus::Suspended => pb::BankStatus::Suspended,
+        } as i32,
+        status_reason: bank.status_reason.clone(),
+        create_time: Some(timestamp(bank.created_at)),
+    }
+}
+
+fn role_to_proto(role: Role) -> pb::Role {
+    match role {
+        Role::Bank => pb::Role::Bank,
+        Role::RiskOfficer => pb::Role::RiskOfficer,
+        Role::Finance => pb::Role::Finance,
+        Role::Auditor => pb::Role::Auditor,
+        Role::Batch => pb::Role::Batch,
+        Role::Admin => pb::Role::Admin,
+    }
+}
+
+fn role_from_proto(role: pb::Role) -> Option<Role> {
+    match role {
+        pb::Role::Unspecified => None,
+        pb::Role::Bank => Some(Role::Bank),
+        pb::Role::RiskOfficer => Some(Role::RiskOfficer),
+        pb::Role::Finance => Some(Role::Finance),
+        pb::Role::Auditor => Some(Role::Auditor),
+        pb::Role::Batch => Some(Role::Batch),
+        pb::Role::Admin => Some(Role::Admin),
+    }
+}
+
+fn api_key_to_proto(key: &ApiKeyRecord) -> pb::ApiKey {
+    pb::ApiKey {
+        name: format!("apiKeys/{}", key.key_id),
+        key_id: key.key_id.clone(),
+        role: role_to_proto(key.role) as i32,
+        bank: key.bank.as_ref().map(|b| format!("banks/{b}")).unwrap_or_default(),
+        description: key.description.clone(),
+        create_time: Some(timestamp(key.created_at)),
+        revoke_time: key.revoked_at.map(timestamp),
+    }
+}
+
+const CREATE_BANK: &str = "/techcredit.v1.AdminService/CreateBank";
+const UPDATE_BANK: &str = "/techcredit.v1.AdminService/UpdateBank";
+const CREATE_API_KEY: &str = "/techcredit.v1.AdminService/CreateApiKey";
+const REVOKE_API_KEY: &str = "/techcredit.v1.AdminService/RevokeApiKey";
+
+/// Roles that may read bank records besides the bank itself.
+const BANK_READERS: &[Role] = &[Role::Admin, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch];
+
+impl Admin {
+    async fn create_bank(&self, request: Request<pb::CreateBankRequest>) -> Result<pb::CreateBankResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.request_id(&body.request_id);
+        let bank_id = violations.check("bank_id", BankId::parse(&body.bank_id));
+        let display_name = violations.text("display_name", &body.display_name, 200);
+        let quota = violations.money_positive("quota", &body.quota);
+        let (Some(request_id), Some(bank_id), Some(display_name), Some(quota)) =
+            (request_id, bank_id, display_name, quota)
+        else {
+            return Err(violations.into_error());
+        };
+        idempotent!(self.state, &caller, CREATE_BANK, request_id, &body, |txn| {
+            let bank = store::banks::create(txn, &bank_id, &display_name, quota).await?;
+            tracing::info!(bank_id = %bank.bank_id, quota = %bank.quota, "bank created");
+            pb::CreateBankResponse { bank: Some(bank_to_proto(&bank)) }
+        })
+    }
+
+    async fn get_bank(&self, request: Request<pb::GetBankRequest>) -> Result<pb::GetBankResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[BANK_READERS, &[Role::Bank]].concat())?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let Some(bank_id) = violations.bank_name("name", &body.name) else {
+            return Err(violations.into_error());
+        };
+        require_bank_visible(&caller, &bank_id, &body.name)?;
+        let bank = store::banks::get(self.state.store.connection(), &bank_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(&body.name))?;
+        Ok(pb::GetBankResponse { bank: Some(bank_to_proto(&bank)) })
+    }
+
+    async fn list_banks(&self, request: Request<pb::ListBanksRequest>) -> Result<pb::ListBanksResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, BANK_READERS)?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let Some(page) = Page::parse(&mut violations, body.page_size, &body.page_token) else {
+            return Err(violations.into_error());
+        };
+        let mut banks =
+            store::banks::list(self.state.store.connection(), page.after.as_deref(), page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut banks, |bank| bank.bank_id.to_string());
+        Ok(pb::ListBanksResponse { banks: banks.iter().map(bank_to_proto).collect(), next_page_token })
+    }
+
+    async fn update_bank(&self, request: Request<pb::UpdateBankRequest>) -> Result<pb::UpdateBankResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.request_id(&body.request_id);
+        let bank_id = violations.bank_name("name", &body.name);
+        let display_name = if body.display_name.is_empty() {
+            Some(None)
+        } else {
+            violations.text("display_name", &body.display_name, 200).map(Some)
+        };
+        let quota = violations.optional_money_positive("quota", &body.quota);
+        let (Some(request_id), Some(bank_id), Some(display_name), Some(quota)) =
+            (request_id, bank_id, display_name, quota)
+        else {
+            return Err(violations.into_error());
+        };
+        idempotent!(self.state, &caller, UPDATE_BANK, request_id, &body, |txn| {
+            let bank = store::banks::update(txn, &bank_id, display_name.as_deref(), quota)
+                .await?
+                .ok_or_else(|| ApiError::not_found(&body.name))?;
+            tracing::info!(bank_id = %bank.bank_id, quota = %bank.quota, "bank updated");
+            pb::UpdateBankResponse { bank: Some(bank_to_proto(&bank)) }
+        })
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<pb::CreateApiKeyResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.request_id(&body.request_id);
+        let role = violations.enumeration::<pb::Role>("role", body.role).and_then(role_from_proto);
+        let description = violations.text("description", &body.description, 200);
+        let bank = match (role, body.bank.is_empty()) {
+            (Some(Role::Bank), _) => violations.bank_name("bank", &body.bank).map(Some),
+            (Some(_), false) => {
+                violations.add("bank", "must be empty unless role is ROLE_BANK");
+                None
+            }
+            _ => Some(None),
+        };
+        let (Some(request_id), Some(role), Some(description), Some(bank)) = (request_id, role, description, bank) else {
+            return Err(violations.into_error());
+        };
+        idempotent!(self.state, &caller, CREATE_API_KEY, request_id, &body, |txn| {
+            if let Some(bank) = &bank {
+                if store::banks::get(txn, bank).await?.is_none() {
+                    return Err(ApiError::not_found(&body.bank));
+                }
+            }
+            let (key, secret) = store::api_keys::create(txn, role, bank.as_ref(), &description).await?;
+            tracing::info!(key_id = %key.key_id, role = %key.role, "api key issued");
+            pb::CreateApiKeyResponse { api_key: Some(api_key_to_proto(&key)), secret: secret.expose().to_owned() }
+        })
+    }
+
+    async fn list_api_keys(&self, request: Request<pb::ListApiKeysRequest>) -> Result<pb::ListApiKeysResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let page = Page::parse(&mut violations, body.page_size, &body.page_token);
+        let bank = if body.bank.is_empty() { Some(None) } else { violations.bank_name("bank", &body.bank).map(Some) };
+        let (Some(page), Some(bank)) = (page, bank) else {
+            return Err(violations.into_error());
+        };
+        let mut keys = store::api_keys::list(
+            self.state.store.connection(),
+            bank.as_ref(),
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let next_page_token = page.finish(&mut keys, |key| key.key_id.clone());
+        Ok(pb::ListApiKeysResponse { api_keys: keys.iter().map(api_key_to_proto).collect(), next_page_token })
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<pb::RevokeApiKeyResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.request_id(&body.request_id);
+        let key_id = violations.name("name", &body.name, "apiKeys").map(str::to_owned);
+        let (Some(request_id), Some(key_id)) = (request_id, key_id) else {
+            return Err(violations.into_error());
+        };
+        idempotent!(self.state, &caller, REVOKE_API_KEY, request_id, &body, |txn| {
+            let key = store::api_keys::revoke(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
+            tracing::info!(key_id = %key.key_id, "api key revoked");
+            pb::RevokeApiKeyResponse { api_key: Some(api_key_to_proto(&key)) }
+        })
+    }
+
+    fn get_policy(&self, request: Request<pb::GetPolicyRequest>) -> Result<pb::GetPolicyResponse, ApiError> {
+        principal(&request)?;
+        let document = self.state.policy_document.to_string();
+        Ok(pb::GetPolicyResponse {
+            version: self.state.policy.version.clone(),
+            sha256: hex::encode(Sha256::digest(document.as_bytes())),
+            document,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl AdminService for Admin {
+    async fn create_bank(
+        &self,
+        request: Request<pb::CreateBankRequest>,
+    ) -> Result<Response<pb::CreateBankResponse>, Status> {
+        Ok(Response::new(Admin::create_bank(self, request).await?))
+    }
+
+    async fn get_bank(&self, request: Request<pb::GetBankRequest>) -> Result<Response<pb::GetBankResponse>, Status> {
+        Ok(Response::new(Admin::get_bank(self, request).await?))
+    }
+
+    async fn list_banks(
+        &self,
+        request: Request<pb::ListBanksRequest>,
+    ) -> Result<Response<pb::ListBanksResponse>, Status> {
+        Ok(Response::new(Admin::list_banks(self, request).await?))
+    }
+
+    async fn update_bank(
+        &self,
+        request: Request<pb::UpdateBankRequest>,
+    ) -> Result<Response<pb::UpdateBankResponse>, Status> {
+        Ok(Response::new(Admin::update_bank(self, request).await?))
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        Ok(Response::new(Admin::create_api_key(self, request).await?))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        Ok(Response::new(Admin::list_api_keys(self, request).await?))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
+        Ok(Response::new(Admin::revoke_api_key(self, request).await?))
+    }
+
+    async fn get_policy(
+        &self,
+        request: Request<pb::GetPolicyRequest>,
+    ) -> Result<Response<pb::GetPolicyResponse>, Status> {
+        Ok(Response::new(Admin::get_policy(self, request)?))
+    }
+}

@@ -1,1 +1,15 @@
-//! placeholder
+//! Shared gRPC plumbing of the techcredit services: authentication, the idempotency
+//! mechanism, the one mapping of errors to `tonic::Status`, and conversions between wire
+//! values and domain types. Only this crate and the service crates know tonic.
+
+pub mod auth;
+pub mod convert;
+pub mod error;
+pub mod idempotency;
+pub mod state;
+
+pub use auth::{AuthLayer, principal};
+pub use convert::{Page, Violations};
+pub use error::ApiError;
+pub use idempotency::{Idempotency, IdempotentTxn};
+pub use state::AppState;

@@ -1,1 +1,8 @@
-//! placeholder
+//! The techcredit server: settings, telemetry and start-up around the gRPC services.
+
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+
+pub use settings::{DatabaseUrl, FlagOverrides, LogFormat, Settings};
+pub use startup::{Application, StartupError};

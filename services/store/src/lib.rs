@@ -1,1 +1,171 @@
-//! placeholder
+//! Persistence of techcredit over SeaORM: one `Store` for SQLite (embedded default) and
+//! PostgreSQL (production), entities, and the queries each capability needs.
+//!
+//! Money is stored as whole fen in BIGINT columns; decimals (rates, shares) as canonical
+//! strings. Limits that span rows are checked in the transaction that writes the change,
+//! after locking the row that holds the running total (`SELECT … FOR UPDATE` on
+//! PostgreSQL; on SQLite every write transaction is `BEGIN IMMEDIATE`, which serialises
+//! writers).
+
+pub mod api_keys;
+pub mod banks;
+pub mod entities;
+pub mod idempotency;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use migrations::MigratorTrait;
+
+pub use sea_orm;
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated: the thing exists already.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// A stored value could not be read back into the domain (a defect or tampering).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl StoreError {
+    /// Turns a unique-constraint violation into `AlreadyExists(what)`, other errors unchanged.
+    pub fn from_insert(error: DbErr, what: impl Into<String>) -> StoreError {
+        match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::AlreadyExists(what.into()),
+            _ => StoreError::Database(error),
+        }
+    }
+
+    /// True for a unique-constraint violation.
+    pub fn is_unique_violation(error: &DbErr) -> bool {
+        matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    }
+}
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// The database of one techcredit deployment.
+#[derive(Debug, Clone)]
+pub struct Store {
+    connection: DatabaseConnection,
+    engine: Engine,
+}
+
+/// Hides the password of a database URL, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The SQLite URL of the embedded database in `data_dir`.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("techcredit.db").display())
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`). Fails fast with the reason when the
+    /// database cannot be reached.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let engine = if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            return Err(StoreError::Database(DbErr::Custom(format!(
+                "unsupported database URL {}: use sqlite://… or postgres://…",
+                redact_url(url)
+            ))));
+        };
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections.max(1))
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if engine == Engine::Sqlite {
+            options.map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        }
+        let connection = Database::connect(options).await?;
+        connection.ping().await?;
+        Ok(Store { connection, engine })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::Migrator::up(&self.connection, None).await?;
+        Ok(())
+    }
+
+    /// Names of migrations not yet applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pending = migrations::Migrator::get_pending_migrations(&self.connection).await?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// The engine behind this store.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The connection pool, for reads.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction cannot be overtaken; on
+    /// PostgreSQL callers lock the rows holding running totals with `FOR UPDATE`.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        let options = TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: match self.engine {
+                Engine::Sqlite => Some(SqliteTransactionMode::Immediate),
+                Engine::Postgres => None,
+            },
+        };
+        Ok(self.connection.begin_with_options(options).await?)
+    }
+
+    /// True when the database answers.
+    pub async fn is_healthy(&self) -> bool {
+        self.connection.ping().await.is_ok()
+    }
+
+    /// The SQL dialect.
+    pub fn backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+}

@@ -1,0 +1,150 @@
+//! Authentication: every call except health and reflection must carry
+//! `authorization: Bearer <secret>` of a valid, unrevoked API key. The layer puts the
+//! caller's `Principal` into the request's extensions; handlers check roles with
+//! [`principal`] and the `require_*` helpers.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use domain::{BankId, Principal, Role};
+use store::Store;
+use tonic::Status;
+use tower::{Layer, Service};
+
+use crate::error::ApiError;
+
+/// Paths served without a key: health checks and reflection.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.v1.ServerReflection/")
+        || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
+}
+
+/// Tower layer that authenticates calls against the store's API keys.
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    store: Store,
+}
+
+impl AuthLayer {
+    /// A layer that looks keys up in `store`.
+    pub fn new(store: Store) -> AuthLayer {
+        AuthLayer { store }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService { inner, store: self.store.clone() }
+    }
+}
+
+/// The service [`AuthLayer`] wraps around the gRPC router.
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    store: Store,
+}
+
+type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+fn bearer(request: &http::Request<tonic::body::Body>) -> Option<String> {
+    let value = request.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+impl<S> Service<http::Request<tonic::body::Body>> for AuthService<S>
+where
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+        // Take the service that was polled ready and leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let store = self.store.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            if is_public(&path) {
+                return inner.call(request).await;
+            }
+            let started = Instant::now();
+            let principal = match bearer(&request) {
+                None => Err(ApiError::Unauthenticated(
+                    "missing credentials: send \"authorization: Bearer <api key>\"".to_owned(),
+                )),
+                Some(secret) => match store::api_keys::authenticate(store.connection(), &secret).await {
+                    Ok(Some(principal)) => Ok(principal),
+                    Ok(None) => Err(ApiError::Unauthenticated("invalid or revoked api key".to_owned())),
+                    Err(error) => Err(ApiError::from(error)),
+                },
+            };
+            let principal = match principal {
+                Ok(principal) => principal,
+                Err(error) => {
+                    tracing::info!(method = %path, "call refused: not authenticated");
+                    return Ok(Status::from(error).into_http());
+                }
+            };
+            let key_id = principal.key_id.clone();
+            request.extensions_mut().insert(principal);
+            let response = inner.call(request).await;
+            if let Ok(response) = &response {
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("streamed")
+                    .to_owned();
+                tracing::info!(
+                    method = %path,
+                    key_id = %key_id,
+                    grpc_status = %code,
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    "call"
+                );
+            }
+            response
+        })
+    }
+}
+
+/// The authenticated caller of a request.
+pub fn principal<T>(request: &tonic::Request<T>) -> Result<Principal, ApiError> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| ApiError::Unauthenticated("missing credentials".to_owned()))
+}
+
+/// PERMISSION_DENIED unless the caller has one of `roles`.
+pub fn require_role(principal: &Principal, roles: &[Role]) -> Result<(), ApiError> {
+    if principal.has_any(roles) {
+        return Ok(());
+    }
+    let allowed = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    Err(ApiError::permission_denied(format!("role {} may not do this; allowed: {allowed}", principal.role)))
+}
+
+/// NOT_FOUND unless the caller may see `bank`'s records: a bank caller asking about
+/// another bank learns nothing, not even that it exists.
+pub fn require_bank_visible(principal: &Principal, bank: &BankId, resource: &str) -> Result<(), ApiError> {
+    if principal.may_see_bank(bank) { Ok(()) } else { Err(ApiError::not_found(resource)) }
+}

@@ -1,0 +1,245 @@
+//! Conversions between wire values and domain types. Every parser names the field it read,
+//! and `Violations` collects all bad fields of a request so the caller hears of every one.
+
+use std::fmt::Display;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{BankId, Money, RequestId};
+
+use crate::error::{ApiError, FieldViolation};
+
+/// Collects the field violations of one request.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// An empty collection.
+    pub fn new() -> Violations {
+        Violations::default()
+    }
+
+    /// Records a violation.
+    pub fn add(&mut self, field: &str, description: impl Into<String>) {
+        self.0.push(FieldViolation { field: field.to_owned(), description: description.into() });
+    }
+
+    /// Keeps the value of `result`, or records its error against `field`.
+    pub fn check<T, E: Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.add(field, error.to_string());
+                None
+            }
+        }
+    }
+
+    /// A required amount > 0.
+    pub fn money_positive(&mut self, field: &str, text: &str) -> Option<Money> {
+        self.check(field, Money::parse_positive(text))
+    }
+
+    /// A required amount ≥ 0.
+    pub fn money_non_negative(&mut self, field: &str, text: &str) -> Option<Money> {
+        self.check(field, Money::parse_non_negative(text))
+    }
+
+    /// An optional amount > 0: empty means "not given".
+    pub fn optional_money_positive(&mut self, field: &str, text: &str) -> Option<Option<Money>> {
+        if text.is_empty() { Some(None) } else { self.money_positive(field, text).map(Some) }
+    }
+
+    /// A required business date "YYYY-MM-DD".
+    pub fn date(&mut self, field: &str, text: &str) -> Option<NaiveDate> {
+        self.check(field, parse_date(text))
+    }
+
+    /// An optional business date: empty means "not given".
+    pub fn optional_date(&mut self, field: &str, text: &str) -> Option<Option<NaiveDate>> {
+        if text.is_empty() { Some(None) } else { self.date(field, text).map(Some) }
+    }
+
+    /// The request id of a mutating call.
+    pub fn request_id(&mut self, text: &str) -> Option<RequestId> {
+        self.check("request_id", RequestId::parse(text))
+    }
+
+    /// Non-empty free text of at most `max` characters.
+    pub fn text(&mut self, field: &str, text: &str, max: usize) -> Option<String> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            self.add(field, "is required");
+            None
+        } else if trimmed.chars().count() > max {
+            self.add(field, format!("is longer than {max} characters"));
+            None
+        } else {
+            Some(trimmed.to_owned())
+        }
+    }
+
+    /// A resource name `"{collection}/{id}"`, returning the id part.
+    pub fn name<'a>(&mut self, field: &str, text: &'a str, collection: &str) -> Option<&'a str> {
+        match text.strip_prefix(collection).and_then(|rest| rest.strip_prefix('/')) {
+            Some(id) if !id.is_empty() && !id.contains('/') => Some(id),
+            _ => {
+                self.add(field, format!("must be a resource name like \"{collection}/{{id}}\""));
+                None
+            }
+        }
+    }
+
+    /// A bank resource name `banks/{bank_id}`.
+    pub fn bank_name(&mut self, field: &str, text: &str) -> Option<BankId> {
+        let id = self.name(field, text, "banks")?;
+        self.check(field, BankId::parse(id))
+    }
+
+    /// A known, specified enum value of the wire.
+    pub fn enumeration<E>(&mut self, field: &str, value: i32) -> Option<E>
+    where
+        E: TryFrom<i32> + Default + PartialEq,
+    {
+        match E::try_from(value) {
+            Ok(known) if known != E::default() => Some(known),
+            Ok(_) => {
+                self.add(field, "is required");
+                None
+            }
+            Err(_) => {
+                self.add(field, format!("has unknown value {value}"));
+                None
+            }
+        }
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok` when nothing was recorded, else INVALID_ARGUMENT with every violation.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::InvalidArgument(self.0)) }
+    }
+
+    /// INVALID_ARGUMENT with every violation (for use after a check returned `None`).
+    pub fn into_error(self) -> ApiError {
+        if self.0.is_empty() {
+            ApiError::Internal("a request check failed without saying why".to_owned())
+        } else {
+            ApiError::InvalidArgument(self.0)
+        }
+    }
+}
+
+/// Parses a business date "YYYY-MM-DD".
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    if text.is_empty() {
+        return Err("is required".to_owned());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| format!("{text:?} is not a date like \"2025-07-01\""))
+}
+
+/// Writes a business date.
+pub fn format_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// An instant on the wire.
+pub fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: instant.timestamp(),
+        nanos: i32::try_from(instant.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A page request: how many rows, and the key the previous page ended after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Rows wanted (1–1000).
+    pub size: u64,
+    /// Key of the last row of the previous page.
+    pub after: Option<String>,
+}
+
+/// Default page size when a client sends 0.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+/// Largest page size.
+pub const MAX_PAGE_SIZE: u64 = 1000;
+
+impl Page {
+    /// Reads `page_size` and `page_token`.
+    pub fn parse(violations: &mut Violations, page_size: i32, page_token: &str) -> Option<Page> {
+        let size = match page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n if n < 0 => {
+                violations.add("page_size", "must not be negative");
+                return None;
+            }
+            n => (n as u64).min(MAX_PAGE_SIZE),
+        };
+        let after = if page_token.is_empty() {
+            None
+        } else {
+            let decoded = hex::decode(page_token)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|text| text.strip_prefix("p1:").map(str::to_owned));
+            match decoded {
+                Some(key) => Some(key),
+                None => {
+                    violations.add("page_token", "is not a token this server issued");
+                    return None;
+                }
+            }
+        };
+        Some(Page { size, after })
+    }
+
+    /// How many rows to fetch: one more than the page, to know whether another page follows.
+    pub fn fetch_limit(&self) -> u64 {
+        self.size + 1
+    }
+
+    /// Cuts `rows` to the page and returns the next token (empty on the last page).
+    pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> String) -> String {
+        if rows.len() as u64 > self.size {
+            rows.truncate(self.size as usize);
+            rows.last().map(|last| hex::encode(format!("p1:{}", key(last)))).unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2025-07-01").is_ok());
+        assert!(parse_date("2025-7-1").is_err());
+        assert!(parse_date("2025-02-30").is_err());
+        assert!(parse_date("").is_err());
+    }
+
+    #[test]
+    fn names_and_pages() {
+        let mut violations = Violations::new();
+        assert_eq!(violations.name("name", "banks/nbcb", "banks"), Some("nbcb"));
+        assert_eq!(violations.name("name", "banks/", "banks"), None);
+        assert_eq!(violations.name("name", "loans/1", "banks"), None);
+        let page = Page::parse(&mut violations, 2, "").unwrap();
+        let mut rows = vec![1, 2, 3];
+        let token = page.finish(&mut rows, |n| n.to_string());
+        assert_eq!(rows, vec![1, 2]);
+        let next = Page::parse(&mut violations, 2, &token).unwrap();
+        assert_eq!(next.after.as_deref(), Some("2"));
+        assert!(Page::parse(&mut violations, 2, "zz").is_none());
+    }
+}

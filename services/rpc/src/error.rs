@@ -1,0 +1,145 @@
+//! The one mapping from service errors to `tonic::Status`, with `google.rpc.ErrorInfo`
+//! (domain `techcredit`, an UPPER_SNAKE reason) and `BadRequest` field violations.
+
+use std::collections::HashMap;
+
+use store::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every error this service returns.
+pub const ERROR_DOMAIN: &str = "techcredit";
+
+/// One bad request field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Field path, e.g. `enterprise.uscc`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+/// Every error a techcredit RPC can return.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// One or more request fields are invalid.
+    #[error("invalid argument: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// A business rule refuses the change.
+    #[error("{message}")]
+    FailedPrecondition {
+        /// Stable UPPER_SNAKE reason code.
+        reason: String,
+        /// Sentence with the figures involved.
+        message: String,
+        /// Figures, by name.
+        metadata: Vec<(String, String)>,
+    },
+    /// The named resource does not exist (or the caller may not see it).
+    #[error("{resource} not found")]
+    NotFound {
+        /// Resource name, e.g. `banks/nbcb`.
+        resource: String,
+    },
+    /// The resource exists already, or an idempotency key was reused.
+    #[error("{message}")]
+    AlreadyExists {
+        /// Reason code.
+        reason: String,
+        /// Sentence.
+        message: String,
+    },
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The server is shutting down or the database is out of reach.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A defect or an infrastructure failure; logged, answered opaquely.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{} {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    /// INVALID_ARGUMENT for one field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> ApiError {
+        ApiError::InvalidArgument(vec![FieldViolation { field: field.into(), description: description.into() }])
+    }
+
+    /// FAILED_PRECONDITION with a reason code and message.
+    pub fn precondition(reason: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::FailedPrecondition { reason: reason.into(), message: message.into(), metadata: Vec::new() }
+    }
+
+    /// NOT_FOUND for a resource name.
+    pub fn not_found(resource: impl Into<String>) -> ApiError {
+        ApiError::NotFound { resource: resource.into() }
+    }
+
+    /// PERMISSION_DENIED.
+    pub fn permission_denied(message: impl Into<String>) -> ApiError {
+        ApiError::PermissionDenied(message.into())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::AlreadyExists(what) => {
+                ApiError::AlreadyExists { reason: "ALREADY_EXISTS".to_owned(), message: format!("{what} already exists") }
+            }
+            StoreError::Corrupt(detail) => ApiError::Internal(format!("corrupt data: {detail}")),
+            StoreError::Database(db) => ApiError::Internal(format!("database: {db}")),
+        }
+    }
+}
+
+fn with_info(code: Code, message: String, reason: &str, metadata: HashMap<String, String>) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Status {
+        let message = error.to_string();
+        match error {
+            ApiError::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
+                for violation in violations {
+                    details.add_bad_request_violation(violation.field, violation.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            ApiError::FailedPrecondition { reason, metadata, .. } => {
+                with_info(Code::FailedPrecondition, message, &reason, metadata.into_iter().collect())
+            }
+            ApiError::NotFound { resource } => {
+                with_info(Code::NotFound, message, "NOT_FOUND", HashMap::from([("resource".to_owned(), resource)]))
+            }
+            ApiError::AlreadyExists { reason, .. } => with_info(Code::AlreadyExists, message, &reason, HashMap::new()),
+            ApiError::Unauthenticated(_) => with_info(Code::Unauthenticated, message, "UNAUTHENTICATED", HashMap::new()),
+            ApiError::PermissionDenied(_) => {
+                with_info(Code::PermissionDenied, message, "PERMISSION_DENIED", HashMap::new())
+            }
+            ApiError::Unavailable(_) => with_info(Code::Unavailable, message, "UNAVAILABLE", HashMap::new()),
+            ApiError::Internal(detail) => {
+                // Internal details stay in the log; the caller gets an opaque answer.
+                tracing::error!(error = %detail, "internal error");
+                with_info(Code::Internal, "internal error".to_owned(), "INTERNAL", HashMap::new())
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Typed settings: defaults → TOML file → environment → command-line flags.
+//!
+//! Environment variables are `TECHCREDIT__<SETTING>` (e.g. `TECHCREDIT__LISTEN`), plus the
+//! conventional `DATABASE_URL`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A database URL; its `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL.
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL itself, to connect with. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&store::redact_url(&self.0))
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every setting of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite database and the bootstrap key file.
+    pub data_dir: PathBuf,
+    /// PostgreSQL (or SQLite) URL; when absent, SQLite in `data_dir`.
+    pub database_url: Option<DatabaseUrl>,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// Policy file; when absent, the built-in default policy.
+    pub policy_file: Option<PathBuf>,
+    /// Apply pending migrations at start-up.
+    pub migrate_on_start: bool,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Seconds in-flight calls get to finish after SIGTERM or Ctrl-C.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 16,
+            policy_file: None,
+            migrate_on_start: true,
+            log_format: LogFormat::Text,
+            shutdown_grace_seconds: 20,
+        }
+    }
+}
+
+/// Settings given as command-line flags; unset flags leave lower layers alone.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FlagOverrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--policy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<PathBuf>,
+    /// `--no-migrate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate_on_start: Option<bool>,
+    /// `--log-format`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// A setting that cannot be used; start-up stops with this one line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {0}")]
+pub struct SettingsError(String);
+
+impl Settings {
+    /// Loads the layers in order. `config_file` must exist when given; without it,
+    /// `./techcredit.toml` is read if present.
+    pub fn load(config_file: Option<&Path>, flags: &FlagOverrides) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) if !path.exists() => {
+                return Err(SettingsError(format!("config file {} does not exist", path.display())));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("techcredit.toml")),
+        }
+        let figment = figment
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(Env::prefixed("TECHCREDIT__").split("__"))
+            .merge(Serialized::defaults(flags));
+        figment.extract().map_err(|e| SettingsError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("techcredit.toml", "listen = \"127.0.0.1:6000\"\nshutdown_grace_seconds = 5\n")?;
+            jail.set_env("TECHCREDIT__SHUTDOWN_GRACE_SECONDS", "7");
+            jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/techcredit");
+            let flags = FlagOverrides { data_dir: Some(PathBuf::from("/srv/data")), ..FlagOverrides::default() };
+            let settings = Settings::load(None, &flags).map_err(|e| e.to_string())?;
+            assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 6000)));
+            assert_eq!(settings.shutdown_grace_seconds, 7);
+            assert_eq!(settings.data_dir, PathBuf::from("/srv/data"));
+            let shown = format!("{settings:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_setting_is_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TECHCREDIT__LISTEN", "not-an-address");
+            let error = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(error.contains("listen"), "{error}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,310 @@
+//! Building and running the server: policy, database, bootstrap key, listener, services,
+//! health, reflection and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::{Policy, PolicyError};
+use proto::v1::{
+    admin_service_server::AdminServiceServer, loan_application_service_server::LoanApplicationServiceServer,
+    risk_pool_service_server::RiskPoolServiceServer, settlement_service_server::SettlementServiceServer,
+};
+use rpc::{AppState, AuthLayer};
+use store::{Store, StoreError};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::settings::Settings;
+
+/// Why the server could not start or run. Each prints as one line naming the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The policy file is missing or invalid.
+    #[error("policy file {path}: {source}")]
+    Policy {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        source: PolicyError,
+    },
+    /// The policy file cannot be read.
+    #[error("policy file {path}: {source}")]
+    PolicyUnreadable {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The database cannot be reached or migrated.
+    #[error("database {url}: {source}")]
+    Database {
+        /// Redacted URL.
+        url: String,
+        /// The failure.
+        source: StoreError,
+    },
+    /// Migrations are pending and the server was told not to apply them.
+    #[error("database {url} has {count} pending migration(s); run `techcredit-server migrate` first")]
+    PendingMigrations {
+        /// Redacted URL.
+        url: String,
+        /// How many.
+        count: usize,
+    },
+    /// A file in the data directory cannot be written.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("server failed: {0}")]
+    Serve(String),
+}
+
+/// Loads the policy named by the settings, or the built-in default.
+pub fn load_policy(settings: &Settings) -> Result<(Policy, String), StartupError> {
+    match &settings.policy_file {
+        None => Ok((Policy::default_policy(), domain::policy::DEFAULT_POLICY_TOML.to_owned())),
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| StartupError::PolicyUnreadable { path: shown.clone(), source })?;
+            let policy = Policy::from_toml(&text).map_err(|source| StartupError::Policy { path: shown, source })?;
+            Ok((policy, text))
+        }
+    }
+}
+
+fn database_url(settings: &Settings) -> Result<String, StartupError> {
+    match &settings.database_url {
+        Some(url) => Ok(url.expose().to_owned()),
+        None => {
+            std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+                path: settings.data_dir.display().to_string(),
+                source,
+            })?;
+            Ok(store::sqlite_url(&settings.data_dir))
+        }
+    }
+}
+
+/// Connects to the configured database.
+pub async fn connect(settings: &Settings) -> Result<Store, StartupError> {
+    let url = database_url(settings)?;
+    Store::connect(&url, settings.database_max_connections)
+        .await
+        .map_err(|source| StartupError::Database { url: store::redact_url(&url), source })
+}
+
+/// Applies pending migrations.
+pub async fn migrate(settings: &Settings, store: &Store) -> Result<(), StartupError> {
+    let url = store::redact_url(&database_url(settings)?);
+    store.migrate().await.map_err(|source| StartupError::Database { url, source })
+}
+
+/// Where the bootstrap administrator key is written.
+pub fn bootstrap_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("bootstrap-admin.key")
+}
+
+fn write_secret_file(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(secret.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+    grace: Duration,
+    bootstrap_key: Option<String>,
+}
+
+impl Application {
+    /// Loads the policy, connects and migrates the database, makes the bootstrap key on an
+    /// empty database, and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: &Settings) -> Result<Application, StartupError> {
+        let (policy, policy_document) = load_policy(settings)?;
+        let store = connect(settings).await?;
+        if settings.migrate_on_start {
+            migrate(settings, &store).await?;
+        } else {
+            let url = store::redact_url(&database_url(settings)?);
+            let pending = store
+                .pending_migrations()
+                .await
+                .map_err(|source| StartupError::Database { url: url.clone(), source })?;
+            if !pending.is_empty() {
+                return Err(StartupError::PendingMigrations { url, count: pending.len() });
+            }
+        }
+        let bootstrap_key = match store::api_keys::bootstrap_admin(store.connection()).await {
+            Ok(Some((_, secret))) => {
+                std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+                    path: settings.data_dir.display().to_string(),
+                    source,
+                })?;
+                let path = bootstrap_key_path(&settings.data_dir);
+                write_secret_file(&path, secret.expose())
+                    .map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })?;
+                tracing::info!(path = %path.display(), "bootstrap admin key created");
+                Some(secret.expose().to_owned())
+            }
+            Ok(None) => None,
+            Err(source) => {
+                let url = store::redact_url(&database_url(settings)?);
+                return Err(StartupError::Database { url, source });
+            }
+        };
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartupError::Listen { address: settings.listen, source })?;
+        let local_addr =
+            listener.local_addr().map_err(|source| StartupError::Listen { address: settings.listen, source })?;
+        tracing::info!(
+            policy_version = %policy.version,
+            engine = ?store.engine(),
+            "server built"
+        );
+        Ok(Application {
+            listener,
+            local_addr,
+            state: AppState { store, policy: Arc::new(policy), policy_document: Arc::from(policy_document) },
+            grace: Duration::from_secs(settings.shutdown_grace_seconds),
+            bootstrap_key,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The bootstrap administrator key, when this start created it (shown once).
+    pub fn bootstrap_key(&self) -> Option<&str> {
+        self.bootstrap_key.as_deref()
+    }
+
+    /// The shared state (for tests and tools that run beside the server).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves; then reports NOT_SERVING, stops taking calls and
+    /// gives in-flight calls the grace period to finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        set_all(&reporter, ServingStatus::Serving).await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
+
+        let state = self.state.clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let shutdown_reporter = reporter.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutdown requested: reporting NOT_SERVING and draining");
+            set_all(&shutdown_reporter, ServingStatus::NotServing).await;
+            let _ = draining_tx.send(());
+            let _ = stop_tx.send(());
+        });
+
+        let server = tonic::transport::Server::builder()
+            .layer(AuthLayer::new(state.store.clone()))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(AdminServiceServer::new(admin::Admin::new(state.clone())))
+            .add_service(LoanApplicationServiceServer::new(loans::Loans::new(state.clone())))
+            .add_service(RiskPoolServiceServer::new(pool::Pool::new(state.clone())))
+            .add_service(SettlementServiceServer::new(settlement::Settlement::new(state.clone())))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), async {
+                let _ = stop_rx.await;
+            });
+        tracing::info!(address = %self.local_addr, "serving");
+
+        let grace = self.grace;
+        let deadline = async move {
+            if draining_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result.map_err(|e| StartupError::Serve(e.to_string()))?,
+            () = deadline => tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; cancelling calls still running"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in proto::SERVICE_NAMES {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

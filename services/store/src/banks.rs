@@ -1,0 +1,133 @@
+//! Partner banks.
+
+use chrono::Utc;
+use domain::{BankId, BankStatus, Money};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::StoreError;
+use crate::entities::bank;
+
+/// A partner bank as the domain sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankRecord {
+    /// Identifier.
+    pub bank_id: BankId,
+    /// Display name.
+    pub display_name: String,
+    /// Coverage quota.
+    pub quota: Money,
+    /// Covered outstanding used against the quota.
+    pub quota_used: Money,
+    /// Standing.
+    pub status: BankStatus,
+    /// Why, when not active.
+    pub status_reason: String,
+    /// When registered.
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl TryFrom<bank::Model> for BankRecord {
+    type Error = StoreError;
+
+    fn try_from(row: bank::Model) -> Result<BankRecord, StoreError> {
+        Ok(BankRecord {
+            bank_id: BankId::parse(&row.bank_id)
+                .map_err(|e| StoreError::Corrupt(format!("bank id {:?} {e}", row.bank_id)))?,
+            display_name: row.display_name,
+            quota: Money::from_fen(row.quota_fen),
+            quota_used: Money::from_fen(row.quota_used_fen),
+            status: BankStatus::parse(&row.status).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            status_reason: row.status_reason,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Registers a bank; `AlreadyExists` when the id is taken.
+pub async fn create(
+    connection: &impl ConnectionTrait,
+    bank_id: &BankId,
+    display_name: &str,
+    quota: Money,
+) -> Result<BankRecord, StoreError> {
+    let now = Utc::now();
+    let row = bank::ActiveModel {
+        bank_id: Set(bank_id.as_str().to_owned()),
+        display_name: Set(display_name.to_owned()),
+        quota_fen: Set(quota.fen()),
+        quota_used_fen: Set(0),
+        covered_outstanding_fen: Set(0),
+        pool_exposure_fen: Set(0),
+        npl_outstanding_fen: Set(0),
+        status: Set(BankStatus::Active.as_str().to_owned()),
+        status_reason: Set(String::new()),
+        status_manual: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let row = row
+        .insert(connection)
+        .await
+        .map_err(|e| StoreError::from_insert(e, format!("bank {bank_id}")))?;
+    BankRecord::try_from(row)
+}
+
+/// One bank, if it exists.
+pub async fn get(connection: &impl ConnectionTrait, bank_id: &BankId) -> Result<Option<BankRecord>, StoreError> {
+    bank::Entity::find_by_id(bank_id.as_str())
+        .one(connection)
+        .await?
+        .map(BankRecord::try_from)
+        .transpose()
+}
+
+/// One bank, locked for update until the transaction ends (PostgreSQL; SQLite's write
+/// transaction already holds the database lock).
+pub async fn get_for_update(
+    connection: &impl ConnectionTrait,
+    bank_id: &BankId,
+) -> Result<Option<BankRecord>, StoreError> {
+    bank::Entity::find_by_id(bank_id.as_str())
+        .lock_exclusive()
+        .one(connection)
+        .await?
+        .map(BankRecord::try_from)
+        .transpose()
+}
+
+/// Banks in id order, starting after `after`, at most `limit`.
+pub async fn list(
+    connection: &impl ConnectionTrait,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<BankRecord>, StoreError> {
+    let mut query = bank::Entity::find().order_by_asc(bank::Column::BankId).limit(limit);
+    if let Some(after) = after {
+        query = query.filter(bank::Column::BankId.gt(after));
+    }
+    query.all(connection).await?.into_iter().map(BankRecord::try_from).collect()
+}
+
+/// Changes display name and/or quota of a bank; `None` when it does not exist.
+pub async fn update(
+    connection: &impl ConnectionTrait,
+    bank_id: &BankId,
+    display_name: Option<&str>,
+    quota: Option<Money>,
+) -> Result<Option<BankRecord>, StoreError> {
+    let Some(row) = bank::Entity::find_by_id(bank_id.as_str()).lock_exclusive().one(connection).await? else {
+        return Ok(None);
+    };
+    let mut active: bank::ActiveModel = row.into();
+    if let Some(name) = display_name {
+        active.display_name = Set(name.to_owned());
+    }
+    if let Some(quota) = quota {
+        active.quota_fen = Set(quota.fen());
+    }
+    active.updated_at = Set(Utc::now());
+    let row = active.update(connection).await?;
+    BankRecord::try_from(row).map(Some)
+}
