@@ -1,0 +1,204 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+//! Test harness: `spawn_app` starts a real server on an ephemeral port with a fresh
+//! database — a SQLite file in a temporary directory, or a new PostgreSQL database when
+//! `TEST_DATABASE_URL` names a server — and hands out authenticated tonic clients.
+//! Quiet unless `TEST_LOG` is set.
+
+use std::path::PathBuf;
+
+use proto::v1::admin_service_client::AdminServiceClient;
+use proto::v1::loan_application_service_client::LoanApplicationServiceClient;
+use proto::v1::risk_pool_service_client::RiskPoolServiceClient;
+use proto::v1::settlement_service_client::SettlementServiceClient;
+use server::{Application, LogFormat, Settings};
+use store::sea_orm::{ConnectionTrait, Database};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// Adds `authorization: Bearer <key>` to every call (or nothing, for `None`).
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A client channel with credentials.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// Where a test's database lives.
+#[derive(Debug, Clone)]
+pub enum TestDatabase {
+    /// A SQLite file inside the test's data directory.
+    Sqlite,
+    /// A PostgreSQL database made for this test.
+    Postgres {
+        /// Its URL.
+        url: String,
+    },
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    /// Address the server listens on.
+    pub address: std::net::SocketAddr,
+    /// The bootstrap administrator key.
+    pub admin_key: String,
+    /// The settings it runs with (data dir, database URL).
+    pub settings: Settings,
+    /// The database behind it.
+    pub database: TestDatabase,
+    channel: Channel,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    _data_dir: std::sync::Arc<TempDir>,
+}
+
+/// Makes a fresh database for a test: SQLite by default, PostgreSQL with `TEST_DATABASE_URL`.
+pub async fn fresh_database() -> TestDatabase {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        return TestDatabase::Sqlite;
+    };
+    let name = format!("techcredit_test_{}", random_hex(8));
+    let admin = Database::connect(admin_url.as_str()).await.expect("connect to TEST_DATABASE_URL");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    admin.close().await.ok();
+    let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL ends with /dbname");
+    TestDatabase::Postgres { url: format!("{base}/{name}") }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).expect("randomness");
+    hex::encode(buffer)
+}
+
+/// Settings of a test server on port 0 with `database` and `data_dir`.
+pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir,
+        database_url: match database {
+            TestDatabase::Sqlite => None,
+            TestDatabase::Postgres { url } => Some(server::DatabaseUrl::new(url.clone())),
+        },
+        database_max_connections: 8,
+        policy_file: None,
+        migrate_on_start: true,
+        log_format: LogFormat::Text,
+        shutdown_grace_seconds: 5,
+    }
+}
+
+/// Starts a server with a fresh database.
+pub async fn spawn_app() -> TestApp {
+    let database = fresh_database().await;
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let settings = test_settings(&database, data_dir.path().to_path_buf());
+    start(settings, database, data_dir, None).await
+}
+
+async fn start(
+    settings: Settings,
+    database: TestDatabase,
+    data_dir: std::sync::Arc<TempDir>,
+    admin_key: Option<String>,
+) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        server::telemetry::init(LogFormat::Text);
+    }
+    let application = Application::build(&settings).await.expect("server builds");
+    let address = application.local_addr();
+    let admin_key = admin_key
+        .or_else(|| application.bootstrap_key().map(str::to_owned))
+        .expect("a fresh database makes a bootstrap key");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        application
+            .run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+    });
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect to test server");
+    TestApp { address, admin_key, settings, database, channel, stop: Some(stop), task: Some(task), _data_dir: data_dir }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and starts it again on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop_server().await;
+        let mut settings = self.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().expect("address");
+        start(settings, self.database.clone(), self._data_dir.clone(), Some(self.admin_key.clone())).await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task ends cleanly");
+        }
+    }
+
+    /// A raw channel without credentials.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    fn authed(&self, key: Option<&str>) -> Authed {
+        let value = key.map(|k| format!("Bearer {k}").parse().expect("ascii key"));
+        InterceptedService::new(self.channel.clone(), Bearer(value))
+    }
+
+    /// Admin service client using `key` (`None`: no credentials).
+    pub fn admin_as(&self, key: Option<&str>) -> AdminServiceClient<Authed> {
+        AdminServiceClient::new(self.authed(key))
+    }
+
+    /// Admin service client with the bootstrap admin key.
+    pub fn admin(&self) -> AdminServiceClient<Authed> {
+        self.admin_as(Some(&self.admin_key.clone()))
+    }
+
+    /// Loan application service client using `key`.
+    pub fn loans_as(&self, key: &str) -> LoanApplicationServiceClient<Authed> {
+        LoanApplicationServiceClient::new(self.authed(Some(key)))
+    }
+
+    /// Risk pool service client using `key`.
+    pub fn pool_as(&self, key: &str) -> RiskPoolServiceClient<Authed> {
+        RiskPoolServiceClient::new(self.authed(Some(key)))
+    }
+
+    /// Settlement service client using `key`.
+    pub fn settlement_as(&self, key: &str) -> SettlementServiceClient<Authed> {
+        SettlementServiceClient::new(self.authed(Some(key)))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end suite: a real server on an ephemeral port, a fresh database per test
+//! (SQLite, or PostgreSQL when `TEST_DATABASE_URL` is set), real tonic clients.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod foundation;
+mod support;

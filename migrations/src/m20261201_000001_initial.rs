@@ -28,7 +28,12 @@ fn index(name: &'static str, table: &'static str, columns: &[&'static str], uniq
     statement
 }
 
-fn foreign_key(from_table: &'static str, from_column: &'static str, to_table: &'static str, to_column: &'static str) -> ForeignKeyCreateStatement {
+fn foreign_key(
+    from_table: &'static str,
+    from_column: &'static str,
+    to_table: &'static str,
+    to_column: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from_table, from_column)
         .to(to_table, to_column)

@@ -181,14 +181,15 @@ impl Admin {
             }
             _ => Some(None),
         };
-        let (Some(request_id), Some(role), Some(description), Some(bank)) = (request_id, role, description, bank) else {
+        let (Some(request_id), Some(role), Some(description), Some(bank)) = (request_id, role, description, bank)
+        else {
             return Err(violations.into_error());
         };
         idempotent!(self.state, &caller, CREATE_API_KEY, request_id, &body, |txn| {
-            if let Some(bank) = &bank {
-                if store::banks::get(txn, bank).await?.is_none() {
-                    return Err(ApiError::not_found(&body.bank));
-                }
+            if let Some(bank) = &bank
+                && store::banks::get(txn, bank).await?.is_none()
+            {
+                return Err(ApiError::not_found(&body.bank));
             }
             let (key, secret) = store::api_keys::create(txn, role, bank.as_ref(), &description).await?;
             tracing::info!(key_id = %key.key_id, role = %key.role, "api key issued");
@@ -196,7 +197,10 @@ impl Admin {
         })
     }
 
-    async fn list_api_keys(&self, request: Request<pb::ListApiKeysRequest>) -> Result<pb::ListApiKeysResponse, ApiError> {
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<pb::ListApiKeysResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Admin])?;
         let body = request.into_inner();

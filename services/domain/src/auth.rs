@@ -23,14 +23,7 @@ pub enum Role {
 
 impl Role {
     /// Every role, in a fixed order.
-    pub const ALL: [Role; 6] = [
-        Role::Bank,
-        Role::RiskOfficer,
-        Role::Finance,
-        Role::Auditor,
-        Role::Batch,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 6] = [Role::Bank, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch, Role::Admin];
 
     /// The stored name, e.g. `RISK_OFFICER`.
     pub fn as_str(self) -> &'static str {

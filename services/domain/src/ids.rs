@@ -37,13 +37,9 @@ impl BankId {
             return Err(IdError::TooLong(32));
         }
         let first_is_letter = text.as_bytes()[0].is_ascii_lowercase();
-        let rest_ok = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let rest_ok = text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !first_is_letter || !rest_ok {
-            return Err(IdError::BadCharacters(
-                "must start with a-z and contain only a-z, 0-9 and '-'",
-            ));
+            return Err(IdError::BadCharacters("must start with a-z and contain only a-z, 0-9 and '-'"));
         }
         Ok(BankId(text.to_owned()))
     }

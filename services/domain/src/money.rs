@@ -80,10 +80,8 @@ impl Money {
         }
         let mut fen: i64 = 0;
         for byte in whole.bytes().chain(fraction.bytes()) {
-            fen = fen
-                .checked_mul(10)
-                .and_then(|f| f.checked_add(i64::from(byte - b'0')))
-                .ok_or(MoneyError::TooLarge)?;
+            fen =
+                fen.checked_mul(10).and_then(|f| f.checked_add(i64::from(byte - b'0'))).ok_or(MoneyError::TooLarge)?;
         }
         for _ in fraction.len()..2 {
             fen = fen.checked_mul(10).ok_or(MoneyError::TooLarge)?;

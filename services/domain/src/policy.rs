@@ -247,8 +247,7 @@ impl Policy {
 
     /// Parses and validates a policy document.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy =
-            toml::from_str(text).map_err(|e| PolicyError::Parse(e.message().to_owned()))?;
+        let policy: Policy = toml::from_str(text).map_err(|e| PolicyError::Parse(e.message().to_owned()))?;
         policy.validate()?;
         Ok(policy)
     }
@@ -295,7 +294,10 @@ impl Policy {
         }
         for section in &eligibility.excluded_industry_sections {
             if !is_industry_section(section) {
-                return Err(invalid("eligibility.excluded_industry_sections", format!("{section:?} is not a section A–T")));
+                return Err(invalid(
+                    "eligibility.excluded_industry_sections",
+                    format!("{section:?} is not a section A–T"),
+                ));
             }
         }
         positive("eligibility.max_annual_revenue", eligibility.max_annual_revenue)?;

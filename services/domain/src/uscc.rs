@@ -48,9 +48,10 @@ impl Uscc {
         let bytes = text.as_bytes();
         let mut values = [0u32; 18];
         for (index, character) in text.chars().enumerate() {
-            let value = u8::try_from(character).ok().and_then(value_of).ok_or(
-                UsccError::BadCharacter { character, position: index + 1 },
-            )?;
+            let value = u8::try_from(character)
+                .ok()
+                .and_then(value_of)
+                .ok_or(UsccError::BadCharacter { character, position: index + 1 })?;
             values[index] = value;
         }
         let mut weight = 1u32;
@@ -99,18 +100,9 @@ mod tests {
     #[test]
     fn rejects_bad_codes_with_the_reason() {
         assert_eq!(Uscc::parse("91350100M000100Y4"), Err(UsccError::WrongLength(17)));
-        assert_eq!(
-            Uscc::parse("91350100M000100Y44"),
-            Err(UsccError::BadCheckCharacter { found: '4', expected: '3' })
-        );
-        assert_eq!(
-            Uscc::parse("91350100I000100Y43"),
-            Err(UsccError::BadCharacter { character: 'I', position: 9 })
-        );
-        assert_eq!(
-            Uscc::parse("91350100m000100Y43"),
-            Err(UsccError::BadCharacter { character: 'm', position: 9 })
-        );
+        assert_eq!(Uscc::parse("91350100M000100Y44"), Err(UsccError::BadCheckCharacter { found: '4', expected: '3' }));
+        assert_eq!(Uscc::parse("91350100I000100Y43"), Err(UsccError::BadCharacter { character: 'I', position: 9 }));
+        assert_eq!(Uscc::parse("91350100m000100Y43"), Err(UsccError::BadCharacter { character: 'm', position: 9 }));
         assert!(matches!(Uscc::parse("9135010０M000100Y43"), Err(UsccError::BadCharacter { .. })));
     }
 }

@@ -59,10 +59,7 @@ fn bearer(request: &http::Request<tonic::body::Body>) -> Option<String> {
 
 impl<S> Service<http::Request<tonic::body::Body>> for AuthService<S>
 where
-    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
-        + Clone
-        + Send
-        + 'static,
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
 {

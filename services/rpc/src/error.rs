@@ -64,11 +64,7 @@ pub enum ApiError {
 }
 
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
-        .iter()
-        .map(|v| format!("{} {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+    violations.iter().map(|v| format!("{} {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
 }
 
 impl ApiError {
@@ -96,10 +92,12 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
-            StoreError::AlreadyExists(what) => {
-                ApiError::AlreadyExists { reason: "ALREADY_EXISTS".to_owned(), message: format!("{what} already exists") }
-            }
+            StoreError::AlreadyExists(what) => ApiError::AlreadyExists {
+                reason: "ALREADY_EXISTS".to_owned(),
+                message: format!("{what} already exists"),
+            },
             StoreError::Corrupt(detail) => ApiError::Internal(format!("corrupt data: {detail}")),
+            StoreError::Connect(detail) => ApiError::Unavailable(format!("database unavailable: {detail}")),
             StoreError::Database(db) => ApiError::Internal(format!("database: {db}")),
         }
     }
@@ -130,7 +128,9 @@ impl From<ApiError> for Status {
                 with_info(Code::NotFound, message, "NOT_FOUND", HashMap::from([("resource".to_owned(), resource)]))
             }
             ApiError::AlreadyExists { reason, .. } => with_info(Code::AlreadyExists, message, &reason, HashMap::new()),
-            ApiError::Unauthenticated(_) => with_info(Code::Unauthenticated, message, "UNAUTHENTICATED", HashMap::new()),
+            ApiError::Unauthenticated(_) => {
+                with_info(Code::Unauthenticated, message, "UNAUTHENTICATED", HashMap::new())
+            }
             ApiError::PermissionDenied(_) => {
                 with_info(Code::PermissionDenied, message, "PERMISSION_DENIED", HashMap::new())
             }

@@ -9,9 +9,9 @@
 //! leave nothing, so they may be retried with the same `request_id`.
 
 use prost::Message;
-use store::sea_orm::DatabaseTransaction;
 use sha2::{Digest, Sha256};
 use store::idempotency::{self, IdempotencyKey, Remembered};
+use store::sea_orm::DatabaseTransaction;
 use store::{Store, StoreError};
 
 use domain::{Principal, RequestId};

@@ -1,5 +1,6 @@
 //! The techcredit server: settings, telemetry and start-up around the gRPC services.
 
+pub mod cli;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

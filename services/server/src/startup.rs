@@ -95,10 +95,8 @@ fn database_url(settings: &Settings) -> Result<String, StartupError> {
     match &settings.database_url {
         Some(url) => Ok(url.expose().to_owned()),
         None => {
-            std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
-                path: settings.data_dir.display().to_string(),
-                source,
-            })?;
+            std::fs::create_dir_all(&settings.data_dir)
+                .map_err(|source| StartupError::DataDir { path: settings.data_dir.display().to_string(), source })?;
             Ok(store::sqlite_url(&settings.data_dir))
         }
     }
@@ -223,7 +221,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves; then reports NOT_SERVING, stops taking calls and
     /// gives in-flight calls the grace period to finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         set_all(&reporter, ServingStatus::Serving).await;
         let reflection = tonic_reflection::server::Builder::configure()

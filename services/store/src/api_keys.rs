@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use domain::{BankId, Principal, Role};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -99,10 +99,7 @@ async fn insert(
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
     };
-    let row = row
-        .insert(connection)
-        .await
-        .map_err(|e| StoreError::from_insert(e, format!("api key {key_id}")))?;
+    let row = row.insert(connection).await.map_err(|e| StoreError::from_insert(e, format!("api key {key_id}")))?;
     Ok((ApiKeyRecord::try_from(row)?, Secret(secret)))
 }
 
@@ -133,10 +130,8 @@ pub async fn bootstrap_admin(connection: &impl ConnectionTrait) -> Result<Option
 
 /// The principal a presented secret authenticates, if it is a valid, unrevoked key.
 pub async fn authenticate(connection: &impl ConnectionTrait, secret: &str) -> Result<Option<Principal>, StoreError> {
-    let Some(row) = api_key::Entity::find()
-        .filter(api_key::Column::SecretSha256.eq(hash_secret(secret)))
-        .one(connection)
-        .await?
+    let Some(row) =
+        api_key::Entity::find().filter(api_key::Column::SecretSha256.eq(hash_secret(secret))).one(connection).await?
     else {
         return Ok(None);
     };

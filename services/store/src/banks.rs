@@ -2,9 +2,7 @@
 
 use chrono::Utc;
 use domain::{BankId, BankStatus, Money};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::StoreError;
 use crate::entities::bank;
@@ -67,20 +65,13 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let row = row
-        .insert(connection)
-        .await
-        .map_err(|e| StoreError::from_insert(e, format!("bank {bank_id}")))?;
+    let row = row.insert(connection).await.map_err(|e| StoreError::from_insert(e, format!("bank {bank_id}")))?;
     BankRecord::try_from(row)
 }
 
 /// One bank, if it exists.
 pub async fn get(connection: &impl ConnectionTrait, bank_id: &BankId) -> Result<Option<BankRecord>, StoreError> {
-    bank::Entity::find_by_id(bank_id.as_str())
-        .one(connection)
-        .await?
-        .map(BankRecord::try_from)
-        .transpose()
+    bank::Entity::find_by_id(bank_id.as_str()).one(connection).await?.map(BankRecord::try_from).transpose()
 }
 
 /// One bank, locked for update until the transaction ends (PostgreSQL; SQLite's write

@@ -28,7 +28,10 @@ pub struct Remembered {
 }
 
 /// The remembered call for `key`, if any.
-pub async fn find(connection: &impl ConnectionTrait, key: &IdempotencyKey<'_>) -> Result<Option<Remembered>, StoreError> {
+pub async fn find(
+    connection: &impl ConnectionTrait,
+    key: &IdempotencyKey<'_>,
+) -> Result<Option<Remembered>, StoreError> {
     let row = idempotency_record::Entity::find_by_id((
         key.principal.to_owned(),
         key.method.to_owned(),
@@ -55,9 +58,7 @@ pub async fn remember(
         response: Set(response),
         created_at: Set(Utc::now()),
     };
-    row.insert(connection)
-        .await
-        .map_err(|e| StoreError::from_insert(e, format!("request {}", key.request_id)))?;
+    row.insert(connection).await.map_err(|e| StoreError::from_insert(e, format!("request {}", key.request_id)))?;
     Ok(())
 }
 

@@ -15,11 +15,11 @@ pub mod idempotency;
 use std::path::Path;
 use std::time::Duration;
 
-use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
 use migrations::MigratorTrait;
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 pub use sea_orm;
 
@@ -32,6 +32,9 @@ pub enum StoreError {
     /// A stored value could not be read back into the domain (a defect or tampering).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database cannot be reached or refuses the connection.
+    #[error("cannot connect: {0}")]
+    Connect(String),
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
@@ -101,6 +104,21 @@ impl Store {
                 redact_url(url)
             ))));
         };
+        if engine == Engine::Postgres {
+            // One direct attempt first: the pool would retry a refused connection until its
+            // acquire timeout, and start-up must fail fast with the real reason.
+            use sea_orm::sqlx::Connection;
+            let attempt =
+                tokio::time::timeout(Duration::from_secs(10), sea_orm::sqlx::postgres::PgConnection::connect(url))
+                    .await;
+            match attempt {
+                Err(_) => return Err(StoreError::Connect("timed out after 10 s".to_owned())),
+                Ok(Err(error)) => return Err(StoreError::Connect(error.to_string())),
+                Ok(Ok(connection)) => {
+                    let _ = connection.close().await;
+                }
+            }
+        }
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections.max(1))

@@ -1,0 +1,134 @@
+//! The command line of `techcredit-server`: serve, migrate, check a policy file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::{Application, FlagOverrides, LogFormat, Settings, startup, telemetry};
+use clap::{Parser, Subcommand};
+
+/// The techcredit risk-pool gRPC server.
+#[derive(Debug, Parser)]
+#[command(name = "techcredit-server", version)]
+struct Cli {
+    /// TOML settings file (default: ./techcredit.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:50051).
+    #[arg(long, global = true)]
+    listen: Option<std::net::SocketAddr>,
+    /// Directory of the embedded SQLite database and the bootstrap key (default ./data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL (default: SQLite in the data directory; also DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Policy file (default: the built-in policy).
+    #[arg(long = "policy", global = true)]
+    policy_file: Option<PathBuf>,
+    /// Do not apply pending migrations at start; refuse to start if any are pending.
+    #[arg(long, global = true)]
+    no_migrate: bool,
+    /// Log format: text or json.
+    #[arg(long, global = true, value_parser = parse_log_format)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve gRPC (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Validate a policy file and print its version.
+    CheckPolicy {
+        /// The policy file.
+        file: PathBuf,
+    },
+}
+
+fn parse_log_format(text: &str) -> Result<LogFormat, String> {
+    match text {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("unknown log format {other:?}; use text or json")),
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("techcredit-server: {message}");
+    ExitCode::from(1)
+}
+
+/// Runs the command line given in the process arguments; the exit code says how it went.
+pub fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
+    };
+    runtime.block_on(run(Cli::parse()))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let flags = FlagOverrides {
+        listen: cli.listen,
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        policy_file: cli.policy_file.clone(),
+        migrate_on_start: cli.no_migrate.then_some(false),
+        log_format: cli.log_format,
+    };
+    let settings = match Settings::load(cli.config.as_deref(), &flags) {
+        Ok(settings) => settings,
+        Err(error) => return fail(error),
+    };
+    telemetry::init(settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let result = async {
+                let store = startup::connect(&settings).await?;
+                startup::migrate(&settings, &store).await
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    println!("migrations applied");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
+        Command::CheckPolicy { file } => {
+            let settings = Settings { policy_file: Some(file), ..settings };
+            match startup::load_policy(&settings) {
+                Ok((policy, _)) => {
+                    println!("policy {} is valid", policy.version);
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
+    let application = match Application::build(&settings).await {
+        Ok(application) => application,
+        Err(error) => return fail(error),
+    };
+    if let Some(key) = application.bootstrap_key() {
+        // Printed once, to stdout and not to the log, so log shipping never carries it.
+        println!(
+            "bootstrap admin key (shown once; also saved to {}):",
+            startup::bootstrap_key_path(&settings.data_dir).display()
+        );
+        println!("{key}");
+    }
+    println!("techcredit-server listening on {}", application.local_addr());
+    match application.run_until_stopped(startup::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(error),
+    }
+}

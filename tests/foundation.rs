@@ -1,0 +1,412 @@
+//! The foundation: health, reflection, authentication and roles, idempotency, errors,
+//! banks and keys, exact money on both databases, start-up failures.
+
+use std::process::Command;
+
+use proto::v1 as pb;
+use store::sea_orm::{ConnectionTrait, Statement};
+use tests::{TestDatabase, spawn_app, test_settings};
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_reflection::pb::v1::{
+    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+};
+
+use crate::support::{assert_error, create_bank, field_violations, issue_key, reason};
+
+#[tokio::test]
+async fn every_service_reports_serving_without_credentials() {
+    let app = spawn_app().await;
+    let mut health = HealthClient::new(app.channel());
+    for service in ["", "techcredit.v1.AdminService"].into_iter().chain(proto::SERVICE_NAMES) {
+        let response = health
+            .check(HealthCheckRequest { service: service.to_owned() })
+            .await
+            .unwrap_or_else(|e| panic!("health of {service:?}: {e}"))
+            .into_inner();
+        assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
+    }
+}
+
+#[tokio::test]
+async fn reflection_lists_the_three_services_and_admin() {
+    let app = spawn_app().await;
+    let mut reflection = ServerReflectionClient::new(app.channel());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .expect("reflection call")
+        .into_inner();
+    let response = responses.message().await.expect("stream").expect("one response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in proto::SERVICE_NAMES.into_iter().chain(["grpc.health.v1.Health"]) {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn calls_without_a_valid_key_are_unauthenticated() {
+    let app = spawn_app().await;
+    let list = pb::ListBanksRequest::default();
+    let missing = app.admin_as(None).list_banks(list.clone()).await.unwrap_err();
+    assert_error(&missing, Code::Unauthenticated, "UNAUTHENTICATED");
+    let wrong = app.admin_as(Some("bootstrap-admin.0000")).list_banks(list.clone()).await.unwrap_err();
+    assert_error(&wrong, Code::Unauthenticated, "UNAUTHENTICATED");
+    assert!(app.admin().list_banks(list).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_bootstrap_key_is_saved_privately_and_made_once() {
+    let app = spawn_app().await;
+    let path = app.settings.data_dir.join("bootstrap-admin.key");
+    let saved = std::fs::read_to_string(&path).expect("key file");
+    assert_eq!(saved.trim(), app.admin_key);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // A restart on the same database keeps the key and makes no new one.
+    let app = app.restart().await;
+    assert!(app.admin().list_banks(pb::ListBanksRequest::default()).await.is_ok());
+    let keys = app.admin().list_api_keys(pb::ListApiKeysRequest::default()).await.unwrap().into_inner();
+    assert_eq!(keys.api_keys.len(), 1);
+}
+
+#[tokio::test]
+async fn roles_are_enforced_and_revoked_keys_stop_working() {
+    let app = spawn_app().await;
+    create_bank(&app, "nbcb", "100000000.00").await;
+    let bank_key = issue_key(&app, pb::Role::Bank, "banks/nbcb").await;
+    let auditor_key = issue_key(&app, pb::Role::Auditor, "").await;
+
+    let denied = app
+        .admin_as(Some(&bank_key))
+        .create_bank(pb::CreateBankRequest {
+            request_id: "r1".into(),
+            bank_id: "other".into(),
+            display_name: "Other".into(),
+            quota: "1.00".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&denied, Code::PermissionDenied, "PERMISSION_DENIED");
+    let denied = app.admin_as(Some(&auditor_key)).list_api_keys(pb::ListApiKeysRequest::default()).await.unwrap_err();
+    assert_error(&denied, Code::PermissionDenied, "PERMISSION_DENIED");
+    // An auditor reads banks.
+    let banks = app.admin_as(Some(&auditor_key)).list_banks(pb::ListBanksRequest::default()).await.unwrap();
+    assert_eq!(banks.into_inner().banks.len(), 1);
+
+    let key_id = auditor_key.split('.').next().unwrap().to_owned();
+    app.admin()
+        .revoke_api_key(pb::RevokeApiKeyRequest { request_id: "revoke-1".into(), name: format!("apiKeys/{key_id}") })
+        .await
+        .expect("revoke");
+    let revoked = app.admin_as(Some(&auditor_key)).list_banks(pb::ListBanksRequest::default()).await.unwrap_err();
+    assert_error(&revoked, Code::Unauthenticated, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_bank_sees_only_itself() {
+    let app = spawn_app().await;
+    create_bank(&app, "nbcb", "100000000.00").await;
+    create_bank(&app, "icbc", "100000000.00").await;
+    let key = issue_key(&app, pb::Role::Bank, "banks/nbcb").await;
+    let mut client = app.admin_as(Some(&key));
+    let own = client.get_bank(pb::GetBankRequest { name: "banks/nbcb".into() }).await.unwrap().into_inner();
+    assert_eq!(own.bank.unwrap().bank_id, "nbcb");
+    let other = client.get_bank(pb::GetBankRequest { name: "banks/icbc".into() }).await.unwrap_err();
+    assert_error(&other, Code::NotFound, "NOT_FOUND");
+    let listing = client.list_banks(pb::ListBanksRequest::default()).await.unwrap_err();
+    assert_error(&listing, Code::PermissionDenied, "PERMISSION_DENIED");
+}
+
+#[tokio::test]
+async fn banks_are_created_read_listed_in_pages_and_updated() {
+    let app = spawn_app().await;
+    let created = create_bank(&app, "nbcb-yinzhou", "120000000.00").await;
+    assert_eq!(created.name, "banks/nbcb-yinzhou");
+    assert_eq!(created.quota, "120000000.00");
+    assert_eq!(created.quota_used, "0.00");
+    assert_eq!(created.status(), pb::BankStatus::Active);
+    for id in ["b1", "b2", "b3"] {
+        create_bank(&app, id, "1000.5").await;
+    }
+    let mut admin = app.admin();
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = admin
+            .list_banks(pb::ListBanksRequest { page_size: 3, page_token: token.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.banks.len() <= 3);
+        seen.extend(page.banks.into_iter().map(|b| b.bank_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen, ["b1", "b2", "b3", "nbcb-yinzhou"]);
+
+    let updated = admin
+        .update_bank(pb::UpdateBankRequest {
+            request_id: "u1".into(),
+            name: "banks/b1".into(),
+            display_name: String::new(),
+            quota: "2000.00".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .bank
+        .unwrap();
+    assert_eq!((updated.quota.as_str(), updated.display_name.as_str()), ("2000.00", "Bank b1"));
+    let missing = admin.get_bank(pb::GetBankRequest { name: "banks/nope".into() }).await.unwrap_err();
+    assert_error(&missing, Code::NotFound, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_retry_returns_the_original_response_and_reuse_is_refused() {
+    let app = spawn_app().await;
+    let request = pb::CreateApiKeyRequest {
+        request_id: "issue-finance-key".into(),
+        role: pb::Role::Finance as i32,
+        bank: String::new(),
+        description: "finance desk".into(),
+    };
+    let mut admin = app.admin();
+    let first = admin.create_api_key(request.clone()).await.unwrap().into_inner();
+    let again = admin.create_api_key(request.clone()).await.unwrap().into_inner();
+    assert_eq!(first, again, "a retry returns the same key and secret");
+    let keys = admin.list_api_keys(pb::ListApiKeysRequest::default()).await.unwrap().into_inner();
+    assert_eq!(keys.api_keys.len(), 2, "bootstrap + one finance key, not two");
+
+    let changed = pb::CreateApiKeyRequest { description: "someone else".into(), ..request.clone() };
+    let reused = admin.create_api_key(changed).await.unwrap_err();
+    assert_error(&reused, Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED");
+
+    // The memory survives a restart.
+    let app = app.restart().await;
+    let after_restart = app.admin().create_api_key(request).await.unwrap().into_inner();
+    assert_eq!(first, after_restart);
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_make_one_change_and_one_answer() {
+    let app = spawn_app().await;
+    let request = pb::CreateBankRequest {
+        request_id: "same".into(),
+        bank_id: "racer".into(),
+        display_name: "Racer".into(),
+        quota: "5000000.00".into(),
+    };
+    let mut calls = Vec::new();
+    for _ in 0..8 {
+        let mut client = app.admin();
+        let request = request.clone();
+        calls.push(tokio::spawn(async move { client.create_bank(request).await.map(|r| r.into_inner()) }));
+    }
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap().expect("every duplicate succeeds"));
+    }
+    assert!(answers.windows(2).all(|pair| pair[0] == pair[1]), "{answers:?}");
+    let banks = app.admin().list_banks(pb::ListBanksRequest::default()).await.unwrap().into_inner();
+    assert_eq!(banks.banks.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_input_names_every_field_and_stores_nothing() {
+    let app = spawn_app().await;
+    let mut admin = app.admin();
+    let error = admin
+        .create_bank(pb::CreateBankRequest {
+            request_id: String::new(),
+            bank_id: "Not A Slug".into(),
+            display_name: "  ".into(),
+            quota: "1.234".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&error, Code::InvalidArgument, "INVALID_ARGUMENT");
+    let fields = field_violations(&error);
+    let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["bank_id", "display_name", "quota", "request_id"]);
+    assert_eq!(fields["quota"], "has more than two fraction digits");
+
+    for (quota, description) in [
+        ("0", "must be greater than 0"),
+        ("-5.00", "must be greater than 0"),
+        ("1e6", "is not a decimal number like \"1234.56\""),
+    ] {
+        let error = admin
+            .create_bank(pb::CreateBankRequest {
+                request_id: format!("q-{quota}"),
+                bank_id: "ok".into(),
+                display_name: "Ok".into(),
+                quota: quota.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(field_violations(&error).get("quota").map(String::as_str), Some(description), "{quota}");
+    }
+    let unknown_role = admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            request_id: "k".into(),
+            role: 42,
+            bank: String::new(),
+            description: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_violations(&unknown_role).get("role").map(String::as_str), Some("has unknown value 42"));
+    let bank_without_bank = admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            request_id: "k2".into(),
+            role: pb::Role::Bank as i32,
+            bank: String::new(),
+            description: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(field_violations(&bank_without_bank).contains_key("bank"));
+
+    let banks = admin.list_banks(pb::ListBanksRequest::default()).await.unwrap().into_inner();
+    assert!(banks.banks.is_empty(), "nothing stored");
+    let keys = admin.list_api_keys(pb::ListApiKeysRequest::default()).await.unwrap().into_inner();
+    assert_eq!(keys.api_keys.len(), 1, "only the bootstrap key");
+}
+
+#[tokio::test]
+async fn a_taken_bank_id_is_already_exists() {
+    let app = spawn_app().await;
+    create_bank(&app, "nbcb", "1.00").await;
+    let error = app
+        .admin()
+        .create_bank(pb::CreateBankRequest {
+            request_id: "another".into(),
+            bank_id: "nbcb".into(),
+            display_name: "Again".into(),
+            quota: "1.00".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&error, Code::AlreadyExists, "ALREADY_EXISTS");
+}
+
+#[tokio::test]
+async fn money_is_exact_in_the_database() {
+    let app = spawn_app().await;
+    assert_eq!(create_bank(&app, "tiny", "0.01").await.quota, "0.01");
+    assert_eq!(create_bank(&app, "huge", "99999999999.99").await.quota, "99999999999.99");
+    let store = &app_state_store(&app).await;
+    let row = store
+        .connection()
+        .query_one_raw(Statement::from_string(
+            store.backend(),
+            "SELECT CAST(SUM(quota_fen) AS BIGINT) AS total FROM banks",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let total: i64 = row.try_get("", "total").unwrap();
+    assert_eq!(total, 10_000_000_000_000, "0.01 + 99,999,999,999.99 = 100,000,000,000.00 exactly");
+}
+
+async fn app_state_store(app: &tests::TestApp) -> store::Store {
+    let url = match &app.database {
+        TestDatabase::Sqlite => store::sqlite_url(&app.settings.data_dir),
+        TestDatabase::Postgres { url } => url.clone(),
+    };
+    store::Store::connect(&url, 1).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_policy_in_force_is_readable() {
+    let app = spawn_app().await;
+    let auditor = issue_key(&app, pb::Role::Auditor, "").await;
+    let policy = app.admin_as(Some(&auditor)).get_policy(pb::GetPolicyRequest {}).await.unwrap().into_inner();
+    assert_eq!(policy.version, "2025.1");
+    assert!(policy.document.contains("max_leverage = \"12\""));
+    assert_eq!(policy.sha256.len(), 64);
+}
+
+#[tokio::test]
+async fn rpcs_of_later_issues_answer_unimplemented_not_internal() {
+    let app = spawn_app().await;
+    let error =
+        app.settlement_as(&app.admin_key).get_claim(pb::GetClaimRequest { name: "claims/1".into() }).await.unwrap_err();
+    assert_eq!(error.code(), Code::Unimplemented);
+    let _ = reason(&error);
+}
+
+fn server_binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_e2e-server"))
+}
+
+#[test]
+fn a_corrupt_policy_file_stops_start_up_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, domain_policy().replace("maximum = \"0.70\"", "maximum = \"1.70\"")).unwrap();
+    let output = server_binary()
+        .args(["--data-dir", dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0", "--policy"])
+        .arg(&policy)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("policy.toml") && last.contains("pool_share.maximum must be between 0 and 1, got 1.70"),
+        "{stderr}"
+    );
+    let output = server_binary().arg("check-policy").arg(dir.path().join("absent.toml")).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("absent.toml"));
+}
+
+#[test]
+fn an_unreachable_database_stops_start_up_without_leaking_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = server_binary()
+        .args(["--data-dir", dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", "postgres://app:s3cret@127.0.0.1:1/techcredit")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("database postgres://app:***@127.0.0.1:1/techcredit"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    let output = server_binary().env("TECHCREDIT__LISTEN", "nowhere").output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid settings"));
+}
+
+#[tokio::test]
+async fn no_migrate_refuses_a_database_with_pending_migrations() {
+    let database = tests::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&database, dir.path().to_path_buf());
+    settings.migrate_on_start = false;
+    let error = server::Application::build(&settings).await.err().expect("refused");
+    assert!(error.to_string().contains("pending migration"), "{error}");
+}
+
+fn domain_policy() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml")).unwrap()
+}
