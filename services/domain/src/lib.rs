@@ -4,12 +4,14 @@
 //! Invariant: this crate imports neither tonic nor sea-orm. It is tested without a server
 //! or a database.
 
+pub mod application;
 pub mod auth;
 pub mod bank;
 pub mod ids;
 pub mod money;
 pub mod policy;
 pub mod terms;
+pub mod underwriting;
 pub mod uscc;
 
 pub use auth::{Principal, Role};

@@ -61,6 +61,118 @@ pub struct Policy {
     pub bank_status: BankStatusPolicy,
     /// Minimum score of each grade.
     pub rating: RatingPolicy,
+    /// The technology-rating scorecard.
+    pub scorecard: ScorecardPolicy,
+}
+
+/// Which way a scorecard factor improves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Larger values earn more points.
+    Higher,
+    /// Smaller values earn more points.
+    Lower,
+}
+
+/// One scorecard factor: bands of (threshold, points).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Factor {
+    /// Direction.
+    pub better: Better,
+    /// Bands in increasing threshold order.
+    pub bands: Vec<(Decimal, u32)>,
+}
+
+impl Factor {
+    /// Points the value earns.
+    pub fn points(&self, value: Decimal) -> u32 {
+        match self.better {
+            Better::Higher => self.bands.iter().rev().find(|(threshold, _)| value >= *threshold),
+            Better::Lower => self.bands.iter().find(|(threshold, _)| value <= *threshold),
+        }
+        .map_or(0, |(_, points)| *points)
+    }
+
+    /// The most points the factor can give.
+    pub fn max_points(&self) -> u32 {
+        self.bands.iter().map(|(_, points)| *points).max().unwrap_or(0)
+    }
+}
+
+/// Management module.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagementModule {
+    /// Full years since registration.
+    pub years_operating: Factor,
+    /// Founder's years of experience.
+    pub founder_experience_years: Factor,
+}
+
+/// Technology module.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TechnologyModule {
+    /// R&D expense ÷ revenue.
+    pub rd_expense_ratio: Factor,
+    /// Invention patents.
+    pub invention_patents: Factor,
+    /// Valid qualifications.
+    pub valid_qualifications: Factor,
+}
+
+/// Market module.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketModule {
+    /// Revenue growth.
+    pub revenue_growth: Factor,
+}
+
+/// Finance module.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinanceModule {
+    /// Liabilities ÷ assets.
+    pub debt_to_asset: Factor,
+    /// Prior overdue episodes.
+    pub prior_overdue_count: Factor,
+}
+
+/// The scorecard's modules.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScorecardPolicy {
+    /// Management.
+    pub management: ManagementModule,
+    /// Technology.
+    pub technology: TechnologyModule,
+    /// Market.
+    pub market: MarketModule,
+    /// Finance.
+    pub finance: FinanceModule,
+}
+
+impl ScorecardPolicy {
+    fn factors(&self) -> [(&'static str, &Factor); 8] {
+        [
+            ("scorecard.management.years_operating", &self.management.years_operating),
+            ("scorecard.management.founder_experience_years", &self.management.founder_experience_years),
+            ("scorecard.technology.rd_expense_ratio", &self.technology.rd_expense_ratio),
+            ("scorecard.technology.invention_patents", &self.technology.invention_patents),
+            ("scorecard.technology.valid_qualifications", &self.technology.valid_qualifications),
+            ("scorecard.market.revenue_growth", &self.market.revenue_growth),
+            ("scorecard.finance.debt_to_asset", &self.finance.debt_to_asset),
+            ("scorecard.finance.prior_overdue_count", &self.finance.prior_overdue_count),
+        ]
+    }
+
+    /// The most points the whole scorecard can give.
+    pub fn max_points(&self) -> u32 {
+        self.factors().iter().map(|(_, factor)| factor.max_points()).sum()
+    }
 }
 
 /// Pool size and leverage.
@@ -357,12 +469,64 @@ impl Policy {
             return Err(invalid("bank_status.watch_npl_ratio", "must not exceed bank_status.suspend_npl_ratio"));
         }
 
+        for (field, factor) in self.scorecard.factors() {
+            if factor.bands.is_empty() {
+                return Err(invalid(field, "needs at least one band"));
+            }
+            if factor.bands.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+                return Err(invalid(field, "band thresholds must increase"));
+            }
+        }
+        if self.scorecard.max_points() != 1000 {
+            return Err(invalid(
+                "scorecard",
+                format!("the best bands must add up to 1000 points, got {}", self.scorecard.max_points()),
+            ));
+        }
+        for share in [self.pool_share.base, self.pool_share.pure_credit_bonus, self.pool_share.first_bank_loan_bonus] {
+            if share.round_dp(2) != share {
+                return Err(invalid("pool_share", "shares must be whole percentages (two decimal places)"));
+            }
+        }
+
         let r = &self.rating;
         let thresholds = [r.AAA, r.AA, r.A, r.BBB, r.BB, r.B, r.CCC];
         if thresholds.windows(2).any(|pair| pair[0] <= pair[1]) || r.AAA > 1000 {
             return Err(invalid("rating", "grade minimums must fall strictly from AAA to CCC, within 0–1000"));
         }
         Ok(())
+    }
+
+    /// The grade of a score.
+    pub fn grade_of(&self, score: u32) -> Grade {
+        let r = &self.rating;
+        [
+            (r.AAA, Grade::Aaa),
+            (r.AA, Grade::Aa),
+            (r.A, Grade::A),
+            (r.BBB, Grade::Bbb),
+            (r.BB, Grade::Bb),
+            (r.B, Grade::B),
+            (r.CCC, Grade::Ccc),
+        ]
+        .into_iter()
+        .find(|(minimum, _)| score >= *minimum)
+        .map_or(Grade::D, |(_, grade)| grade)
+    }
+
+    /// The annual rate cap on `date`: one-year LPR + the allowed spread.
+    pub fn rate_cap_on(&self, date: NaiveDate) -> Decimal {
+        self.lpr_on(date) + self.loan.max_rate_spread_over_lpr
+    }
+
+    /// The per-enterprise cap of covered outstanding for a grade.
+    pub fn enterprise_cap_for(&self, grade: Grade) -> Money {
+        // Grades are ordered best first, so "at least AA" is "<= AA".
+        if grade <= self.enterprise_cap.high_grade_minimum {
+            self.enterprise_cap.high_grade
+        } else {
+            self.enterprise_cap.default
+        }
     }
 
     /// The one-year LPR in force on `date` (the latest fixing on or before it; the earliest

@@ -1,0 +1,296 @@
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::application::{Enterprise, LoanTerms, QualificationRecord, Submission};
+use crate::terms::{LoanPurpose, Qualification};
+use crate::uscc::Uscc;
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+fn money(text: &str) -> Money {
+    Money::parse_signed(text).unwrap()
+}
+
+fn rate(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+/// An AAA enterprise (900 points) asking for an auto-approvable loan, decided on 2025-06-01.
+fn good() -> Submission {
+    Submission {
+        enterprise: Enterprise {
+            uscc: Uscc::parse("91330212MA2H000019").unwrap(),
+            name: "宁波鄞州示例科技有限公司".to_owned(),
+            industry_section: "I".to_owned(),
+            registration_date: date("2018-03-01"),
+            annual_revenue: money("80000000.00"),
+            previous_annual_revenue: money("60000000.00"),
+            rd_expense: money("6000000.00"),
+            invention_patents: 4,
+            qualifications: vec![
+                QualificationRecord {
+                    qualification: Qualification::HighTechEnterprise,
+                    valid_from: date("2023-01-01"),
+                    valid_until: date("2025-12-31"),
+                },
+                QualificationRecord {
+                    qualification: Qualification::TechSme,
+                    valid_from: date("2025-01-01"),
+                    valid_until: date("2025-12-31"),
+                },
+            ],
+            serious_dishonesty_record: false,
+            related_party_of_bank: false,
+            prior_overdue_count: 0,
+            founder_experience_years: 8,
+            total_assets: money("100000000.00"),
+            total_liabilities: money("30000000.00"),
+        },
+        terms: LoanTerms {
+            amount: money("1000000.00"),
+            term_months: 12,
+            annual_rate: rate("0.0350"),
+            purpose: LoanPurpose::WorkingCapital,
+            collateral: CollateralType::IpPledge,
+            first_bank_loan: false,
+        },
+    }
+}
+
+fn context() -> Context {
+    Context {
+        decision_date: date("2025-06-01"),
+        bank_status: BankStatus::Active,
+        enterprise_covered_outstanding: Money::ZERO,
+    }
+}
+
+fn decide(submission: &Submission, context: &Context) -> Decision {
+    underwrite(&Policy::default_policy(), submission, context)
+}
+
+fn reasons_of(decision: &Decision) -> Vec<&str> {
+    decision.violations.iter().map(|v| v.reason.as_str()).collect()
+}
+
+#[test]
+fn a_good_application_is_approved_with_its_score_breakdown() {
+    let decision = decide(&good(), &context());
+    assert_eq!(decision.outcome, Outcome::Approved, "{:?}", decision.violations);
+    assert!(decision.violations.is_empty());
+    let points: Vec<(&str, u32, u32)> =
+        decision.modules.iter().map(|m| (m.module.as_str(), m.points, m.max_points)).collect();
+    assert_eq!(
+        points,
+        [("management", 180, 200), ("technology", 270, 350), ("market", 200, 200), ("finance", 250, 250)]
+    );
+    assert_eq!(decision.score, 900);
+    assert_eq!(decision.grade, Grade::Aaa);
+    assert_eq!(decision.pool_share, rate("0.50"));
+    assert_eq!(decision.enterprise_cap, money("10000000.00"));
+    assert_eq!(decision.approval_expire_date, Some(date("2025-08-30")));
+    assert_eq!(decision.policy_version, "2025.1");
+}
+
+type Change = fn(&mut Submission, &mut Context);
+
+/// Each case changes the good application at one rule's boundary: on the boundary it
+/// passes, one step past it fails with the rule's reason code.
+#[test]
+fn every_rule_holds_at_its_boundary() {
+    let cases: &[(&str, Change, Option<&str>)] = &[
+        ("amount at the minimum", |s, _| s.terms.amount = money("100000.00"), None),
+        ("amount below the minimum", |s, _| s.terms.amount = money("99999.99"), Some(reasons::AMOUNT_BELOW_MINIMUM)),
+        ("amount at the maximum", |s, _| s.terms.amount = money("5000000.00"), None),
+        ("amount above the maximum", |s, _| s.terms.amount = money("5000000.01"), Some(reasons::AMOUNT_ABOVE_MAXIMUM)),
+        ("term at the minimum", |s, _| s.terms.term_months = 3, None),
+        ("term below the minimum", |s, _| s.terms.term_months = 2, Some(reasons::TERM_BELOW_MINIMUM)),
+        ("term at the maximum", |s, _| s.terms.term_months = 36, None),
+        ("term above the maximum", |s, _| s.terms.term_months = 37, Some(reasons::TERM_ABOVE_MAXIMUM)),
+        ("rate exactly LPR + 100 bp", |s, _| s.terms.annual_rate = rate("0.0400"), None),
+        ("rate 1 bp above the cap", |s, _| s.terms.annual_rate = rate("0.0401"), Some(reasons::RATE_ABOVE_CAP)),
+        ("revenue at the limit", |s, _| s.enterprise.annual_revenue = money("500000000.00"), None),
+        (
+            "revenue above the limit",
+            |s, _| s.enterprise.annual_revenue = money("500000000.01"),
+            Some(reasons::REVENUE_ABOVE_LIMIT),
+        ),
+        (
+            "registered outside Yinzhou",
+            |s, _| s.enterprise.uscc = Uscc::parse("91330100MA2H00001P").unwrap(),
+            Some(reasons::ENTERPRISE_NOT_LOCAL),
+        ),
+        ("finance industry", |s, _| s.enterprise.industry_section = "J".to_owned(), Some(reasons::INDUSTRY_EXCLUDED)),
+        ("real estate industry", |s, _| s.enterprise.industry_section = "K".to_owned(), Some(reasons::INDUSTRY_EXCLUDED)),
+        (
+            "serious dishonesty record",
+            |s, _| s.enterprise.serious_dishonesty_record = true,
+            Some(reasons::SERIOUS_DISHONESTY_RECORD),
+        ),
+        ("related party", |s, _| s.enterprise.related_party_of_bank = true, Some(reasons::RELATED_PARTY_OF_BANK)),
+        (
+            "qualification valid until the decision date",
+            |s, _| {
+                s.enterprise.qualifications.truncate(1);
+                s.enterprise.qualifications[0].valid_until = date("2025-06-01");
+            },
+            None,
+        ),
+        (
+            "qualification expired the day before",
+            |s, _| {
+                s.enterprise.qualifications.truncate(1);
+                s.enterprise.qualifications[0].valid_until = date("2025-05-31");
+            },
+            Some(reasons::NO_VALID_TECH_QUALIFICATION),
+        ),
+        (
+            "qualification not yet valid",
+            |s, _| {
+                s.enterprise.qualifications.truncate(1);
+                s.enterprise.qualifications[0].valid_from = date("2025-06-02");
+            },
+            Some(reasons::NO_VALID_TECH_QUALIFICATION),
+        ),
+        (
+            "excluded purpose",
+            |s, _| s.terms.purpose = LoanPurpose::RefinancingOwnDebt,
+            Some(reasons::PURPOSE_EXCLUDED),
+        ),
+        ("securities purpose", |s, _| s.terms.purpose = LoanPurpose::Securities, Some(reasons::PURPOSE_EXCLUDED)),
+        (
+            "enterprise exactly at its AAA cap",
+            |_, c| c.enterprise_covered_outstanding = money("9000000.00"),
+            None,
+        ),
+        (
+            "enterprise one fen above its AAA cap",
+            |_, c| c.enterprise_covered_outstanding = money("9000000.01"),
+            Some(reasons::ENTERPRISE_CAP_EXCEEDED),
+        ),
+    ];
+    for (name, change, expected) in cases {
+        let mut submission = good();
+        let mut context = context();
+        change(&mut submission, &mut context);
+        let decision = decide(&submission, &context);
+        let reasons = reasons_of(&decision);
+        match expected {
+            None => {
+                // Passing a rule means not rejected (the maximum amount is still referred).
+                assert_ne!(decision.outcome, Outcome::Rejected, "{name}: {reasons:?}");
+            }
+            Some(reason) => {
+                assert_eq!(decision.outcome, Outcome::Rejected, "{name}");
+                assert_eq!(reasons, [*reason], "{name}");
+                assert!(!decision.violations[0].message.is_empty(), "{name}");
+                assert_eq!(decision.approval_expire_date, None, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn referrals_name_their_reason() {
+    let mut at_limit = good();
+    at_limit.terms.amount = money("2000000.00");
+    assert_eq!(decide(&at_limit, &context()).outcome, Outcome::Approved);
+
+    let cases: &[(&str, Change, &str)] = &[
+        ("one fen above the auto-approval limit", |s, _| s.terms.amount = money("2000000.01"), reasons::AMOUNT_ABOVE_AUTO_APPROVAL_LIMIT),
+        ("bank on watch", |_, c| c.bank_status = BankStatus::Watch, reasons::BANK_ON_WATCH),
+        ("bank suspended", |_, c| c.bank_status = BankStatus::Suspended, reasons::BANK_SUSPENDED),
+    ];
+    for (name, change, reason) in cases {
+        let mut submission = good();
+        let mut context = context();
+        change(&mut submission, &mut context);
+        let decision = decide(&submission, &context);
+        assert_eq!(decision.outcome, Outcome::Referred, "{name}");
+        assert_eq!(reasons_of(&decision), [*reason], "{name}");
+        assert_eq!(decision.approval_expire_date, None);
+    }
+}
+
+/// A young enterprise with one qualification and weak finances.
+fn weak(founder_experience_years: u32) -> Submission {
+    let mut submission = good();
+    let enterprise = &mut submission.enterprise;
+    enterprise.registration_date = date("2025-01-01");
+    enterprise.founder_experience_years = founder_experience_years;
+    enterprise.rd_expense = Money::ZERO;
+    enterprise.invention_patents = 0;
+    enterprise.qualifications.truncate(1);
+    enterprise.previous_annual_revenue = Money::ZERO;
+    enterprise.total_liabilities = money("90000000.00");
+    enterprise.prior_overdue_count = 3;
+    submission
+}
+
+#[test]
+fn grade_d_is_rejected_and_ccc_referred() {
+    let decision = decide(&weak(0), &context());
+    assert_eq!((decision.score, decision.grade), (180, Grade::D));
+    assert_eq!(decision.outcome, Outcome::Rejected);
+    assert_eq!(reasons_of(&decision), [reasons::GRADE_INELIGIBLE]);
+
+    let decision = decide(&weak(10), &context());
+    assert_eq!((decision.score, decision.grade), (260, Grade::Ccc));
+    assert_eq!(decision.outcome, Outcome::Referred);
+    assert_eq!(reasons_of(&decision), [reasons::GRADE_REFERRED]);
+    assert_eq!(decision.enterprise_cap, money("5000000.00"));
+}
+
+#[test]
+fn a_rejection_lists_every_failed_rule() {
+    let mut submission = good();
+    submission.enterprise.uscc = Uscc::parse("91330100MA2H00001P").unwrap();
+    submission.enterprise.industry_section = "K".to_owned();
+    submission.terms.annual_rate = rate("0.06");
+    submission.terms.term_months = 48;
+    submission.terms.amount = money("6000000.00");
+    let decision = decide(&submission, &context());
+    assert_eq!(decision.outcome, Outcome::Rejected);
+    assert_eq!(
+        reasons_of(&decision),
+        [
+            reasons::ENTERPRISE_NOT_LOCAL,
+            reasons::INDUSTRY_EXCLUDED,
+            reasons::AMOUNT_ABOVE_MAXIMUM,
+            reasons::TERM_ABOVE_MAXIMUM,
+            reasons::RATE_ABOVE_CAP,
+        ]
+    );
+    let rate_message = &decision.violations[4].message;
+    assert_eq!(rate_message, "annual rate 0.06 is above the cap 0.04 (one-year LPR 0.03 + 0.01)");
+}
+
+#[test]
+fn pool_share_rises_for_pure_credit_and_first_loans_up_to_the_maximum() {
+    let mut submission = good();
+    submission.terms.collateral = CollateralType::PureCredit;
+    assert_eq!(decide(&submission, &context()).pool_share, rate("0.60"));
+    submission.terms.first_bank_loan = true;
+    assert_eq!(decide(&submission, &context()).pool_share, rate("0.70"));
+    submission.terms.collateral = CollateralType::Mortgage;
+    assert_eq!(decide(&submission, &context()).pool_share, rate("0.60"));
+}
+
+#[test]
+fn decisions_are_reproducible() {
+    let submission = good();
+    assert_eq!(decide(&submission, &context()), decide(&submission, &context()));
+    let json = serde_json::to_string(&decide(&submission, &context())).unwrap();
+    let back: Decision = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, decide(&submission, &context()));
+}
+
+#[test]
+fn full_years_count_anniversaries() {
+    assert_eq!(full_years_between(date("2018-03-01"), date("2025-02-28")), 6);
+    assert_eq!(full_years_between(date("2018-03-01"), date("2025-03-01")), 7);
+    assert_eq!(full_years_between(date("2025-03-01"), date("2018-03-01")), 0);
+}
