@@ -8,6 +8,7 @@ pub mod application;
 pub mod auth;
 pub mod bank;
 pub mod ids;
+pub mod loan;
 pub mod money;
 pub mod policy;
 pub mod terms;

@@ -1,0 +1,305 @@
+//! Application and loan state machines.
+//!
+//! ```text
+//! Application: SUBMITTED → APPROVED | REFERRED | REJECTED
+//!              REFERRED  → APPROVED | REJECTED        (risk officer)
+//!              APPROVED  → ENROLLED | EXPIRED | WITHDRAWN
+//! Loan:        ACTIVE ⇄ OVERDUE → DEFAULTED → CLAIMED → COMPENSATED → (RECOVERING) → CLOSED
+//!              ACTIVE/OVERDUE → REPAID (closed)
+//! ```
+
+use chrono::NaiveDate;
+
+use crate::money::Money;
+use crate::policy::Policy;
+use crate::terms::Classification;
+
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Stored name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses a stored name.
+            pub fn parse(text: &str) -> Option<$name> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_enum! {
+    /// Where an application stands.
+    ApplicationStatus {
+        /// Received, not decided.
+        Submitted => "SUBMITTED",
+        /// Approved; may be enrolled until it expires.
+        Approved => "APPROVED",
+        /// Referred to a risk officer.
+        Referred => "REFERRED",
+        /// Rejected.
+        Rejected => "REJECTED",
+        /// Enrolled into coverage.
+        Enrolled => "ENROLLED",
+        /// Approval lapsed.
+        Expired => "EXPIRED",
+        /// Withdrawn by the bank.
+        Withdrawn => "WITHDRAWN",
+    }
+}
+
+stored_enum! {
+    /// The life of a covered loan.
+    LoanStatus {
+        /// Performing.
+        Active => "ACTIVE",
+        /// Past due, not defaulted.
+        Overdue => "OVERDUE",
+        /// Defaulted: may be claimed.
+        Defaulted => "DEFAULTED",
+        /// Claim filed.
+        Claimed => "CLAIMED",
+        /// Claim approved.
+        Compensated => "COMPENSATED",
+        /// Recoveries under way.
+        Recovering => "RECOVERING",
+        /// Fully repaid.
+        Repaid => "REPAID",
+        /// Closed after compensation.
+        Closed => "CLOSED",
+    }
+}
+
+impl ApplicationStatus {
+    /// The status as of `today`: an approval past its expiry date reads as EXPIRED.
+    pub fn as_of(self, approval_expire_date: Option<NaiveDate>, today: NaiveDate) -> ApplicationStatus {
+        match (self, approval_expire_date) {
+            (ApplicationStatus::Approved, Some(expiry)) if today > expiry => ApplicationStatus::Expired,
+            (status, _) => status,
+        }
+    }
+}
+
+impl LoanStatus {
+    /// Closed loans carry no exposure and take no reports.
+    pub fn is_closed(self) -> bool {
+        matches!(self, LoanStatus::Repaid | LoanStatus::Closed)
+    }
+}
+
+/// A loan's reportable state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoanState {
+    /// Status.
+    pub status: LoanStatus,
+    /// Outstanding principal.
+    pub outstanding: Money,
+    /// Days past due.
+    pub days_past_due: u32,
+    /// Classification.
+    pub classification: Classification,
+    /// Date of the last report (disbursement date before the first).
+    pub last_report_date: NaiveDate,
+    /// Default date, once defaulted.
+    pub default_date: Option<NaiveDate>,
+    /// Outstanding on the default date.
+    pub principal_at_default: Option<Money>,
+}
+
+/// A bank's status report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    /// Date the figures are as of.
+    pub report_date: NaiveDate,
+    /// Outstanding principal.
+    pub outstanding: Money,
+    /// Days past due.
+    pub days_past_due: u32,
+    /// Classification.
+    pub classification: Classification,
+    /// Fully repaid.
+    pub repaid: bool,
+}
+
+/// Why a report is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    /// The loan no longer takes reports.
+    #[error("loan is {0} and takes no status reports")]
+    NotReportable(LoanStatus),
+    /// Dated before the previous report.
+    #[error("report date {report} is before the previous report of {previous}")]
+    DateBeforePrevious {
+        /// This report.
+        report: NaiveDate,
+        /// The previous one.
+        previous: NaiveDate,
+    },
+    /// Outstanding went up.
+    #[error("outstanding principal {reported} is above the previous {previous}; it only falls through repayments")]
+    OutstandingIncreased {
+        /// Reported.
+        reported: Money,
+        /// Previous.
+        previous: Money,
+    },
+    /// Repaid but something still outstanding.
+    #[error("a repaid loan must report outstanding 0.00, not {0}")]
+    RepaidWithOutstanding(Money),
+}
+
+impl ReportError {
+    /// Stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReportError::NotReportable(_) => "LOAN_NOT_REPORTABLE",
+            ReportError::DateBeforePrevious { .. } => "REPORT_DATE_BEFORE_PREVIOUS",
+            ReportError::OutstandingIncreased { .. } => "OUTSTANDING_INCREASED",
+            ReportError::RepaidWithOutstanding(_) => "REPAID_WITH_OUTSTANDING",
+        }
+    }
+}
+
+/// True when the report meets the policy's default trigger.
+pub fn meets_default_trigger(policy: &Policy, days_past_due: u32, classification: Classification) -> bool {
+    // Classifications are ordered best first, so "SUBSTANDARD or worse" is ">=".
+    days_past_due >= policy.default_trigger.days_past_due || classification >= policy.default_trigger.classification
+}
+
+/// Non-performing (counted in the NPL ratio): classified SUBSTANDARD or worse.
+pub fn is_non_performing(classification: Classification) -> bool {
+    classification >= Classification::Substandard
+}
+
+/// Applies a report to a loan's state: the new state, or why the report is refused.
+/// Once defaulted a loan stays defaulted; a report with nothing outstanding repays it.
+pub fn apply_report(policy: &Policy, state: &LoanState, report: &StatusReport) -> Result<LoanState, ReportError> {
+    if !matches!(state.status, LoanStatus::Active | LoanStatus::Overdue | LoanStatus::Defaulted) {
+        return Err(ReportError::NotReportable(state.status));
+    }
+    if report.report_date < state.last_report_date {
+        return Err(ReportError::DateBeforePrevious { report: report.report_date, previous: state.last_report_date });
+    }
+    if report.outstanding > state.outstanding {
+        return Err(ReportError::OutstandingIncreased { reported: report.outstanding, previous: state.outstanding });
+    }
+    if report.repaid && !report.outstanding.is_zero() {
+        return Err(ReportError::RepaidWithOutstanding(report.outstanding));
+    }
+    let mut next = LoanState {
+        status: state.status,
+        outstanding: report.outstanding,
+        days_past_due: report.days_past_due,
+        classification: report.classification,
+        last_report_date: report.report_date,
+        default_date: state.default_date,
+        principal_at_default: state.principal_at_default,
+    };
+    next.status = if report.repaid || report.outstanding.is_zero() {
+        LoanStatus::Repaid
+    } else if state.status == LoanStatus::Defaulted {
+        LoanStatus::Defaulted
+    } else if meets_default_trigger(policy, report.days_past_due, report.classification) {
+        next.default_date = Some(report.report_date);
+        next.principal_at_default = Some(report.outstanding);
+        LoanStatus::Defaulted
+    } else if report.days_past_due > 0 {
+        LoanStatus::Overdue
+    } else {
+        LoanStatus::Active
+    };
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn state() -> LoanState {
+        LoanState {
+            status: LoanStatus::Active,
+            outstanding: Money::parse_signed("1000000.00").unwrap(),
+            days_past_due: 0,
+            classification: Classification::Normal,
+            last_report_date: date("2025-06-01"),
+            default_date: None,
+            principal_at_default: None,
+        }
+    }
+
+    fn report(days_past_due: u32, classification: Classification, outstanding: &str) -> StatusReport {
+        StatusReport {
+            report_date: date("2025-07-01"),
+            outstanding: Money::parse_signed(outstanding).unwrap(),
+            days_past_due,
+            classification,
+            repaid: false,
+        }
+    }
+
+    #[test]
+    fn status_follows_days_past_due_and_classification() {
+        let policy = Policy::default_policy();
+        let cases = [
+            (0, Classification::Normal, LoanStatus::Active),
+            (1, Classification::Normal, LoanStatus::Overdue),
+            (89, Classification::SpecialMention, LoanStatus::Overdue),
+            (90, Classification::SpecialMention, LoanStatus::Defaulted),
+            (0, Classification::Substandard, LoanStatus::Defaulted),
+            (0, Classification::Loss, LoanStatus::Defaulted),
+        ];
+        for (days, classification, expected) in cases {
+            let next = apply_report(&policy, &state(), &report(days, classification, "900000.00")).unwrap();
+            assert_eq!(next.status, expected, "{days} days, {classification}");
+            if expected == LoanStatus::Defaulted {
+                assert_eq!(next.default_date, Some(date("2025-07-01")));
+                assert_eq!(next.principal_at_default, Some(Money::parse_signed("900000.00").unwrap()));
+            }
+        }
+    }
+
+    #[test]
+    fn overdue_returns_to_active_but_default_sticks() {
+        let policy = Policy::default_policy();
+        let overdue = LoanState { status: LoanStatus::Overdue, days_past_due: 30, ..state() };
+        let back = apply_report(&policy, &overdue, &report(0, Classification::Normal, "1000000.00")).unwrap();
+        assert_eq!(back.status, LoanStatus::Active);
+        let defaulted = LoanState { status: LoanStatus::Defaulted, ..state() };
+        let still = apply_report(&policy, &defaulted, &report(0, Classification::Normal, "1000000.00")).unwrap();
+        assert_eq!(still.status, LoanStatus::Defaulted);
+    }
+
+    #[test]
+    fn refused_reports_say_why() {
+        let policy = Policy::default_policy();
+        let early = StatusReport { report_date: date("2025-05-31"), ..report(0, Classification::Normal, "1.00") };
+        assert_eq!(apply_report(&policy, &state(), &early).unwrap_err().reason(), "REPORT_DATE_BEFORE_PREVIOUS");
+        let up = report(0, Classification::Normal, "1000000.01");
+        assert_eq!(apply_report(&policy, &state(), &up).unwrap_err().reason(), "OUTSTANDING_INCREASED");
+        let repaid = StatusReport { repaid: true, ..report(0, Classification::Normal, "1.00") };
+        assert_eq!(apply_report(&policy, &state(), &repaid).unwrap_err().reason(), "REPAID_WITH_OUTSTANDING");
+        let closed = LoanState { status: LoanStatus::Repaid, ..state() };
+        assert_eq!(
+            apply_report(&policy, &closed, &report(0, Classification::Normal, "1.00")).unwrap_err().reason(),
+            "LOAN_NOT_REPORTABLE"
+        );
+        let zero = report(0, Classification::Normal, "0.00");
+        assert_eq!(apply_report(&policy, &state(), &zero).unwrap().status, LoanStatus::Repaid);
+    }
+}
