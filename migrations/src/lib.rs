@@ -6,6 +6,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_initial;
+mod m20261201_000002_bank_quota_used;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -13,6 +14,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261201_000001_initial::Migration)]
+        vec![Box::new(m20261201_000001_initial::Migration), Box::new(m20261201_000002_bank_quota_used::Migration)]
     }
 }

@@ -44,3 +44,29 @@ impl fmt::Display for BankStatus {
         f.write_str(self.as_str())
     }
 }
+
+/// The status the NPL ratio calls for: above the suspension threshold SUSPENDED, above the
+/// watch threshold WATCH, else ACTIVE. `npl_outstanding ÷ covered_outstanding`; no covered
+/// loans means ACTIVE.
+pub fn automatic_status(
+    policy: &crate::policy::Policy,
+    covered_outstanding: crate::money::Money,
+    npl_outstanding: crate::money::Money,
+) -> BankStatus {
+    match npl_ratio(covered_outstanding, npl_outstanding) {
+        Some(ratio) if ratio > policy.bank_status.suspend_npl_ratio => BankStatus::Suspended,
+        Some(ratio) if ratio > policy.bank_status.watch_npl_ratio => BankStatus::Watch,
+        _ => BankStatus::Active,
+    }
+}
+
+/// NPL ratio, `None` when nothing is covered.
+pub fn npl_ratio(
+    covered_outstanding: crate::money::Money,
+    npl_outstanding: crate::money::Money,
+) -> Option<rust_decimal::Decimal> {
+    if covered_outstanding.fen() <= 0 {
+        return None;
+    }
+    npl_outstanding.to_decimal().checked_div(covered_outstanding.to_decimal())
+}

@@ -1,14 +1,29 @@
-//! `techcredit.v1.LoanApplicationService`: loan applications, underwriting decisions, enrolment and loan status.
-//!
-//! RPCs whose issue has not landed answer UNIMPLEMENTED (the generated default stubs).
+//! `techcredit.v1.LoanApplicationService`: applications, underwriting decisions, review,
+//! enrolment into coverage and loan status reports.
 
-use proto::v1::loan_application_service_server::LoanApplicationService;
-use rpc::AppState;
+mod wire;
+
+use chrono::{Days, Months, NaiveDate};
+use domain::bank::automatic_status;
+use domain::ledger::Balances;
+use domain::loan::{ApplicationStatus, LoanState, StatusReport, apply_report, is_non_performing};
+use domain::underwriting::{Context, Outcome, underwrite};
+use domain::{BankId, BankStatus, Money, Principal, Role};
+use proto::v1::{self as pb, loan_application_service_server::LoanApplicationService};
+use rpc::auth::{principal, require_bank_visible, require_role};
+use rpc::convert::{Page, Violations, business_today, parse_fraction};
+use rpc::{ApiError, AppState, idempotent};
+use rust_decimal::Decimal;
+use store::applications::{ApplicationChange, ApplicationFilter, ApplicationRecord, ReviewRecord};
+use store::exposure::ExposureDelta;
+use store::loans::{LoanFilter, LoanRecord, NewLoan};
+use tonic::{Request, Response, Status};
+
+use crate::wire::{application_to_wire, loan_to_wire};
 
 /// The service over the shared state.
 #[derive(Debug, Clone)]
 pub struct Loans {
-    #[allow(dead_code)]
     state: AppState,
 }
 
@@ -19,5 +34,675 @@ impl Loans {
     }
 }
 
+const SUBMIT: &str = "/techcredit.v1.LoanApplicationService/SubmitApplication";
+const WITHDRAW: &str = "/techcredit.v1.LoanApplicationService/WithdrawApplication";
+const REVIEW: &str = "/techcredit.v1.LoanApplicationService/ReviewApplication";
+const ENROLL: &str = "/techcredit.v1.LoanApplicationService/EnrollLoan";
+const REPORT: &str = "/techcredit.v1.LoanApplicationService/ReportLoanStatus";
+
+/// Everyone may read, bank callers only their own bank's records.
+const READERS: &[Role] = &[Role::Bank, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch, Role::Admin];
+
+fn numeric_id(violations: &mut Violations, field: &str, text: &str, collection: &str) -> Option<i64> {
+    let id = violations.name(field, text, collection)?;
+    match id.parse::<i64>() {
+        Ok(id) if id > 0 => Some(id),
+        _ => {
+            violations.add(field, format!("must be a resource name like \"{collection}/123\""));
+            None
+        }
+    }
+}
+
+fn own_bank(caller: &Principal) -> Result<BankId, ApiError> {
+    caller.bank.clone().ok_or_else(|| ApiError::permission_denied("this key is not bound to a bank"))
+}
+
+/// A FAILED_PRECONDITION with the figures involved.
+fn refuse(reason: &str, message: String, figures: &[(&str, String)]) -> ApiError {
+    ApiError::FailedPrecondition {
+        reason: reason.to_owned(),
+        message,
+        metadata: figures.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+    }
+}
+
+/// A visible application, or NOT_FOUND.
+fn visible_application(
+    caller: &Principal,
+    record: Option<ApplicationRecord>,
+    name: &str,
+) -> Result<ApplicationRecord, ApiError> {
+    let record = record.ok_or_else(|| ApiError::not_found(name))?;
+    require_bank_visible(caller, &record.bank_id, name)?;
+    Ok(record)
+}
+
+/// A visible loan, or NOT_FOUND.
+fn visible_loan(caller: &Principal, record: Option<LoanRecord>, name: &str) -> Result<LoanRecord, ApiError> {
+    let record = record.ok_or_else(|| ApiError::not_found(name))?;
+    require_bank_visible(caller, &record.bank_id, name)?;
+    Ok(record)
+}
+
+/// Outstanding × pool share, rounded half-up to the fen.
+fn exposure_of(outstanding: Money, share: Decimal) -> Result<Money, ApiError> {
+    outstanding.mul_half_up(share).ok_or_else(|| ApiError::Internal("exposure overflows".to_owned()))
+}
+
+/// Non-performing outstanding of a loan state (0 once closed).
+fn npl_of(state: &LoanState) -> i64 {
+    if !state.status.is_closed() && is_non_performing(state.classification) { state.outstanding.fen() } else { 0 }
+}
+
+impl Loans {
+    async fn submit(&self, request: Request<pb::SubmitApplicationRequest>) -> Result<pb::SubmitApplicationResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Bank])?;
+        let own = own_bank(&caller)?;
+        let body = request.into_inner();
+        let today = business_today();
+        let mut v = Violations::new();
+        let request_id = v.request_id(&body.request_id);
+        let bank = v.bank_name("bank", &body.bank);
+        let submission = wire::submission(&mut v, body.enterprise.as_ref(), body.terms.as_ref(), today);
+        let (Some(request_id), Some(bank), Some(submission)) = (request_id, bank, submission) else {
+            return Err(v.into_error());
+        };
+        if bank != own {
+            return Err(ApiError::permission_denied(format!("a key of bank {own} may not submit for bank {bank}")));
+        }
+        let policy = self.state.policy.clone();
+        idempotent!(self.state, &caller, SUBMIT, request_id, &body, |txn| {
+            let bank_record =
+                store::banks::get(txn, &bank).await?.ok_or_else(|| ApiError::not_found(format!("banks/{bank}")))?;
+            let context = Context {
+                decision_date: today,
+                bank_status: bank_record.status,
+                enterprise_covered_outstanding: store::exposure::enterprise_outstanding(
+                    txn,
+                    submission.enterprise.uscc.as_str(),
+                )
+                .await?,
+            };
+            let decision = underwrite(&policy, &submission, &context);
+            let status = match decision.outcome {
+                Outcome::Approved => ApplicationStatus::Approved,
+                Outcome::Referred => ApplicationStatus::Referred,
+                Outcome::Rejected => ApplicationStatus::Rejected,
+            };
+            let record = store::applications::insert(txn, &bank, &submission, &decision, status).await?;
+            tracing::info!(
+                application_id = record.application_id,
+                bank_id = %bank,
+                outcome = decision.outcome.as_str(),
+                score = decision.score,
+                "application decided"
+            );
+            pb::SubmitApplicationResponse { application: Some(application_to_wire(&record, today)) }
+        })
+    }
+
+    async fn get_application(&self, request: Request<pb::GetApplicationRequest>) -> Result<pb::GetApplicationResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, READERS)?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let Some(id) = numeric_id(&mut v, "name", &body.name, "applications") else {
+            return Err(v.into_error());
+        };
+        let record = store::applications::get(self.state.store.connection(), id).await?;
+        let record = visible_application(&caller, record, &body.name)?;
+        Ok(pb::GetApplicationResponse { application: Some(application_to_wire(&record, business_today())) })
+    }
+
+    async fn list_applications(
+        &self,
+        request: Request<pb::ListApplicationsRequest>,
+    ) -> Result<pb::ListApplicationsResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, READERS)?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let page = Page::parse(&mut v, body.page_size, &body.page_token);
+        let bank = if body.bank.is_empty() { Some(None) } else { v.bank_name("bank", &body.bank).map(Some) };
+        let status = match pb::ApplicationStatus::try_from(body.status) {
+            Ok(pb::ApplicationStatus::Unspecified) => Some(None),
+            Ok(wire) => Some(ApplicationStatus::parse(wire.as_str_name().trim_start_matches("APPLICATION_STATUS_"))),
+            Err(_) => {
+                v.add("status", format!("has unknown value {}", body.status));
+                None
+            }
+        };
+        let uscc = if body.uscc.is_empty() {
+            Some(None)
+        } else {
+            v.check("uscc", domain::Uscc::parse(&body.uscc)).map(|u| Some(u.to_string()))
+        };
+        let from = v.optional_date("submitted_from", &body.submitted_from);
+        let to = v.optional_date("submitted_to", &body.submitted_to);
+        let (Some(page), Some(bank), Some(status), Some(uscc), Some(from), Some(to)) = (page, bank, status, uscc, from, to)
+        else {
+            return Err(v.into_error());
+        };
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(ApiError::invalid("submitted_to", "is before submitted_from"));
+        }
+        let bank = match (&caller.role, bank) {
+            (Role::Bank, Some(bank)) => {
+                require_bank_visible(&caller, &bank, &body.bank)?;
+                Some(bank)
+            }
+            (Role::Bank, None) => Some(own_bank(&caller)?),
+            (_, bank) => bank,
+        };
+        let today = business_today();
+        // EXPIRED is an APPROVED application past its expiry; APPROVED excludes those.
+        let stored_status = match status {
+            Some(ApplicationStatus::Expired) => Some(ApplicationStatus::Approved),
+            other => other,
+        };
+        let filter = ApplicationFilter {
+            bank,
+            status: stored_status,
+            uscc,
+            from,
+            to,
+            before_id: page.after.as_deref().and_then(|a| a.parse().ok()),
+        };
+        let mut records = Vec::new();
+        let mut filter = filter;
+        // Expiry is derived, so filter it here, reading further pages until this one is full.
+        loop {
+            let batch = store::applications::list(self.state.store.connection(), &filter, page.fetch_limit()).await?;
+            let exhausted = (batch.len() as u64) < page.fetch_limit();
+            filter.before_id = batch.last().map(|r| r.application_id);
+            records.extend(batch.into_iter().filter(|r| match status {
+                Some(wanted) => r.status.as_of(r.approval_expire_date, today) == wanted,
+                None => true,
+            }));
+            if exhausted || records.len() as u64 > page.size {
+                break;
+            }
+        }
+        let next_page_token = page.finish(&mut records, |r| r.application_id.to_string());
+        Ok(pb::ListApplicationsResponse {
+            applications: records.iter().map(|r| application_to_wire(r, today)).collect(),
+            next_page_token,
+        })
+    }
+
+    async fn withdraw(&self, request: Request<pb::WithdrawApplicationRequest>) -> Result<pb::WithdrawApplicationResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Bank])?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let request_id = v.request_id(&body.request_id);
+        let id = numeric_id(&mut v, "name", &body.name, "applications");
+        let (Some(request_id), Some(id)) = (request_id, id) else {
+            return Err(v.into_error());
+        };
+        let today = business_today();
+        idempotent!(self.state, &caller, WITHDRAW, request_id, &body, |txn| {
+            let record = store::applications::get_for_update(txn, id).await?;
+            let record = visible_application(&caller, record, &body.name)?;
+            let status = record.status.as_of(record.approval_expire_date, today);
+            if !matches!(status, ApplicationStatus::Approved | ApplicationStatus::Referred) {
+                return Err(refuse(
+                    "APPLICATION_NOT_WITHDRAWABLE",
+                    format!("application is {status}; only APPROVED or REFERRED applications can be withdrawn"),
+                    &[("status", status.to_string())],
+                ));
+            }
+            let change = ApplicationChange {
+                status: Some(ApplicationStatus::Withdrawn),
+                withdraw_reason: Some(body.reason.trim().to_owned()),
+                ..Default::default()
+            };
+            let record = store::applications::update(txn, id, change).await?;
+            pb::WithdrawApplicationResponse { application: Some(application_to_wire(&record, today)) }
+        })
+    }
+
+    async fn review(&self, request: Request<pb::ReviewApplicationRequest>) -> Result<pb::ReviewApplicationResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::RiskOfficer])?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let request_id = v.request_id(&body.request_id);
+        let id = numeric_id(&mut v, "name", &body.name, "applications");
+        let verdict: Option<pb::ReviewVerdict> = v.enumeration("verdict", body.verdict);
+        let reason = v.text("reason", &body.reason, 2000);
+        let (Some(request_id), Some(id), Some(verdict), Some(reason)) = (request_id, id, verdict, reason) else {
+            return Err(v.into_error());
+        };
+        let today = business_today();
+        let policy = self.state.policy.clone();
+        idempotent!(self.state, &caller, REVIEW, request_id, &body, |txn| {
+            let record = store::applications::get_for_update(txn, id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
+            if record.status != ApplicationStatus::Referred {
+                return Err(refuse(
+                    "APPLICATION_NOT_REFERRED",
+                    format!("application is {}; only REFERRED applications are reviewed", record.status),
+                    &[("status", record.status.to_string())],
+                ));
+            }
+            let approve = verdict == pb::ReviewVerdict::Approve;
+            let change = ApplicationChange {
+                status: Some(if approve { ApplicationStatus::Approved } else { ApplicationStatus::Rejected }),
+                review: Some(ReviewRecord {
+                    verdict: if approve { "APPROVE" } else { "REJECT" }.to_owned(),
+                    reason: reason.clone(),
+                    reviewer: caller.key_id.clone(),
+                    reviewed_at: chrono::Utc::now(),
+                }),
+                approval_expire_date: approve.then(|| domain::underwriting::approval_expiry(&policy, today)),
+                ..Default::default()
+            };
+            let record = store::applications::update(txn, id, change).await?;
+            tracing::info!(application_id = id, reviewer = %caller.key_id, approve, "application reviewed");
+            pb::ReviewApplicationResponse { application: Some(application_to_wire(&record, today)) }
+        })
+    }
+
+    async fn enroll(&self, request: Request<pb::EnrollLoanRequest>) -> Result<pb::EnrollLoanResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Bank])?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let request_id = v.request_id(&body.request_id);
+        let id = numeric_id(&mut v, "application", &body.application, "applications");
+        let number = v.text("bank_loan_number", &body.bank_loan_number, 64);
+        let disbursed = v.money_positive("disbursed_amount", &body.disbursed_amount);
+        let disbursement_date = v.date("disbursement_date", &body.disbursement_date);
+        let rate = v.check("annual_rate", parse_fraction(&body.annual_rate));
+        let maturity = v.date("maturity_date", &body.maturity_date);
+        let today = business_today();
+        if let Some(date) = disbursement_date
+            && date > today
+        {
+            v.add("disbursement_date", format!("{date} is in the future"));
+        }
+        if let (Some(start), Some(end)) = (disbursement_date, maturity)
+            && end <= start
+        {
+            v.add("maturity_date", "must be after disbursement_date");
+        }
+        let (Some(request_id), Some(id), Some(number), Some(disbursed), Some(disbursement_date), Some(rate), Some(maturity)) =
+            (request_id, id, number, disbursed, disbursement_date, rate, maturity)
+        else {
+            return Err(v.into_error());
+        };
+        if !v.is_empty() {
+            return Err(v.into_error());
+        }
+        let policy = self.state.policy.clone();
+        idempotent!(self.state, &caller, ENROLL, request_id, &body, |txn| {
+            let application = store::applications::get_for_update(txn, id).await?;
+            let application = visible_application(&caller, application, &body.application)?;
+            let status = application.status.as_of(application.approval_expire_date, today);
+            match status {
+                ApplicationStatus::Approved => {}
+                ApplicationStatus::Enrolled => {
+                    return Err(refuse(
+                        "APPLICATION_ALREADY_ENROLLED",
+                        format!("application is already enrolled as loans/{}", application.loan_id.unwrap_or_default()),
+                        &[],
+                    ));
+                }
+                ApplicationStatus::Expired => {
+                    let expiry = application.approval_expire_date.map(|d| d.to_string()).unwrap_or_default();
+                    return Err(refuse(
+                        "APPROVAL_EXPIRED",
+                        format!("the approval expired on {expiry}; submit a new application"),
+                        &[("approval_expire_date", expiry)],
+                    ));
+                }
+                other => {
+                    return Err(refuse(
+                        "APPLICATION_NOT_APPROVED",
+                        format!("application is {other}; only APPROVED applications can be enrolled"),
+                        &[("status", other.to_string())],
+                    ));
+                }
+            }
+            let terms = &application.submission.terms;
+            let mut broken = Vec::new();
+            if disbursed > terms.amount {
+                broken.push(refuse(
+                    "DISBURSED_ABOVE_APPROVED",
+                    format!("disbursed amount {disbursed} is above the approved amount {}", terms.amount),
+                    &[("disbursed_amount", disbursed.to_string()), ("approved_amount", terms.amount.to_string())],
+                ));
+            }
+            let cap = policy.rate_cap_on(disbursement_date);
+            if rate > cap {
+                broken.push(refuse(
+                    "RATE_ABOVE_CAP",
+                    format!("annual rate {} is above the cap {} on {disbursement_date}", rate.normalize(), cap.normalize()),
+                    &[("annual_rate", rate.normalize().to_string()), ("rate_cap", cap.normalize().to_string())],
+                ));
+            }
+            if disbursement_date < application.submitted_on {
+                broken.push(refuse(
+                    "DISBURSED_BEFORE_APPROVAL",
+                    format!("disbursement date {disbursement_date} is before the application of {}", application.submitted_on),
+                    &[],
+                ));
+            }
+            let deadline = disbursement_date
+                .checked_add_days(Days::new(u64::from(policy.enrolment.max_days_after_disbursement)))
+                .unwrap_or(NaiveDate::MAX);
+            if today > deadline {
+                broken.push(refuse(
+                    "ENROLMENT_DEADLINE_PASSED",
+                    format!(
+                        "loans must be enrolled within {} days of disbursement: the deadline was {deadline}",
+                        policy.enrolment.max_days_after_disbursement
+                    ),
+                    &[("deadline", deadline.to_string())],
+                ));
+            }
+            let latest_maturity = disbursement_date.checked_add_months(Months::new(terms.term_months)).unwrap_or(NaiveDate::MAX);
+            if maturity > latest_maturity {
+                broken.push(refuse(
+                    "MATURITY_BEYOND_TERM",
+                    format!("maturity {maturity} is after the approved term of {} months ({latest_maturity})", terms.term_months),
+                    &[],
+                ));
+            }
+            if let Some(first) = broken.into_iter().next() {
+                return Err(first);
+            }
+
+            // Capacity: lock pool, bank, enterprise (in that order) and check every limit.
+            let pool = store::ledger::lock_pool(txn).await?;
+            let balances: Balances = store::ledger::balances(txn).await?;
+            let net_pool_assets = balances.net_pool_assets();
+            let committed = balances.committed_capital();
+            let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
+            if pool.suspended || net_pool_assets < floor {
+                let why = if pool.suspended { pool.suspension_reason.clone() } else {
+                    format!("net pool assets {net_pool_assets} are below {floor}, 20% of committed capital {committed}")
+                };
+                return Err(refuse(
+                    "POOL_SUSPENDED",
+                    format!("the pool takes no new enrolments: {why}"),
+                    &[("net_pool_assets", net_pool_assets.to_string()), ("committed_capital", committed.to_string())],
+                ));
+            }
+            let bank = store::banks::get_for_update(txn, &application.bank_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("bank {} of application {id} is missing", application.bank_id)))?;
+            if bank.status == BankStatus::Suspended {
+                return Err(refuse(
+                    "BANK_SUSPENDED",
+                    format!("bank {} is suspended: {}", bank.bank_id, bank.status_reason),
+                    &[],
+                ));
+            }
+            let bank_after = bank.quota_used.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
+            if bank_after > bank.quota {
+                return Err(refuse(
+                    "BANK_QUOTA_EXCEEDED",
+                    format!(
+                        "bank {} would use {bank_after} of its quota {} ({} used + {disbursed})",
+                        bank.bank_id, bank.quota, bank.quota_used
+                    ),
+                    &[
+                        ("quota", bank.quota.to_string()),
+                        ("quota_used", bank.quota_used.to_string()),
+                        ("requested", disbursed.to_string()),
+                    ],
+                ));
+            }
+            let uscc = application.submission.enterprise.uscc.to_string();
+            let enterprise_now = store::exposure::lock_enterprise(txn, &uscc).await?;
+            let enterprise_cap = policy.enterprise_cap_for(application.decision.grade);
+            let enterprise_after = enterprise_now.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
+            if enterprise_after > enterprise_cap {
+                return Err(refuse(
+                    "ENTERPRISE_CAP_EXCEEDED",
+                    format!(
+                        "enterprise {uscc} would have {enterprise_after} covered ({enterprise_now} + {disbursed}), above its cap {enterprise_cap}"
+                    ),
+                    &[
+                        ("enterprise_cap", enterprise_cap.to_string()),
+                        ("covered_outstanding", enterprise_now.to_string()),
+                        ("requested", disbursed.to_string()),
+                    ],
+                ));
+            }
+            let covered_now = Money::from_fen(pool.covered_outstanding_fen);
+            let covered_after = covered_now.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
+            let capacity = net_pool_assets.to_decimal() * policy.pool.max_leverage;
+            if covered_after.to_decimal() > capacity {
+                return Err(refuse(
+                    "LEVERAGE_LIMIT_EXCEEDED",
+                    format!(
+                        "covered outstanding would be {covered_after} ({covered_now} + {disbursed}), above {} × net pool assets {net_pool_assets} = {}",
+                        policy.pool.max_leverage,
+                        capacity.round_dp(2)
+                    ),
+                    &[
+                        ("covered_outstanding", covered_now.to_string()),
+                        ("net_pool_assets", net_pool_assets.to_string()),
+                        ("max_leverage", policy.pool.max_leverage.to_string()),
+                        ("requested", disbursed.to_string()),
+                    ],
+                ));
+            }
+
+            let pool_exposure = exposure_of(disbursed, application.decision.pool_share)?;
+            let loan = store::loans::insert(
+                txn,
+                &NewLoan {
+                    application_id: id,
+                    bank_id: application.bank_id.clone(),
+                    bank_loan_number: number.clone(),
+                    uscc: uscc.clone(),
+                    enterprise_name: application.submission.enterprise.name.clone(),
+                    grade: application.decision.grade,
+                    pool_share: application.decision.pool_share,
+                    disbursed,
+                    disbursement_date,
+                    maturity_date: maturity,
+                    annual_rate: rate,
+                    pool_exposure,
+                    policy_version: policy.version.clone(),
+                },
+            )
+            .await?;
+            let delta = ExposureDelta { outstanding: disbursed.fen(), pool_exposure: pool_exposure.fen(), npl_outstanding: 0, loans: 1 };
+            store::exposure::apply(txn, &application.bank_id, &uscc, delta).await?;
+            store::applications::update(
+                txn,
+                id,
+                ApplicationChange { status: Some(ApplicationStatus::Enrolled), loan_id: Some(loan.loan_id), ..Default::default() },
+            )
+            .await?;
+            tracing::info!(loan_id = loan.loan_id, application_id = id, bank_id = %loan.bank_id, amount = %disbursed, "loan enrolled");
+            pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan)) }
+        })
+    }
+
+    async fn report(&self, request: Request<pb::ReportLoanStatusRequest>) -> Result<pb::ReportLoanStatusResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Bank])?;
+        let body = request.into_inner();
+        let today = business_today();
+        let mut v = Violations::new();
+        let request_id = v.request_id(&body.request_id);
+        let id = numeric_id(&mut v, "loan", &body.loan, "loans");
+        let report_date = v.date("report_date", &body.report_date);
+        let outstanding = v.money_non_negative("outstanding_principal", &body.outstanding_principal);
+        let days = v.check("days_past_due", rpc::convert::parse_count(body.days_past_due));
+        let classification = wire::classification(&mut v, "classification", body.classification);
+        if let Some(date) = report_date
+            && date > today
+        {
+            v.add("report_date", format!("{date} is in the future"));
+        }
+        let (Some(request_id), Some(id), Some(report_date), Some(outstanding), Some(days), Some(classification)) =
+            (request_id, id, report_date, outstanding, days, classification)
+        else {
+            return Err(v.into_error());
+        };
+        if !v.is_empty() {
+            return Err(v.into_error());
+        }
+        let policy = self.state.policy.clone();
+        let report = StatusReport { report_date, outstanding, days_past_due: days, classification, repaid: body.repaid };
+        idempotent!(self.state, &caller, REPORT, request_id, &body, |txn| {
+            let loan = store::loans::get_for_update(txn, id).await?;
+            let loan = visible_loan(&caller, loan, &body.loan)?;
+            let next = apply_report(&policy, &loan.state, &report).map_err(|error| {
+                refuse(error.reason(), error.to_string(), &[("status", loan.state.status.to_string())])
+            })?;
+            store::ledger::lock_pool(txn).await?;
+            let bank = store::banks::get_for_update(txn, &loan.bank_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("bank {} of loan {id} is missing", loan.bank_id)))?;
+            store::exposure::lock_enterprise(txn, &loan.uscc).await?;
+            let closed = next.status.is_closed();
+            let new_outstanding = if closed { Money::ZERO } else { next.outstanding };
+            let new_exposure = exposure_of(new_outstanding, loan.pool_share)?;
+            let delta = ExposureDelta {
+                outstanding: new_outstanding.fen() - loan.state.outstanding.fen(),
+                pool_exposure: new_exposure.fen() - loan.pool_exposure.fen(),
+                npl_outstanding: npl_of(&next) - npl_of(&loan.state),
+                loans: if closed { -1 } else { 0 },
+            };
+            store::exposure::apply(txn, &loan.bank_id, &loan.uscc, delta).await?;
+            let updated = store::loans::record_report(txn, &loan, &next, new_exposure, body.repaid).await?;
+            if !bank.status_manual {
+                let covered = Money::from_fen(bank.quota_used.fen() + delta.outstanding);
+                let npl = Money::from_fen(bank.npl_outstanding.fen() + delta.npl_outstanding);
+                let status = automatic_status(&policy, covered, npl);
+                if status != bank.status {
+                    let reason = match status {
+                        BankStatus::Active => String::new(),
+                        _ => format!("NPL ratio {} of covered outstanding {covered}", domain::bank::npl_ratio(covered, npl).unwrap_or_default().round_dp(4)),
+                    };
+                    store::banks::set_status(txn, &bank.bank_id, status, &reason, false).await?;
+                    tracing::warn!(bank_id = %bank.bank_id, from = %bank.status, to = %status, "bank status changed");
+                }
+            }
+            tracing::info!(loan_id = id, from = %loan.state.status, to = %next.status, "loan status reported");
+            pb::ReportLoanStatusResponse {
+                loan: Some(loan_to_wire(&updated)),
+                previous_status: wire::loan_status_to_wire(loan.state.status) as i32,
+            }
+        })
+    }
+
+    async fn get_loan(&self, request: Request<pb::GetLoanRequest>) -> Result<pb::GetLoanResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, READERS)?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let Some(id) = numeric_id(&mut v, "name", &body.name, "loans") else {
+            return Err(v.into_error());
+        };
+        let loan = store::loans::get(self.state.store.connection(), id).await?;
+        let loan = visible_loan(&caller, loan, &body.name)?;
+        Ok(pb::GetLoanResponse { loan: Some(loan_to_wire(&loan)) })
+    }
+
+    async fn list_loans(&self, request: Request<pb::ListLoansRequest>) -> Result<pb::ListLoansResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, READERS)?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let page = Page::parse(&mut v, body.page_size, &body.page_token);
+        let bank = if body.bank.is_empty() { Some(None) } else { v.bank_name("bank", &body.bank).map(Some) };
+        let status = match pb::LoanStatus::try_from(body.status) {
+            Ok(pb::LoanStatus::Unspecified) => Some(None),
+            Ok(wire) => Some(domain::loan::LoanStatus::parse(wire.as_str_name().trim_start_matches("LOAN_STATUS_"))),
+            Err(_) => {
+                v.add("status", format!("has unknown value {}", body.status));
+                None
+            }
+        };
+        let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
+            return Err(v.into_error());
+        };
+        let bank = match (&caller.role, bank) {
+            (Role::Bank, Some(bank)) => {
+                require_bank_visible(&caller, &bank, &body.bank)?;
+                Some(bank)
+            }
+            (Role::Bank, None) => Some(own_bank(&caller)?),
+            (_, bank) => bank,
+        };
+        let filter = LoanFilter {
+            bank,
+            status,
+            uscc: (!body.uscc.is_empty()).then(|| body.uscc.clone()),
+            bank_loan_number: (!body.bank_loan_number.is_empty()).then(|| body.bank_loan_number.clone()),
+            before_id: page.after.as_deref().and_then(|a| a.parse().ok()),
+        };
+        let mut loans = store::loans::list(self.state.store.connection(), &filter, page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut loans, |l| l.loan_id.to_string());
+        Ok(pb::ListLoansResponse { loans: loans.iter().map(loan_to_wire).collect(), next_page_token })
+    }
+}
+
 #[tonic::async_trait]
-impl LoanApplicationService for Loans {}
+impl LoanApplicationService for Loans {
+    async fn submit_application(
+        &self,
+        request: Request<pb::SubmitApplicationRequest>,
+    ) -> Result<Response<pb::SubmitApplicationResponse>, Status> {
+        Ok(Response::new(self.submit(request).await?))
+    }
+
+    async fn get_application(
+        &self,
+        request: Request<pb::GetApplicationRequest>,
+    ) -> Result<Response<pb::GetApplicationResponse>, Status> {
+        Ok(Response::new(Loans::get_application(self, request).await?))
+    }
+
+    async fn list_applications(
+        &self,
+        request: Request<pb::ListApplicationsRequest>,
+    ) -> Result<Response<pb::ListApplicationsResponse>, Status> {
+        Ok(Response::new(Loans::list_applications(self, request).await?))
+    }
+
+    async fn withdraw_application(
+        &self,
+        request: Request<pb::WithdrawApplicationRequest>,
+    ) -> Result<Response<pb::WithdrawApplicationResponse>, Status> {
+        Ok(Response::new(self.withdraw(request).await?))
+    }
+
+    async fn review_application(
+        &self,
+        request: Request<pb::ReviewApplicationRequest>,
+    ) -> Result<Response<pb::ReviewApplicationResponse>, Status> {
+        Ok(Response::new(self.review(request).await?))
+    }
+
+    async fn enroll_loan(&self, request: Request<pb::EnrollLoanRequest>) -> Result<Response<pb::EnrollLoanResponse>, Status> {
+        Ok(Response::new(self.enroll(request).await?))
+    }
+
+    async fn report_loan_status(
+        &self,
+        request: Request<pb::ReportLoanStatusRequest>,
+    ) -> Result<Response<pb::ReportLoanStatusResponse>, Status> {
+        Ok(Response::new(self.report(request).await?))
+    }
+
+    async fn get_loan(&self, request: Request<pb::GetLoanRequest>) -> Result<Response<pb::GetLoanResponse>, Status> {
+        Ok(Response::new(Loans::get_loan(self, request).await?))
+    }
+
+    async fn list_loans(&self, request: Request<pb::ListLoansRequest>) -> Result<Response<pb::ListLoansResponse>, Status> {
+        Ok(Response::new(Loans::list_loans(self, request).await?))
+    }
+}

@@ -243,3 +243,32 @@ mod tests {
         assert!(Page::parse(&mut violations, 2, "zz").is_none());
     }
 }
+
+/// Today's business date: the calendar date in Asia/Shanghai (UTC+8, no daylight saving).
+pub fn business_today() -> NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Parses a rate, share or ratio written as a decimal fraction ("0.0385").
+pub fn parse_fraction(text: &str) -> Result<rust_decimal::Decimal, String> {
+    if text.is_empty() {
+        return Err("is required".to_owned());
+    }
+    let value: rust_decimal::Decimal = text
+        .parse()
+        .ok()
+        .filter(|_| text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .ok_or_else(|| format!("{text:?} is not a decimal fraction like \"0.0385\""))?;
+    if value >= rust_decimal::Decimal::ONE {
+        return Err(format!("{text} is not a fraction below 1 (write 3.85 % as \"0.0385\")"));
+    }
+    if value.scale() > 6 {
+        return Err("has more than six fraction digits".to_owned());
+    }
+    Ok(value)
+}
+
+/// A non-negative count from the wire.
+pub fn parse_count(value: i32) -> Result<u32, String> {
+    u32::try_from(value).map_err(|_| format!("must not be negative, got {value}"))
+}

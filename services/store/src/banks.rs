@@ -16,10 +16,16 @@ pub struct BankRecord {
     pub display_name: String,
     /// Coverage quota.
     pub quota: Money,
-    /// Covered outstanding used against the quota.
+    /// Covered outstanding of the bank's loans, which is what uses the quota.
     pub quota_used: Money,
+    /// Σ pool share × outstanding of the bank's covered loans.
+    pub pool_exposure: Money,
+    /// Outstanding of the bank's non-performing covered loans.
+    pub npl_outstanding: Money,
     /// Standing.
     pub status: BankStatus,
+    /// The status was set by a risk officer and is not recomputed from the NPL ratio.
+    pub status_manual: bool,
     /// Why, when not active.
     pub status_reason: String,
     /// When registered.
@@ -35,8 +41,11 @@ impl TryFrom<bank::Model> for BankRecord {
                 .map_err(|e| StoreError::Corrupt(format!("bank id {:?} {e}", row.bank_id)))?,
             display_name: row.display_name,
             quota: Money::from_fen(row.quota_fen),
-            quota_used: Money::from_fen(row.quota_used_fen),
+            quota_used: Money::from_fen(row.covered_outstanding_fen),
+            pool_exposure: Money::from_fen(row.pool_exposure_fen),
+            npl_outstanding: Money::from_fen(row.npl_outstanding_fen),
             status: BankStatus::parse(&row.status).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            status_manual: row.status_manual,
             status_reason: row.status_reason,
             created_at: row.created_at,
         })
@@ -55,7 +64,6 @@ pub async fn create(
         bank_id: Set(bank_id.as_str().to_owned()),
         display_name: Set(display_name.to_owned()),
         quota_fen: Set(quota.fen()),
-        quota_used_fen: Set(0),
         covered_outstanding_fen: Set(0),
         pool_exposure_fen: Set(0),
         npl_outstanding_fen: Set(0),
@@ -121,4 +129,24 @@ pub async fn update(
     active.updated_at = Set(Utc::now());
     let row = active.update(connection).await?;
     BankRecord::try_from(row).map(Some)
+}
+
+/// Sets a bank's status and reason; `manual` marks a risk officer's decision.
+pub async fn set_status(
+    connection: &impl ConnectionTrait,
+    bank_id: &BankId,
+    status: BankStatus,
+    reason: &str,
+    manual: bool,
+) -> Result<(), StoreError> {
+    let active = bank::ActiveModel {
+        bank_id: Set(bank_id.as_str().to_owned()),
+        status: Set(status.as_str().to_owned()),
+        status_reason: Set(reason.to_owned()),
+        status_manual: Set(manual),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    active.update(connection).await?;
+    Ok(())
 }

@@ -17,8 +17,6 @@ pub mod bank {
         #[allow(missing_docs)]
         pub quota_fen: i64,
         #[allow(missing_docs)]
-        pub quota_used_fen: i64,
-        #[allow(missing_docs)]
         pub covered_outstanding_fen: i64,
         #[allow(missing_docs)]
         pub pool_exposure_fen: i64,

@@ -8,9 +8,13 @@
 //! writers).
 
 pub mod api_keys;
+pub mod applications;
 pub mod banks;
 pub mod entities;
+pub mod exposure;
 pub mod idempotency;
+pub mod ledger;
+pub mod loans;
 
 use std::path::Path;
 use std::time::Duration;
