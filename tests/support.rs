@@ -20,6 +20,18 @@ pub fn field_violations(status: &Status) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Extension: one `ErrorInfo.metadata` value of a status.
+pub trait ErrorMetadata {
+    /// The metadata value under `key`.
+    fn get_details_error_info_metadata(&self, key: &str) -> Option<String>;
+}
+
+impl ErrorMetadata for Status {
+    fn get_details_error_info_metadata(&self, key: &str) -> Option<String> {
+        self.get_details_error_info().and_then(|info| info.metadata.get(key).cloned())
+    }
+}
+
 /// Asserts a status's code and reason.
 #[track_caller]
 pub fn assert_error(status: &Status, code: Code, expected_reason: &str) {
@@ -62,4 +74,178 @@ fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+/// Today's business date (Asia/Shanghai), as the server computes it.
+pub fn today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// A date `days` before today, as text.
+pub fn days_ago(days: u64) -> String {
+    (today() - chrono::Days::new(days)).format("%Y-%m-%d").to_string()
+}
+
+/// A valid USCC registered in Yinzhou (330212) with serial number `n`.
+pub fn local_uscc(n: u32) -> String {
+    uscc_in("330212", n)
+}
+
+/// A valid USCC in `division` with serial `n`.
+pub fn uscc_in(division: &str, n: u32) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let body = format!("91{division}MA{n:07}");
+    let mut weight = 1u32;
+    let mut sum = 0u32;
+    for byte in body.bytes() {
+        let value = ALPHABET.iter().position(|&c| c == byte).unwrap() as u32;
+        sum += value * weight;
+        weight = weight * 3 % 31;
+    }
+    let check = ALPHABET[((31 - sum % 31) % 31) as usize] as char;
+    format!("{body}{check}")
+}
+
+/// An AAA enterprise (score 900 on the default policy) with the given USCC.
+pub fn good_enterprise(uscc: &str) -> pb::Enterprise {
+    let year = today().format("%Y").to_string().parse::<i32>().unwrap();
+    pb::Enterprise {
+        uscc: uscc.to_owned(),
+        name: format!("示例科技 {uscc}"),
+        industry_section: "I".to_owned(),
+        registration_date: format!("{}-01-01", year - 8),
+        annual_revenue: "80000000.00".to_owned(),
+        previous_annual_revenue: "60000000.00".to_owned(),
+        rd_expense: "6000000.00".to_owned(),
+        invention_patents: 4,
+        qualifications: vec![
+            pb::QualificationRecord {
+                qualification: pb::Qualification::HighTechEnterprise as i32,
+                valid_from: format!("{}-01-01", year - 1),
+                valid_until: format!("{}-12-31", year + 1),
+            },
+            pb::QualificationRecord {
+                qualification: pb::Qualification::TechSme as i32,
+                valid_from: format!("{}-01-01", year - 1),
+                valid_until: format!("{}-12-31", year + 1),
+            },
+        ],
+        serious_dishonesty_record: false,
+        related_party_of_bank: false,
+        prior_overdue_count: 0,
+        founder_experience_years: 8,
+        total_assets: "100000000.00".to_owned(),
+        total_liabilities: "30000000.00".to_owned(),
+    }
+}
+
+/// Loan terms within every limit and the auto-approval limit.
+pub fn good_terms(amount: &str) -> pb::LoanTerms {
+    pb::LoanTerms {
+        amount: amount.to_owned(),
+        term_months: 12,
+        annual_rate: "0.0350".to_owned(),
+        purpose: pb::LoanPurpose::WorkingCapital as i32,
+        collateral_type: pb::CollateralType::IpPledge as i32,
+        first_bank_loan: false,
+    }
+}
+
+/// A bank, a key for it, and a risk officer, finance and auditor key.
+pub struct Actors {
+    /// Bank id.
+    pub bank: String,
+    /// The bank's key.
+    pub bank_key: String,
+    /// Risk officer.
+    pub officer: String,
+    /// Finance.
+    pub finance: String,
+    /// Auditor.
+    pub auditor: String,
+}
+
+/// Makes a bank with `quota` and the keys of every actor.
+pub async fn actors(app: &TestApp, bank: &str, quota: &str) -> Actors {
+    create_bank(app, bank, quota).await;
+    Actors {
+        bank: bank.to_owned(),
+        bank_key: issue_key(app, pb::Role::Bank, &format!("banks/{bank}")).await,
+        officer: issue_key(app, pb::Role::RiskOfficer, "").await,
+        finance: issue_key(app, pb::Role::Finance, "").await,
+        auditor: issue_key(app, pb::Role::Auditor, "").await,
+    }
+}
+
+/// Commits and receives `amount` from the city bureau, so net pool assets grow by it.
+pub async fn fund_pool(app: &TestApp, finance: &str, amount: &str) {
+    let mut pool = app.pool_as(finance);
+    let suffix = rand_suffix();
+    pool.commit_contribution(pb::CommitContributionRequest {
+        request_id: format!("commit-{suffix}"),
+        contributor: pb::ContributorKind::CityBureau as i32,
+        bank: String::new(),
+        amount: amount.to_owned(),
+        effective_date: days_ago(0),
+        memo: "test funding".to_owned(),
+    })
+    .await
+    .expect("commit contribution");
+    pool.receive_contribution(pb::ReceiveContributionRequest {
+        request_id: format!("receive-{suffix}"),
+        contributor: pb::ContributorKind::CityBureau as i32,
+        bank: String::new(),
+        amount: amount.to_owned(),
+        effective_date: days_ago(0),
+        memo: "test funding".to_owned(),
+    })
+    .await
+    .expect("receive contribution");
+}
+
+/// Submits an application for `uscc` and returns it.
+pub async fn submit(app: &TestApp, actors: &Actors, uscc: &str, amount: &str) -> pb::Application {
+    app.loans_as(&actors.bank_key)
+        .submit_application(pb::SubmitApplicationRequest {
+            request_id: format!("submit-{uscc}-{}", rand_suffix()),
+            bank: format!("banks/{}", actors.bank),
+            enterprise: Some(good_enterprise(uscc)),
+            terms: Some(good_terms(amount)),
+        })
+        .await
+        .expect("submit application")
+        .into_inner()
+        .application
+        .expect("application")
+}
+
+/// An enrolment request for an application, disbursed yesterday at its amount.
+pub fn enrol_request(application: &pb::Application, number: &str) -> pb::EnrollLoanRequest {
+    let terms = application.terms.as_ref().unwrap();
+    pb::EnrollLoanRequest {
+        request_id: format!("enrol-{number}"),
+        application: application.name.clone(),
+        bank_loan_number: number.to_owned(),
+        disbursed_amount: terms.amount.clone(),
+        disbursement_date: days_ago(1),
+        annual_rate: terms.annual_rate.clone(),
+        maturity_date: (today() + chrono::Days::new(300)).format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// The pool's position now.
+pub async fn position(app: &TestApp, key: &str) -> pb::PoolPosition {
+    app.pool_as(key)
+        .get_pool_position(pb::GetPoolPositionRequest::default())
+        .await
+        .expect("position")
+        .into_inner()
+        .position
+        .unwrap()
+}
+
+/// Asserts the auditor's ledger verification finds nothing.
+pub async fn assert_ledger_verifies(app: &TestApp, auditor: &str) {
+    let report = app.pool_as(auditor).verify_ledger(pb::VerifyLedgerRequest {}).await.expect("verify").into_inner();
+    assert!(report.ok, "ledger differences: {:?}", report.differences);
 }

@@ -385,13 +385,6 @@ impl Loans {
                     &[("annual_rate", rate.normalize().to_string()), ("rate_cap", cap.normalize().to_string())],
                 ));
             }
-            if disbursement_date < application.submitted_on {
-                broken.push(refuse(
-                    "DISBURSED_BEFORE_APPROVAL",
-                    format!("disbursement date {disbursement_date} is before the application of {}", application.submitted_on),
-                    &[],
-                ));
-            }
             let deadline = disbursement_date
                 .checked_add_days(Days::new(u64::from(policy.enrolment.max_days_after_disbursement)))
                 .unwrap_or(NaiveDate::MAX);
