@@ -25,6 +25,13 @@ use tonic::transport::Channel;
 #[derive(Clone)]
 pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
 
+impl Bearer {
+    /// Sends `value` as the authorization header.
+    pub fn new(value: MetadataValue<tonic::metadata::Ascii>) -> Bearer {
+        Bearer(Some(value))
+    }
+}
+
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(value) = &self.0 {

@@ -45,12 +45,8 @@ async fn a_good_application_is_approved_with_its_decision() {
         .await
         .unwrap_err();
     assert_error(&hidden, Code::NotFound, "NOT_FOUND");
-    let listed = app
-        .loans_as(&other_key)
-        .list_applications(pb::ListApplicationsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let listed =
+        app.loans_as(&other_key).list_applications(pb::ListApplicationsRequest::default()).await.unwrap().into_inner();
     assert!(listed.applications.is_empty());
 }
 
@@ -82,7 +78,13 @@ async fn a_rejection_lists_every_failed_rule_with_its_reason_code() {
     let reasons: Vec<&str> = decision.violations.iter().map(|v| v.reason.as_str()).collect();
     assert_eq!(
         reasons,
-        ["ENTERPRISE_NOT_LOCAL", "INDUSTRY_EXCLUDED", "SERIOUS_DISHONESTY_RECORD", "RATE_ABOVE_CAP", "PURPOSE_EXCLUDED"]
+        [
+            "ENTERPRISE_NOT_LOCAL",
+            "INDUSTRY_EXCLUDED",
+            "SERIOUS_DISHONESTY_RECORD",
+            "RATE_ABOVE_CAP",
+            "PURPOSE_EXCLUDED"
+        ]
     );
     assert!(decision.violations.iter().all(|v| !v.message.is_empty() && !v.field.is_empty()));
     assert_eq!(decision.approval_expire_date, "");
@@ -272,12 +274,18 @@ async fn enrolment_refusals_name_the_rule_and_the_numbers() {
         assert!(!error.message().is_empty(), "{name}");
     }
     // Exactly 30 days after disbursement and exactly LPR + 100 bp pass.
-    let on_the_edge =
-        pb::EnrollLoanRequest { disbursement_date: days_ago(30), annual_rate: "0.04".into(), ..enrol_request(&application, "L5") };
+    let on_the_edge = pb::EnrollLoanRequest {
+        disbursement_date: days_ago(30),
+        annual_rate: "0.04".into(),
+        ..enrol_request(&application, "L5")
+    };
     loans.enroll_loan(on_the_edge).await.expect("on the deadline and the rate cap");
 
     let big = submit(&app, &actors, &local_uscc(6), "600000.00").await;
-    let quota = loans.enroll_loan(pb::EnrollLoanRequest { disbursement_date: days_ago(0), ..enrol_request(&big, "L7") }).await.unwrap_err();
+    let quota = loans
+        .enroll_loan(pb::EnrollLoanRequest { disbursement_date: days_ago(0), ..enrol_request(&big, "L7") })
+        .await
+        .unwrap_err();
     assert_error(&quota, Code::FailedPrecondition, "BANK_QUOTA_EXCEEDED");
     assert_eq!(quota.get_details_error_info_metadata("quota_used"), Some("1000000.00".into()));
 
@@ -309,21 +317,33 @@ async fn status_reports_move_loans_and_close_them() {
         .into_inner()
         .loan
         .unwrap();
-    let report = |id: &str, outstanding: &str, days: i32, class: pb::LoanClassification, repaid: bool| pb::ReportLoanStatusRequest {
-        request_id: id.to_owned(),
-        loan: loan.name.clone(),
-        report_date: days_ago(0),
-        outstanding_principal: outstanding.to_owned(),
-        days_past_due: days,
-        classification: class as i32,
-        repaid,
+    let report = |id: &str, outstanding: &str, days: i32, class: pb::LoanClassification, repaid: bool| {
+        pb::ReportLoanStatusRequest {
+            request_id: id.to_owned(),
+            loan: loan.name.clone(),
+            report_date: days_ago(0),
+            outstanding_principal: outstanding.to_owned(),
+            days_past_due: days,
+            classification: class as i32,
+            repaid,
+        }
     };
-    let overdue = loans.report_loan_status(report("r1", "900000.00", 10, pb::LoanClassification::Normal, false)).await.unwrap().into_inner();
+    let overdue = loans
+        .report_loan_status(report("r1", "900000.00", 10, pb::LoanClassification::Normal, false))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(overdue.previous_status(), pb::LoanStatus::Active);
     assert_eq!(overdue.loan.unwrap().status(), pb::LoanStatus::Overdue);
-    let up = loans.report_loan_status(report("r2", "900000.01", 0, pb::LoanClassification::Normal, false)).await.unwrap_err();
+    let up = loans
+        .report_loan_status(report("r2", "900000.01", 0, pb::LoanClassification::Normal, false))
+        .await
+        .unwrap_err();
     assert_error(&up, Code::FailedPrecondition, "OUTSTANDING_INCREASED");
-    let back = pb::ReportLoanStatusRequest { report_date: days_ago(1), ..report("r3", "800000.00", 0, pb::LoanClassification::Normal, false) };
+    let back = pb::ReportLoanStatusRequest {
+        report_date: days_ago(1),
+        ..report("r3", "800000.00", 0, pb::LoanClassification::Normal, false)
+    };
     let back = loans.report_loan_status(back).await.unwrap_err();
     assert_error(&back, Code::FailedPrecondition, "REPORT_DATE_BEFORE_PREVIOUS");
     let position_before = position(&app, &actors.officer).await;
@@ -363,10 +383,14 @@ async fn status_reports_move_loans_and_close_them() {
     let position_after = position(&app, &actors.officer).await;
     assert_eq!(position_after.covered_outstanding, "0.00");
     assert_eq!(position_after.headroom, "12000000.00");
-    let closed = loans.report_loan_status(report("r6", "0.00", 0, pb::LoanClassification::Normal, true)).await.unwrap_err();
+    let closed =
+        loans.report_loan_status(report("r6", "0.00", 0, pb::LoanClassification::Normal, true)).await.unwrap_err();
     assert_error(&closed, Code::FailedPrecondition, "LOAN_NOT_REPORTABLE");
     let unknown = loans
-        .report_loan_status(pb::ReportLoanStatusRequest { loan: "loans/999".into(), ..report("r7", "1.00", 0, pb::LoanClassification::Normal, false) })
+        .report_loan_status(pb::ReportLoanStatusRequest {
+            loan: "loans/999".into(),
+            ..report("r7", "1.00", 0, pb::LoanClassification::Normal, false)
+        })
         .await
         .unwrap_err();
     assert_error(&unknown, Code::NotFound, "NOT_FOUND");

@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod concurrency;
 mod foundation;
 mod loans;
 mod support;

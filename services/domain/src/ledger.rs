@@ -150,7 +150,8 @@ impl Account {
 
     /// The balance on the normal side from debit and credit totals.
     pub fn balance(&self, debit_total: Money, credit_total: Money) -> Money {
-        let (plus, minus) = if self.kind().is_debit_normal() { (debit_total, credit_total) } else { (credit_total, debit_total) };
+        let (plus, minus) =
+            if self.kind().is_debit_normal() { (debit_total, credit_total) } else { (credit_total, debit_total) };
         Money::from_fen(plus.fen() - minus.fen())
     }
 }
@@ -288,7 +289,14 @@ impl LedgerError {
 }
 
 impl EntryDraft {
-    fn pair(kind: EntryKind, date: NaiveDate, memo: &str, debit: Account, credit: Account, amount: Money) -> EntryDraft {
+    fn pair(
+        kind: EntryKind,
+        date: NaiveDate,
+        memo: &str,
+        debit: Account,
+        credit: Account,
+        amount: Money,
+    ) -> EntryDraft {
         EntryDraft {
             kind,
             effective_date: date,
@@ -463,7 +471,7 @@ mod tests {
     #[test]
     fn posting_rules_balance_and_hit_the_right_accounts() {
         let bank = BankId::parse("nbcb").unwrap();
-        let amount = Money::from_fen(123_45);
+        let amount = Money::from_fen(12_345);
         let entry = EntryDraft::claim_approved(&bank, amount, date(), "claim 1");
         entry.validate().unwrap();
         assert_eq!(entry.postings[0].account.code(), "compensation_expense");
@@ -473,7 +481,7 @@ mod tests {
         assert_eq!(changes[&Account::compensation_expense()], amount);
         let reversal = EntryDraft::reversal_of(&entry.postings, date(), "wrong");
         reversal.validate().unwrap();
-        assert_eq!(reversal.balance_changes()[&Account::compensation_payable(&bank)], Money::from_fen(-123_45));
+        assert_eq!(reversal.balance_changes()[&Account::compensation_payable(&bank)], Money::from_fen(-12_345));
     }
 
     #[test]
@@ -494,9 +502,12 @@ mod tests {
         let error = pay.check_guards(|_| Money::from_fen(499)).unwrap_err();
         assert_eq!(error.reason(), "BALANCE_WOULD_GO_NEGATIVE");
         assert!(pay.check_guards(|_| Money::from_fen(500)).is_ok());
-        let cash_short = pay.check_guards(|account| {
-            if account.code() == "escrow_cash" { Money::from_fen(1) } else { Money::from_fen(500) }
-        });
+        let cash_short =
+            pay.check_guards(
+                |account| {
+                    if account.code() == "escrow_cash" { Money::from_fen(1) } else { Money::from_fen(500) }
+                },
+            );
         assert_eq!(cash_short.unwrap_err().reason(), "INSUFFICIENT_ESCROW_CASH");
     }
 

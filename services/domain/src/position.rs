@@ -125,7 +125,8 @@ pub fn stress(
     } else {
         None
     };
-    let outstanding_after = Money::from_decimal_half_up(total_outstanding - defaulted_outstanding).unwrap_or(Money::ZERO);
+    let outstanding_after =
+        Money::from_decimal_half_up(total_outstanding - defaulted_outstanding).unwrap_or(Money::ZERO);
     StressResult {
         expected_loss,
         net_before: net_pool_assets,

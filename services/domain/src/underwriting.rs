@@ -145,11 +145,7 @@ pub fn full_years_between(start: NaiveDate, end: NaiveDate) -> u32 {
 }
 
 fn ratio(numerator: Money, denominator: Money) -> Option<Decimal> {
-    if denominator.is_zero() {
-        None
-    } else {
-        numerator.to_decimal().checked_div(denominator.to_decimal())
-    }
+    if denominator.is_zero() { None } else { numerator.to_decimal().checked_div(denominator.to_decimal()) }
 }
 
 /// Scores a submission on the policy's scorecard.
@@ -167,12 +163,8 @@ pub fn score(policy: &Policy, submission: &Submission, date: NaiveDate) -> Vec<M
         None if enterprise.rd_expense.is_zero() => Decimal::ZERO,
         None => Decimal::MAX,
     };
-    let mut valid: Vec<_> = enterprise
-        .qualifications
-        .iter()
-        .filter(|q| q.is_valid_on(date))
-        .map(|q| q.qualification)
-        .collect();
+    let mut valid: Vec<_> =
+        enterprise.qualifications.iter().filter(|q| q.is_valid_on(date)).map(|q| q.qualification).collect();
     valid.sort_unstable();
     valid.dedup();
     let growth = ratio(
@@ -270,7 +262,7 @@ pub fn underwrite(policy: &Policy, submission: &Submission, context: &Context) -
             ),
         );
     }
-    if eligibility.excluded_industry_sections.iter().any(|section| *section == enterprise.industry_section) {
+    if eligibility.excluded_industry_sections.contains(&enterprise.industry_section) {
         failed.fail(
             reasons::INDUSTRY_EXCLUDED,
             "enterprise.industry_section",
@@ -338,11 +330,7 @@ pub fn underwrite(policy: &Policy, submission: &Submission, context: &Context) -
         );
     }
     if eligibility.excluded_purposes.contains(&terms.purpose) {
-        failed.fail(
-            reasons::PURPOSE_EXCLUDED,
-            "terms.purpose",
-            format!("loan purpose {} is excluded", terms.purpose),
-        );
+        failed.fail(reasons::PURPOSE_EXCLUDED, "terms.purpose", format!("loan purpose {} is excluded", terms.purpose));
     }
 
     let modules = score(policy, submission, date);

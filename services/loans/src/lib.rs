@@ -96,7 +96,10 @@ fn npl_of(state: &LoanState) -> i64 {
 }
 
 impl Loans {
-    async fn submit(&self, request: Request<pb::SubmitApplicationRequest>) -> Result<pb::SubmitApplicationResponse, ApiError> {
+    async fn submit(
+        &self,
+        request: Request<pb::SubmitApplicationRequest>,
+    ) -> Result<pb::SubmitApplicationResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Bank])?;
         let own = own_bank(&caller)?;
@@ -143,7 +146,10 @@ impl Loans {
         })
     }
 
-    async fn get_application(&self, request: Request<pb::GetApplicationRequest>) -> Result<pb::GetApplicationResponse, ApiError> {
+    async fn get_application(
+        &self,
+        request: Request<pb::GetApplicationRequest>,
+    ) -> Result<pb::GetApplicationResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, READERS)?;
         let body = request.into_inner();
@@ -181,7 +187,8 @@ impl Loans {
         };
         let from = v.optional_date("submitted_from", &body.submitted_from);
         let to = v.optional_date("submitted_to", &body.submitted_to);
-        let (Some(page), Some(bank), Some(status), Some(uscc), Some(from), Some(to)) = (page, bank, status, uscc, from, to)
+        let (Some(page), Some(bank), Some(status), Some(uscc), Some(from), Some(to)) =
+            (page, bank, status, uscc, from, to)
         else {
             return Err(v.into_error());
         };
@@ -234,7 +241,10 @@ impl Loans {
         })
     }
 
-    async fn withdraw(&self, request: Request<pb::WithdrawApplicationRequest>) -> Result<pb::WithdrawApplicationResponse, ApiError> {
+    async fn withdraw(
+        &self,
+        request: Request<pb::WithdrawApplicationRequest>,
+    ) -> Result<pb::WithdrawApplicationResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Bank])?;
         let body = request.into_inner();
@@ -266,7 +276,10 @@ impl Loans {
         })
     }
 
-    async fn review(&self, request: Request<pb::ReviewApplicationRequest>) -> Result<pb::ReviewApplicationResponse, ApiError> {
+    async fn review(
+        &self,
+        request: Request<pb::ReviewApplicationRequest>,
+    ) -> Result<pb::ReviewApplicationResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::RiskOfficer])?;
         let body = request.into_inner();
@@ -281,7 +294,8 @@ impl Loans {
         let today = business_today();
         let policy = self.state.policy.clone();
         idempotent!(self.state, &caller, REVIEW, request_id, &body, |txn| {
-            let record = store::applications::get_for_update(txn, id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
+            let record =
+                store::applications::get_for_update(txn, id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
             if record.status != ApplicationStatus::Referred {
                 return Err(refuse(
                     "APPLICATION_NOT_REFERRED",
@@ -330,8 +344,15 @@ impl Loans {
         {
             v.add("maturity_date", "must be after disbursement_date");
         }
-        let (Some(request_id), Some(id), Some(number), Some(disbursed), Some(disbursement_date), Some(rate), Some(maturity)) =
-            (request_id, id, number, disbursed, disbursement_date, rate, maturity)
+        let (
+            Some(request_id),
+            Some(id),
+            Some(number),
+            Some(disbursed),
+            Some(disbursement_date),
+            Some(rate),
+            Some(maturity),
+        ) = (request_id, id, number, disbursed, disbursement_date, rate, maturity)
         else {
             return Err(v.into_error());
         };
@@ -381,7 +402,11 @@ impl Loans {
             if rate > cap {
                 broken.push(refuse(
                     "RATE_ABOVE_CAP",
-                    format!("annual rate {} is above the cap {} on {disbursement_date}", rate.normalize(), cap.normalize()),
+                    format!(
+                        "annual rate {} is above the cap {} on {disbursement_date}",
+                        rate.normalize(),
+                        cap.normalize()
+                    ),
                     &[("annual_rate", rate.normalize().to_string()), ("rate_cap", cap.normalize().to_string())],
                 ));
             }
@@ -398,11 +423,15 @@ impl Loans {
                     &[("deadline", deadline.to_string())],
                 ));
             }
-            let latest_maturity = disbursement_date.checked_add_months(Months::new(terms.term_months)).unwrap_or(NaiveDate::MAX);
+            let latest_maturity =
+                disbursement_date.checked_add_months(Months::new(terms.term_months)).unwrap_or(NaiveDate::MAX);
             if maturity > latest_maturity {
                 broken.push(refuse(
                     "MATURITY_BEYOND_TERM",
-                    format!("maturity {maturity} is after the approved term of {} months ({latest_maturity})", terms.term_months),
+                    format!(
+                        "maturity {maturity} is after the approved term of {} months ({latest_maturity})",
+                        terms.term_months
+                    ),
                     &[],
                 ));
             }
@@ -417,7 +446,9 @@ impl Loans {
             let committed = balances.committed_capital();
             let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
             if pool.suspended || net_pool_assets < floor {
-                let why = if pool.suspended { pool.suspension_reason.clone() } else {
+                let why = if pool.suspended {
+                    pool.suspension_reason.clone()
+                } else {
                     format!("net pool assets {net_pool_assets} are below {floor}, 20% of committed capital {committed}")
                 };
                 return Err(refuse(
@@ -426,9 +457,9 @@ impl Loans {
                     &[("net_pool_assets", net_pool_assets.to_string()), ("committed_capital", committed.to_string())],
                 ));
             }
-            let bank = store::banks::get_for_update(txn, &application.bank_id)
-                .await?
-                .ok_or_else(|| ApiError::Internal(format!("bank {} of application {id} is missing", application.bank_id)))?;
+            let bank = store::banks::get_for_update(txn, &application.bank_id).await?.ok_or_else(|| {
+                ApiError::Internal(format!("bank {} of application {id} is missing", application.bank_id))
+            })?;
             if bank.status == BankStatus::Suspended {
                 return Err(refuse(
                     "BANK_SUSPENDED",
@@ -508,12 +539,21 @@ impl Loans {
                 },
             )
             .await?;
-            let delta = ExposureDelta { outstanding: disbursed.fen(), pool_exposure: pool_exposure.fen(), npl_outstanding: 0, loans: 1 };
+            let delta = ExposureDelta {
+                outstanding: disbursed.fen(),
+                pool_exposure: pool_exposure.fen(),
+                npl_outstanding: 0,
+                loans: 1,
+            };
             store::exposure::apply(txn, &application.bank_id, &uscc, delta).await?;
             store::applications::update(
                 txn,
                 id,
-                ApplicationChange { status: Some(ApplicationStatus::Enrolled), loan_id: Some(loan.loan_id), ..Default::default() },
+                ApplicationChange {
+                    status: Some(ApplicationStatus::Enrolled),
+                    loan_id: Some(loan.loan_id),
+                    ..Default::default()
+                },
             )
             .await?;
             tracing::info!(loan_id = loan.loan_id, application_id = id, bank_id = %loan.bank_id, amount = %disbursed, "loan enrolled");
@@ -521,7 +561,10 @@ impl Loans {
         })
     }
 
-    async fn report(&self, request: Request<pb::ReportLoanStatusRequest>) -> Result<pb::ReportLoanStatusResponse, ApiError> {
+    async fn report(
+        &self,
+        request: Request<pb::ReportLoanStatusRequest>,
+    ) -> Result<pb::ReportLoanStatusResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Bank])?;
         let body = request.into_inner();
@@ -547,7 +590,8 @@ impl Loans {
             return Err(v.into_error());
         }
         let policy = self.state.policy.clone();
-        let report = StatusReport { report_date, outstanding, days_past_due: days, classification, repaid: body.repaid };
+        let report =
+            StatusReport { report_date, outstanding, days_past_due: days, classification, repaid: body.repaid };
         idempotent!(self.state, &caller, REPORT, request_id, &body, |txn| {
             let loan = store::loans::get_for_update(txn, id).await?;
             let loan = visible_loan(&caller, loan, &body.loan)?;
@@ -577,7 +621,10 @@ impl Loans {
                 if status != bank.status {
                     let reason = match status {
                         BankStatus::Active => String::new(),
-                        _ => format!("NPL ratio {} of covered outstanding {covered}", domain::bank::npl_ratio(covered, npl).unwrap_or_default().round_dp(4)),
+                        _ => format!(
+                            "NPL ratio {} of covered outstanding {covered}",
+                            domain::bank::npl_ratio(covered, npl).unwrap_or_default().round_dp(4)
+                        ),
                     };
                     store::banks::set_status(txn, &bank.bank_id, status, &reason, false).await?;
                     tracing::warn!(bank_id = %bank.bank_id, from = %bank.status, to = %status, "bank status changed");
@@ -680,7 +727,10 @@ impl LoanApplicationService for Loans {
         Ok(Response::new(self.review(request).await?))
     }
 
-    async fn enroll_loan(&self, request: Request<pb::EnrollLoanRequest>) -> Result<Response<pb::EnrollLoanResponse>, Status> {
+    async fn enroll_loan(
+        &self,
+        request: Request<pb::EnrollLoanRequest>,
+    ) -> Result<Response<pb::EnrollLoanResponse>, Status> {
         Ok(Response::new(self.enroll(request).await?))
     }
 
@@ -695,7 +745,10 @@ impl LoanApplicationService for Loans {
         Ok(Response::new(Loans::get_loan(self, request).await?))
     }
 
-    async fn list_loans(&self, request: Request<pb::ListLoansRequest>) -> Result<Response<pb::ListLoansResponse>, Status> {
+    async fn list_loans(
+        &self,
+        request: Request<pb::ListLoansRequest>,
+    ) -> Result<Response<pb::ListLoansResponse>, Status> {
         Ok(Response::new(Loans::list_loans(self, request).await?))
     }
 }

@@ -142,8 +142,14 @@ fn loan_terms(v: &mut Violations, t: &pb::LoanTerms) -> Option<LoanTerms> {
         n => u32::try_from(n).ok(),
     };
     let annual_rate = v.check("terms.annual_rate", parse_fraction(&t.annual_rate));
-    let purpose =
-        wire_enum(v, "terms.purpose", t.purpose, |w: pb::LoanPurpose| w.as_str_name(), "LOAN_PURPOSE_", LoanPurpose::parse);
+    let purpose = wire_enum(
+        v,
+        "terms.purpose",
+        t.purpose,
+        |w: pb::LoanPurpose| w.as_str_name(),
+        "LOAN_PURPOSE_",
+        LoanPurpose::parse,
+    );
     let collateral = wire_enum(
         v,
         "terms.collateral_type",
@@ -164,7 +170,14 @@ fn loan_terms(v: &mut Violations, t: &pb::LoanTerms) -> Option<LoanTerms> {
 
 /// A domain classification from the wire.
 pub fn classification(v: &mut Violations, field: &str, value: i32) -> Option<Classification> {
-    wire_enum(v, field, value, |w: pb::LoanClassification| w.as_str_name(), "LOAN_CLASSIFICATION_", Classification::parse)
+    wire_enum(
+        v,
+        field,
+        value,
+        |w: pb::LoanClassification| w.as_str_name(),
+        "LOAN_CLASSIFICATION_",
+        Classification::parse,
+    )
 }
 
 fn grade_to_wire(grade: Grade) -> i32 {
@@ -186,7 +199,11 @@ pub fn loan_status_to_wire(status: LoanStatus) -> pb::LoanStatus {
 }
 
 /// A decision on the wire (`approval_expire_date` from the record, which a review may set).
-pub fn decision_to_wire(decision: &Decision, approval_expire_date: Option<chrono::NaiveDate>, decided: chrono::DateTime<chrono::Utc>) -> pb::Decision {
+pub fn decision_to_wire(
+    decision: &Decision,
+    approval_expire_date: Option<chrono::NaiveDate>,
+    decided: chrono::DateTime<chrono::Utc>,
+) -> pb::Decision {
     pb::Decision {
         outcome: match decision.outcome {
             Outcome::Approved => pb::DecisionOutcome::Approved,

@@ -82,7 +82,11 @@ pub fn entry_to_wire(entry: &EntryRecord) -> pb::JournalEntry {
         postings: entry
             .postings
             .iter()
-            .map(|p| pb::Posting { account: p.account.to_string(), debit: p.debit.to_string(), credit: p.credit.to_string() })
+            .map(|p| pb::Posting {
+                account: p.account.to_string(),
+                debit: p.debit.to_string(),
+                credit: p.credit.to_string(),
+            })
             .collect(),
         reverses: entry.reverses.map(|id| format!("journalEntries/{id}")).unwrap_or_default(),
         reversed_by: entry.reversed_by.map(|id| format!("journalEntries/{id}")).unwrap_or_default(),
@@ -111,7 +115,8 @@ async fn compensation_in_year(
 ) -> Result<Money, ApiError> {
     use store::entities::bank_annual_compensation as annual;
     use store::sea_orm::EntityTrait;
-    let row = annual::Entity::find_by_id((bank.to_string(), year)).one(connection).await.map_err(store::StoreError::from)?;
+    let row =
+        annual::Entity::find_by_id((bank.to_string(), year)).one(connection).await.map_err(store::StoreError::from)?;
     Ok(Money::from_fen(row.map_or(0, |r| r.compensation_fen)))
 }
 
@@ -205,7 +210,10 @@ impl Pool {
         })
     }
 
-    async fn record_interest(&self, request: Request<pb::RecordInterestRequest>) -> Result<pb::RecordInterestResponse, ApiError> {
+    async fn record_interest(
+        &self,
+        request: Request<pb::RecordInterestRequest>,
+    ) -> Result<pb::RecordInterestResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Finance])?;
         let body = request.into_inner();
@@ -271,18 +279,22 @@ impl Pool {
             }
             let draft = EntryDraft::reversal_of(&original.postings, date, &reason)
                 .with_source(format!("journalEntries/{entry_id}"));
-            let reversal = store::ledger::post(txn, &draft, &caller.key_id, Some(entry_id)).await.map_err(|e| match e {
-                PostError::Store(store::StoreError::AlreadyExists(_)) => {
-                    refuse("ENTRY_ALREADY_REVERSED", format!("{} was already reversed", body.entry))
-                }
-                other => ledger_error(other),
-            })?;
+            let reversal =
+                store::ledger::post(txn, &draft, &caller.key_id, Some(entry_id)).await.map_err(|e| match e {
+                    PostError::Store(store::StoreError::AlreadyExists(_)) => {
+                        refuse("ENTRY_ALREADY_REVERSED", format!("{} was already reversed", body.entry))
+                    }
+                    other => ledger_error(other),
+                })?;
             tracing::info!(entry_id, reversal_id = reversal.entry_id, "entry reversed");
             pb::ReverseEntryResponse { reversal: Some(entry_to_wire(&reversal)) }
         })
     }
 
-    async fn list_accounts(&self, request: Request<pb::ListAccountsRequest>) -> Result<pb::ListAccountsResponse, ApiError> {
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Result<pb::ListAccountsResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, BOOK_READERS)?;
         let body = request.into_inner();
@@ -314,7 +326,10 @@ impl Pool {
         Ok(pb::ListAccountsResponse { accounts })
     }
 
-    async fn list_entries(&self, request: Request<pb::ListJournalEntriesRequest>) -> Result<pb::ListJournalEntriesResponse, ApiError> {
+    async fn list_entries(
+        &self,
+        request: Request<pb::ListJournalEntriesRequest>,
+    ) -> Result<pb::ListJournalEntriesResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, BOOK_READERS)?;
         let body = request.into_inner();
@@ -341,13 +356,18 @@ impl Pool {
         let (Some(page), Some(from), Some(to), Some(kind), Some(account)) = (page, from, to, kind, account) else {
             return Err(v.into_error());
         };
-        let filter = EntryFilter { account, from, to, kind, before_id: page.after.as_deref().and_then(|a| a.parse().ok()) };
-        let mut entries = store::ledger::list_entries(self.state.store.connection(), &filter, page.fetch_limit()).await?;
+        let filter =
+            EntryFilter { account, from, to, kind, before_id: page.after.as_deref().and_then(|a| a.parse().ok()) };
+        let mut entries =
+            store::ledger::list_entries(self.state.store.connection(), &filter, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut entries, |e| e.entry_id.to_string());
         Ok(pb::ListJournalEntriesResponse { entries: entries.iter().map(entry_to_wire).collect(), next_page_token })
     }
 
-    async fn position(&self, request: Request<pb::GetPoolPositionRequest>) -> Result<pb::GetPoolPositionResponse, ApiError> {
+    async fn position(
+        &self,
+        request: Request<pb::GetPoolPositionRequest>,
+    ) -> Result<pb::GetPoolPositionResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, BOOK_READERS)?;
         let body = request.into_inner();
@@ -378,12 +398,20 @@ impl Pool {
             .filter(|(account, _)| account.family() == "fund_capital")
             .map(|(_, capital)| *capital)
             .sum::<Money>()
-            .checked_sub(balances.0.iter().filter(|(a, _)| a.family() == "contributions_receivable").map(|(_, b)| *b).sum())
+            .checked_sub(
+                balances.0.iter().filter(|(a, _)| a.family() == "contributions_receivable").map(|(_, b)| *b).sum(),
+            )
             .unwrap_or(Money::ZERO);
         let (suspended, suspension_reason) = if pool.suspended {
             (true, pool.suspension_reason.clone())
         } else if f.below_suspension_floor {
-            (true, format!("net pool assets {} are below {} of committed capital", f.net_pool_assets, policy.pool.suspension_net_assets_ratio))
+            (
+                true,
+                format!(
+                    "net pool assets {} are below {} of committed capital",
+                    f.net_pool_assets, policy.pool.suspension_net_assets_ratio
+                ),
+            )
         } else {
             (false, String::new())
         };
@@ -419,7 +447,10 @@ impl Pool {
         })
     }
 
-    async fn bank_exposure(&self, request: Request<pb::GetBankExposureRequest>) -> Result<pb::GetBankExposureResponse, ApiError> {
+    async fn bank_exposure(
+        &self,
+        request: Request<pb::GetBankExposureRequest>,
+    ) -> Result<pb::GetBankExposureResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[BOOK_READERS, &[Role::Bank]].concat())?;
         let body = request.into_inner();
@@ -434,7 +465,10 @@ impl Pool {
         Ok(pb::GetBankExposureResponse { exposure: Some(self.exposure(self.state.store.connection(), &bank).await?) })
     }
 
-    async fn bank_exposures(&self, request: Request<pb::ListBankExposuresRequest>) -> Result<pb::ListBankExposuresResponse, ApiError> {
+    async fn bank_exposures(
+        &self,
+        request: Request<pb::ListBankExposuresRequest>,
+    ) -> Result<pb::ListBankExposuresResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, BOOK_READERS)?;
         let body = request.into_inner();
@@ -442,7 +476,8 @@ impl Pool {
         let Some(page) = Page::parse(&mut v, body.page_size, &body.page_token) else {
             return Err(v.into_error());
         };
-        let mut banks = store::banks::list(self.state.store.connection(), page.after.as_deref(), page.fetch_limit()).await?;
+        let mut banks =
+            store::banks::list(self.state.store.connection(), page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut banks, |b| b.bank_id.to_string());
         let mut exposures = Vec::with_capacity(banks.len());
         for bank in &banks {
@@ -451,7 +486,10 @@ impl Pool {
         Ok(pb::ListBankExposuresResponse { exposures, next_page_token })
     }
 
-    async fn set_bank_status(&self, request: Request<pb::SetBankStatusRequest>) -> Result<pb::SetBankStatusResponse, ApiError> {
+    async fn set_bank_status(
+        &self,
+        request: Request<pb::SetBankStatusRequest>,
+    ) -> Result<pb::SetBankStatusResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::RiskOfficer])?;
         let body = request.into_inner();
@@ -467,12 +505,14 @@ impl Pool {
             }
         };
         let reason = v.text("reason", &body.reason, 500);
-        let (Some(request_id), Some(bank_id), Some(status), Some(reason)) = (request_id, bank_id, status, reason) else {
+        let (Some(request_id), Some(bank_id), Some(status), Some(reason)) = (request_id, bank_id, status, reason)
+        else {
             return Err(v.into_error());
         };
         let policy = self.state.policy.clone();
         idempotent!(self.state, &caller, SET_STATUS, request_id, &body, |txn| {
-            let bank = store::banks::get_for_update(txn, &bank_id).await?.ok_or_else(|| ApiError::not_found(&body.bank))?;
+            let bank =
+                store::banks::get_for_update(txn, &bank_id).await?.ok_or_else(|| ApiError::not_found(&body.bank))?;
             match status {
                 // Suspending by hand holds until a risk officer resumes the bank.
                 BankStatus::Suspended => store::banks::set_status(txn, &bank_id, status, &reason, true).await?,
@@ -493,7 +533,10 @@ impl Pool {
         })
     }
 
-    async fn run_stress_test(&self, request: Request<pb::RunStressTestRequest>) -> Result<pb::RunStressTestResponse, ApiError> {
+    async fn run_stress_test(
+        &self,
+        request: Request<pb::RunStressTestRequest>,
+    ) -> Result<pb::RunStressTestResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, BOOK_READERS)?;
         let body = request.into_inner();
@@ -560,14 +603,23 @@ pub async fn verify_ledger(state: &AppState) -> Result<pb::VerifyLedgerResponse,
             differ(
                 format!("entry {} balance", entry.entry_id),
                 "debits = credits over 2+ postings".to_owned(),
-                format!("debits {} credits {} in {} postings", Money::from_fen(debits), Money::from_fen(credits), entry.postings.len()),
+                format!(
+                    "debits {} credits {} in {} postings",
+                    Money::from_fen(debits),
+                    Money::from_fen(credits),
+                    entry.postings.len()
+                ),
             );
         }
         all_debits += debits;
         all_credits += credits;
     }
     if all_debits != all_credits {
-        differ("journal Σ debits = Σ credits".to_owned(), Money::from_fen(all_debits).to_string(), Money::from_fen(all_credits).to_string());
+        differ(
+            "journal Σ debits = Σ credits".to_owned(),
+            Money::from_fen(all_debits).to_string(),
+            Money::from_fen(all_credits).to_string(),
+        );
     }
     let journal = store::ledger::totals_from_journal(connection, None).await?;
     let stored = store::ledger::stored_totals(connection).await?;
@@ -625,7 +677,11 @@ pub async fn verify_ledger(state: &AppState) -> Result<pb::VerifyLedgerResponse,
             ("npl_outstanding", expected.npl_outstanding, actual.npl_outstanding),
         ] {
             if e != a {
-                differences.push(pb::LedgerDifference { subject: format!("bank {} {name}", bank.bank_id), expected: e.to_string(), actual: a.to_string() });
+                differences.push(pb::LedgerDifference {
+                    subject: format!("bank {} {name}", bank.bank_id),
+                    expected: e.to_string(),
+                    actual: a.to_string(),
+                });
             }
         }
     }
@@ -633,12 +689,20 @@ pub async fn verify_ledger(state: &AppState) -> Result<pb::VerifyLedgerResponse,
     for (uscc, actual) in &stored_enterprises {
         let expected = recomputed.enterprises.get(uscc).copied().unwrap_or_default();
         if expected != *actual {
-            differences.push(pb::LedgerDifference { subject: format!("enterprise {uscc} covered_outstanding"), expected: expected.to_string(), actual: actual.to_string() });
+            differences.push(pb::LedgerDifference {
+                subject: format!("enterprise {uscc} covered_outstanding"),
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
         }
     }
     for (uscc, expected) in &recomputed.enterprises {
         if !stored_enterprises.contains_key(uscc) && !expected.is_zero() {
-            differences.push(pb::LedgerDifference { subject: format!("enterprise {uscc} covered_outstanding"), expected: expected.to_string(), actual: "missing".to_owned() });
+            differences.push(pb::LedgerDifference {
+                subject: format!("enterprise {uscc} covered_outstanding"),
+                expected: expected.to_string(),
+                actual: "missing".to_owned(),
+            });
         }
     }
     Ok(pb::VerifyLedgerResponse {
@@ -659,7 +723,14 @@ impl RiskPoolService for Pool {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Finance])?;
         let b = request.into_inner();
-        let fields = (b.request_id.clone(), b.contributor, b.bank.clone(), b.amount.clone(), b.effective_date.clone(), b.memo.clone());
+        let fields = (
+            b.request_id.clone(),
+            b.contributor,
+            b.bank.clone(),
+            b.amount.clone(),
+            b.effective_date.clone(),
+            b.memo.clone(),
+        );
         let entry = self.contribution(caller, COMMIT, fields, EntryDraft::contribution_committed, &b).await?;
         Ok(Response::new(pb::CommitContributionResponse { entry: Some(entry) }))
     }
@@ -671,20 +742,36 @@ impl RiskPoolService for Pool {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Finance])?;
         let b = request.into_inner();
-        let fields = (b.request_id.clone(), b.contributor, b.bank.clone(), b.amount.clone(), b.effective_date.clone(), b.memo.clone());
+        let fields = (
+            b.request_id.clone(),
+            b.contributor,
+            b.bank.clone(),
+            b.amount.clone(),
+            b.effective_date.clone(),
+            b.memo.clone(),
+        );
         let entry = self.contribution(caller, RECEIVE, fields, EntryDraft::contribution_received, &b).await?;
         Ok(Response::new(pb::ReceiveContributionResponse { entry: Some(entry) }))
     }
 
-    async fn record_interest(&self, request: Request<pb::RecordInterestRequest>) -> Result<Response<pb::RecordInterestResponse>, Status> {
+    async fn record_interest(
+        &self,
+        request: Request<pb::RecordInterestRequest>,
+    ) -> Result<Response<pb::RecordInterestResponse>, Status> {
         Ok(Response::new(Pool::record_interest(self, request).await?))
     }
 
-    async fn reverse_entry(&self, request: Request<pb::ReverseEntryRequest>) -> Result<Response<pb::ReverseEntryResponse>, Status> {
+    async fn reverse_entry(
+        &self,
+        request: Request<pb::ReverseEntryRequest>,
+    ) -> Result<Response<pb::ReverseEntryResponse>, Status> {
         Ok(Response::new(self.reverse(request).await?))
     }
 
-    async fn list_accounts(&self, request: Request<pb::ListAccountsRequest>) -> Result<Response<pb::ListAccountsResponse>, Status> {
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Result<Response<pb::ListAccountsResponse>, Status> {
         Ok(Response::new(Pool::list_accounts(self, request).await?))
     }
 
@@ -716,15 +803,24 @@ impl RiskPoolService for Pool {
         Ok(Response::new(self.bank_exposures(request).await?))
     }
 
-    async fn set_bank_status(&self, request: Request<pb::SetBankStatusRequest>) -> Result<Response<pb::SetBankStatusResponse>, Status> {
+    async fn set_bank_status(
+        &self,
+        request: Request<pb::SetBankStatusRequest>,
+    ) -> Result<Response<pb::SetBankStatusResponse>, Status> {
         Ok(Response::new(Pool::set_bank_status(self, request).await?))
     }
 
-    async fn run_stress_test(&self, request: Request<pb::RunStressTestRequest>) -> Result<Response<pb::RunStressTestResponse>, Status> {
+    async fn run_stress_test(
+        &self,
+        request: Request<pb::RunStressTestRequest>,
+    ) -> Result<Response<pb::RunStressTestResponse>, Status> {
         Ok(Response::new(Pool::run_stress_test(self, request).await?))
     }
 
-    async fn verify_ledger(&self, request: Request<pb::VerifyLedgerRequest>) -> Result<Response<pb::VerifyLedgerResponse>, Status> {
+    async fn verify_ledger(
+        &self,
+        request: Request<pb::VerifyLedgerRequest>,
+    ) -> Result<Response<pb::VerifyLedgerResponse>, Status> {
         Ok(Response::new(self.verify(request).await?))
     }
 }

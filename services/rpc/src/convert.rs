@@ -216,34 +216,6 @@ impl Page {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_strict() {
-        assert!(parse_date("2025-07-01").is_ok());
-        assert!(parse_date("2025-7-1").is_err());
-        assert!(parse_date("2025-02-30").is_err());
-        assert!(parse_date("").is_err());
-    }
-
-    #[test]
-    fn names_and_pages() {
-        let mut violations = Violations::new();
-        assert_eq!(violations.name("name", "banks/nbcb", "banks"), Some("nbcb"));
-        assert_eq!(violations.name("name", "banks/", "banks"), None);
-        assert_eq!(violations.name("name", "loans/1", "banks"), None);
-        let page = Page::parse(&mut violations, 2, "").unwrap();
-        let mut rows = vec![1, 2, 3];
-        let token = page.finish(&mut rows, |n| n.to_string());
-        assert_eq!(rows, vec![1, 2]);
-        let next = Page::parse(&mut violations, 2, &token).unwrap();
-        assert_eq!(next.after.as_deref(), Some("2"));
-        assert!(Page::parse(&mut violations, 2, "zz").is_none());
-    }
-}
-
 /// Today's business date: the calendar date in Asia/Shanghai (UTC+8, no daylight saving).
 pub fn business_today() -> NaiveDate {
     (Utc::now() + chrono::Duration::hours(8)).date_naive()
@@ -271,4 +243,32 @@ pub fn parse_fraction(text: &str) -> Result<rust_decimal::Decimal, String> {
 /// A non-negative count from the wire.
 pub fn parse_count(value: i32) -> Result<u32, String> {
     u32::try_from(value).map_err(|_| format!("must not be negative, got {value}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2025-07-01").is_ok());
+        assert!(parse_date("2025-7-1").is_err());
+        assert!(parse_date("2025-02-30").is_err());
+        assert!(parse_date("").is_err());
+    }
+
+    #[test]
+    fn names_and_pages() {
+        let mut violations = Violations::new();
+        assert_eq!(violations.name("name", "banks/nbcb", "banks"), Some("nbcb"));
+        assert_eq!(violations.name("name", "banks/", "banks"), None);
+        assert_eq!(violations.name("name", "loans/1", "banks"), None);
+        let page = Page::parse(&mut violations, 2, "").unwrap();
+        let mut rows = vec![1, 2, 3];
+        let token = page.finish(&mut rows, |n| n.to_string());
+        assert_eq!(rows, vec![1, 2]);
+        let next = Page::parse(&mut violations, 2, &token).unwrap();
+        assert_eq!(next.after.as_deref(), Some("2"));
+        assert!(Page::parse(&mut violations, 2, "zz").is_none());
+    }
 }

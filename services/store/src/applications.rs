@@ -6,9 +6,7 @@ use domain::application::Submission;
 use domain::loan::ApplicationStatus;
 use domain::underwriting::Decision;
 use domain::{BankId, Money};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::StoreError;
 use crate::entities::application;
@@ -59,7 +57,9 @@ impl TryFrom<application::Model> for ApplicationRecord {
     type Error = StoreError;
 
     fn try_from(row: application::Model) -> Result<ApplicationRecord, StoreError> {
-        let corrupt = |what: &str, detail: String| StoreError::Corrupt(format!("application {}: {what} {detail}", row.application_id));
+        let corrupt = |what: &str, detail: String| {
+            StoreError::Corrupt(format!("application {}: {what} {detail}", row.application_id))
+        };
         Ok(ApplicationRecord {
             application_id: row.application_id,
             bank_id: BankId::parse(&row.bank_id).map_err(|e| corrupt("bank", e.to_string()))?,
@@ -91,7 +91,8 @@ pub async fn insert(
     status: ApplicationStatus,
 ) -> Result<ApplicationRecord, StoreError> {
     let now = Utc::now();
-    let encode = |value: serde_json::Result<String>| value.map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")));
+    let encode =
+        |value: serde_json::Result<String>| value.map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")));
     let row = application::ActiveModel {
         application_id: Default::default(),
         bank_id: Set(bank_id.as_str().to_owned()),
@@ -124,7 +125,10 @@ pub async fn insert(
 }
 
 /// One application.
-pub async fn get(connection: &impl ConnectionTrait, application_id: i64) -> Result<Option<ApplicationRecord>, StoreError> {
+pub async fn get(
+    connection: &impl ConnectionTrait,
+    application_id: i64,
+) -> Result<Option<ApplicationRecord>, StoreError> {
     application::Entity::find_by_id(application_id).one(connection).await?.map(ApplicationRecord::try_from).transpose()
 }
 

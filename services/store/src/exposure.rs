@@ -150,8 +150,8 @@ pub async fn stored_enterprises(
 pub async fn by_grade(
     connection: &impl ConnectionTrait,
 ) -> Result<std::collections::BTreeMap<domain::terms::Grade, (Money, Money)>, StoreError> {
-    use sea_orm::sea_query::{Alias, Func, Query};
     use sea_orm::StatementBuilder;
+    use sea_orm::sea_query::{Alias, Func, Query};
     let loan = crate::entities::loan::Column::Grade;
     let sum = |column: &str| Func::cast_as(Func::sum(Expr::col(Alias::new(column))), Alias::new("BIGINT"));
     let mut query = Query::select();
@@ -166,7 +166,8 @@ pub async fn by_grade(
     let mut result = std::collections::BTreeMap::new();
     for row in connection.query_all_raw(statement).await? {
         let grade: String = row.try_get("", "grade")?;
-        let grade = domain::terms::Grade::parse(&grade).ok_or_else(|| StoreError::Corrupt(format!("grade {grade:?}")))?;
+        let grade =
+            domain::terms::Grade::parse(&grade).ok_or_else(|| StoreError::Corrupt(format!("grade {grade:?}")))?;
         let outstanding: i64 = row.try_get("", "outstanding")?;
         let exposure: i64 = row.try_get("", "exposure")?;
         result.insert(grade, (Money::from_fen(outstanding), Money::from_fen(exposure)));
@@ -189,10 +190,8 @@ pub async fn as_of(
         .ok_or_else(|| StoreError::Corrupt(format!("date {date} out of range")))?;
     let loans = loan::Entity::find().filter(loan::Column::CreatedAt.lt(end)).all(connection).await?;
     let mut latest: std::collections::BTreeMap<i64, loan_status_report::Model> = std::collections::BTreeMap::new();
-    for report in loan_status_report::Entity::find()
-        .filter(loan_status_report::Column::CreatedAt.lt(end))
-        .all(connection)
-        .await?
+    for report in
+        loan_status_report::Entity::find().filter(loan_status_report::Column::CreatedAt.lt(end)).all(connection).await?
     {
         let keep = latest.get(&report.loan_id).is_none_or(|seen| seen.report_id < report.report_id);
         if keep {

@@ -115,11 +115,13 @@ pub async fn totals_from_journal(
 pub async fn balances_as_of(connection: &impl ConnectionTrait, date: NaiveDate) -> Result<Balances, StoreError> {
     let totals = totals_from_journal(connection, Some(date)).await?;
     Ok(Balances(
-        totals.into_iter().map(|(account, (debits, credits))| {
-            let balance = account.balance(debits, credits);
-            (account, balance)
-        })
-        .collect(),
+        totals
+            .into_iter()
+            .map(|(account, (debits, credits))| {
+                let balance = account.balance(debits, credits);
+                (account, balance)
+            })
+            .collect(),
     ))
 }
 

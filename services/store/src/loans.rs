@@ -5,9 +5,7 @@ use domain::loan::{LoanState, LoanStatus};
 use domain::terms::{Classification, Grade};
 use domain::{BankId, Money};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::StoreError;
 use crate::entities::{loan, loan_status_report};
@@ -55,7 +53,8 @@ impl TryFrom<loan::Model> for LoanRecord {
     type Error = StoreError;
 
     fn try_from(row: loan::Model) -> Result<LoanRecord, StoreError> {
-        let corrupt = |what: &str, detail: &str| StoreError::Corrupt(format!("loan {}: {what} {detail:?}", row.loan_id));
+        let corrupt =
+            |what: &str, detail: &str| StoreError::Corrupt(format!("loan {}: {what} {detail:?}", row.loan_id));
         Ok(LoanRecord {
             loan_id: row.loan_id,
             application_id: row.application_id,
@@ -147,10 +146,9 @@ pub async fn insert(connection: &impl ConnectionTrait, new: &NewLoan) -> Result<
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let row = row
-        .insert(connection)
-        .await
-        .map_err(|e| StoreError::from_insert(e, format!("bank loan number {:?} of bank {}", new.bank_loan_number, new.bank_id)))?;
+    let row = row.insert(connection).await.map_err(|e| {
+        StoreError::from_insert(e, format!("bank loan number {:?} of bank {}", new.bank_loan_number, new.bank_id))
+    })?;
     LoanRecord::try_from(row)
 }
 
@@ -180,7 +178,11 @@ pub struct LoanFilter {
 }
 
 /// Loans, newest first.
-pub async fn list(connection: &impl ConnectionTrait, filter: &LoanFilter, limit: u64) -> Result<Vec<LoanRecord>, StoreError> {
+pub async fn list(
+    connection: &impl ConnectionTrait,
+    filter: &LoanFilter,
+    limit: u64,
+) -> Result<Vec<LoanRecord>, StoreError> {
     let mut query = loan::Entity::find().order_by_desc(loan::Column::LoanId).limit(limit);
     if let Some(bank) = &filter.bank {
         query = query.filter(loan::Column::BankId.eq(bank.as_str()));

@@ -124,7 +124,11 @@ fn every_rule_holds_at_its_boundary() {
             Some(reasons::ENTERPRISE_NOT_LOCAL),
         ),
         ("finance industry", |s, _| s.enterprise.industry_section = "J".to_owned(), Some(reasons::INDUSTRY_EXCLUDED)),
-        ("real estate industry", |s, _| s.enterprise.industry_section = "K".to_owned(), Some(reasons::INDUSTRY_EXCLUDED)),
+        (
+            "real estate industry",
+            |s, _| s.enterprise.industry_section = "K".to_owned(),
+            Some(reasons::INDUSTRY_EXCLUDED),
+        ),
         (
             "serious dishonesty record",
             |s, _| s.enterprise.serious_dishonesty_record = true,
@@ -155,17 +159,9 @@ fn every_rule_holds_at_its_boundary() {
             },
             Some(reasons::NO_VALID_TECH_QUALIFICATION),
         ),
-        (
-            "excluded purpose",
-            |s, _| s.terms.purpose = LoanPurpose::RefinancingOwnDebt,
-            Some(reasons::PURPOSE_EXCLUDED),
-        ),
+        ("excluded purpose", |s, _| s.terms.purpose = LoanPurpose::RefinancingOwnDebt, Some(reasons::PURPOSE_EXCLUDED)),
         ("securities purpose", |s, _| s.terms.purpose = LoanPurpose::Securities, Some(reasons::PURPOSE_EXCLUDED)),
-        (
-            "enterprise exactly at its AAA cap",
-            |_, c| c.enterprise_covered_outstanding = money("9000000.00"),
-            None,
-        ),
+        ("enterprise exactly at its AAA cap", |_, c| c.enterprise_covered_outstanding = money("9000000.00"), None),
         (
             "enterprise one fen above its AAA cap",
             |_, c| c.enterprise_covered_outstanding = money("9000000.01"),
@@ -200,7 +196,11 @@ fn referrals_name_their_reason() {
     assert_eq!(decide(&at_limit, &context()).outcome, Outcome::Approved);
 
     let cases: &[(&str, Change, &str)] = &[
-        ("one fen above the auto-approval limit", |s, _| s.terms.amount = money("2000000.01"), reasons::AMOUNT_ABOVE_AUTO_APPROVAL_LIMIT),
+        (
+            "one fen above the auto-approval limit",
+            |s, _| s.terms.amount = money("2000000.01"),
+            reasons::AMOUNT_ABOVE_AUTO_APPROVAL_LIMIT,
+        ),
         ("bank on watch", |_, c| c.bank_status = BankStatus::Watch, reasons::BANK_ON_WATCH),
         ("bank suspended", |_, c| c.bank_status = BankStatus::Suspended, reasons::BANK_SUSPENDED),
     ];

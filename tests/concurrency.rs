@@ -1,0 +1,180 @@
+//! Limits hold under concurrent enrolments: exactly as many succeed as fit, never one
+//! more, and the running totals equal the sum of the enrolled loans. On PostgreSQL the
+//! race also runs across two server processes sharing the database.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use proto::v1 as pb;
+use tests::{TestApp, TestDatabase, spawn_app};
+use tonic::Code;
+
+use crate::support::*;
+
+/// Races one enrolment per application through `clients` (round robin); returns the
+/// successes and the reasons of the refusals.
+async fn race(
+    clients: Vec<proto::v1::loan_application_service_client::LoanApplicationServiceClient<tests::Authed>>,
+    applications: &[pb::Application],
+) -> (Vec<pb::Loan>, Vec<String>) {
+    let mut calls = Vec::new();
+    for (index, application) in applications.iter().enumerate() {
+        let mut client = clients[index % clients.len()].clone();
+        let request = enrol_request(application, &format!("RACE-{index}"));
+        calls.push(tokio::spawn(async move { client.enroll_loan(request).await }));
+    }
+    let mut loans = Vec::new();
+    let mut refusals = Vec::new();
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(response) => loans.push(response.into_inner().loan.unwrap()),
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                refusals.push(reason(&status));
+            }
+        }
+    }
+    (loans, refusals)
+}
+
+fn sum(loans: &[pb::Loan]) -> i64 {
+    loans.iter().map(|l| domain_fen(&l.outstanding_principal)).sum()
+}
+
+fn domain_fen(text: &str) -> i64 {
+    let (whole, fraction) = text.split_once('.').unwrap();
+    whole.parse::<i64>().unwrap() * 100 + fraction.parse::<i64>().unwrap()
+}
+
+async fn applications(
+    app: &TestApp,
+    actors: &Actors,
+    count: u32,
+    same_enterprise: bool,
+    first: u32,
+) -> Vec<pb::Application> {
+    let mut result = Vec::new();
+    for n in 0..count {
+        let uscc = local_uscc(if same_enterprise { first } else { first + n });
+        let application = submit(app, actors, &uscc, "1000000.00").await;
+        assert_eq!(application.status(), pb::ApplicationStatus::Approved);
+        result.push(application);
+    }
+    result
+}
+
+#[tokio::test]
+async fn racing_enrolments_stop_exactly_at_the_leverage_limit() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    // Net pool assets 500,000.00 × 12 = 6,000,000.00 of capacity: six loans of 1,000,000.00.
+    fund_pool(&app, &actors.finance, "500000.00").await;
+    let applications = applications(&app, &actors, 10, false, 100).await;
+    let client = app.loans_as(&actors.bank_key);
+    let (loans, refusals) = race(vec![client; 4], &applications).await;
+    assert_eq!(loans.len(), 6, "refusals: {refusals:?}");
+    assert!(refusals.iter().all(|r| r == "LEVERAGE_LIMIT_EXCEEDED"), "{refusals:?}");
+    let position = position(&app, &actors.officer).await;
+    assert_eq!(domain_fen(&position.covered_outstanding), sum(&loans));
+    assert_eq!(position.covered_outstanding, "6000000.00");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn racing_enrolments_stop_exactly_at_the_bank_quota() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "3500000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let applications = applications(&app, &actors, 8, false, 200).await;
+    let client = app.loans_as(&actors.bank_key);
+    let (loans, refusals) = race(vec![client; 4], &applications).await;
+    assert_eq!(loans.len(), 3, "refusals: {refusals:?}");
+    assert!(refusals.iter().all(|r| r == "BANK_QUOTA_EXCEEDED"), "{refusals:?}");
+    let bank = app.admin().get_bank(pb::GetBankRequest { name: "banks/nbcb".into() }).await.unwrap().into_inner();
+    assert_eq!(domain_fen(&bank.bank.unwrap().quota_used), sum(&loans));
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn racing_enrolments_stop_exactly_at_the_enterprise_cap() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    // One AAA enterprise: cap 10,000,000.00, twelve approved loans of 1,000,000.00.
+    let applications = applications(&app, &actors, 12, true, 300).await;
+    let client = app.loans_as(&actors.bank_key);
+    let (loans, refusals) = race(vec![client; 4], &applications).await;
+    assert_eq!(loans.len(), 10, "refusals: {refusals:?}");
+    assert!(refusals.iter().all(|r| r == "ENTERPRISE_CAP_EXCEEDED"), "{refusals:?}");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+/// A `techcredit-server` process (under its test name), killed on drop.
+struct ServerProcess {
+    child: Child,
+    address: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_process(database_url: &str, data_dir: &std::path::Path) -> ServerProcess {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-server"))
+        .args(["--listen", "127.0.0.1:0", "--no-migrate", "--data-dir"])
+        .arg(data_dir)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server process");
+    let stdout = child.stdout.take().unwrap();
+    let mut address = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(found) = line.strip_prefix("techcredit-server listening on ") {
+            address = Some(found.trim().to_owned());
+            break;
+        }
+    }
+    ServerProcess { child, address: address.expect("server process printed its address") }
+}
+
+#[tokio::test]
+async fn two_server_processes_on_one_postgresql_never_overshoot_a_limit() {
+    let app = spawn_app().await;
+    let TestDatabase::Postgres { url } = app.database.clone() else {
+        // The multi-process race needs a shared server database; SQLite runs the
+        // single-process races above.
+        return;
+    };
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "500000.00").await;
+    let applications = applications(&app, &actors, 16, false, 400).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_process(&url, dir.path());
+    let second = start_process(&url, dir.path());
+    let mut clients = Vec::new();
+    for process in [&first, &second] {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{}", process.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let value: tonic::metadata::MetadataValue<_> = format!("Bearer {}", actors.bank_key).parse().unwrap();
+        let authed = tonic::service::interceptor::InterceptedService::new(channel, tests::Bearer::new(value));
+        for _ in 0..4 {
+            clients.push(proto::v1::loan_application_service_client::LoanApplicationServiceClient::new(authed.clone()));
+        }
+    }
+    let (loans, refusals) = race(clients, &applications).await;
+    assert_eq!(loans.len(), 6, "refusals: {refusals:?}");
+    assert!(refusals.iter().all(|r| r == "LEVERAGE_LIMIT_EXCEEDED"), "{refusals:?}");
+    let position = position(&app, &actors.officer).await;
+    assert_eq!(domain_fen(&position.covered_outstanding), sum(&loans));
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
