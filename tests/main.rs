@@ -6,4 +6,5 @@
 mod concurrency;
 mod foundation;
 mod loans;
+mod pool;
 mod support;
