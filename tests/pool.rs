@@ -349,3 +349,45 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn the_verify_ledger_command_finds_tampering() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "1000000.00").await;
+    let a = submit(&app, &actors, &local_uscc(31), "1000000.00").await;
+    app.loans_as(&actors.bank_key).enroll_loan(enrol_request(&a, "A")).await.unwrap();
+    let url = match &app.database {
+        TestDatabase::Sqlite => store::sqlite_url(&app.settings.data_dir),
+        TestDatabase::Postgres { url } => url.clone(),
+    };
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_e2e-server"))
+            .arg("verify-ledger")
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let clean = run();
+    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stdout));
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("the books are whole"));
+
+    let store = store::Store::connect(&url, 1).await.unwrap();
+    use store::sea_orm::ConnectionTrait;
+    store
+        .connection()
+        .execute_unprepared("UPDATE accounts SET debit_total_fen = debit_total_fen + 1 WHERE code = 'escrow_cash'")
+        .await
+        .unwrap();
+    store
+        .connection()
+        .execute_unprepared("UPDATE pool_totals SET covered_outstanding_fen = covered_outstanding_fen - 100")
+        .await
+        .unwrap();
+    let tampered = run();
+    assert_eq!(tampered.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&tampered.stdout);
+    assert!(stdout.contains("account escrow_cash debit/credit totals: expected 1000000.00 / 0.00, stored 1000000.01 / 0.00"), "{stdout}");
+    assert!(stdout.contains("pool total covered_outstanding: expected 1000000.00, stored 999999.00"), "{stdout}");
+}

@@ -41,6 +41,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Recompute every balance and running total from the journal and the loan registry;
+    /// print the differences and exit non-zero if there are any.
+    VerifyLedger,
     /// Validate a policy file and print its version.
     CheckPolicy {
         /// The policy file.
@@ -100,6 +103,7 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(error) => fail(error),
             }
         }
+        Command::VerifyLedger => verify_ledger(settings).await,
         Command::CheckPolicy { file } => {
             let settings = Settings { policy_file: Some(file), ..settings };
             match startup::load_policy(&settings) {
@@ -129,6 +133,35 @@ async fn serve(settings: Settings) -> ExitCode {
     println!("techcredit-server listening on {}", application.local_addr());
     match application.run_until_stopped(startup::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(error),
+    }
+}
+
+async fn verify_ledger(settings: Settings) -> ExitCode {
+    let result = async {
+        let (policy, document) = startup::load_policy(&settings)?;
+        let store = startup::connect(&settings).await?;
+        let state = rpc::AppState {
+            store,
+            policy: std::sync::Arc::new(policy),
+            policy_document: std::sync::Arc::from(document),
+        };
+        pool::verify_ledger(&state).await.map_err(|e| startup::StartupError::Serve(e.to_string()))
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            println!(
+                "checked {} journal entries and {} accounts: {}",
+                report.entries_checked,
+                report.accounts_checked,
+                if report.ok { "the books are whole" } else { "DIFFERENCES FOUND" }
+            );
+            for difference in &report.differences {
+                println!("{}: expected {}, stored {}", difference.subject, difference.expected, difference.actual);
+            }
+            if report.ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
+        }
         Err(error) => fail(error),
     }
 }
