@@ -7,6 +7,7 @@
 pub mod application;
 pub mod auth;
 pub mod bank;
+pub mod examples;
 pub mod ids;
 pub mod ledger;
 pub mod loan;

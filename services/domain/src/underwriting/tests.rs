@@ -2,8 +2,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::*;
-use crate::application::{Enterprise, LoanTerms, QualificationRecord, Submission};
-use crate::terms::{LoanPurpose, Qualification};
+use crate::application::Submission;
+use crate::terms::LoanPurpose;
 use crate::uscc::Uscc;
 
 fn date(text: &str) -> NaiveDate {
@@ -18,54 +18,12 @@ fn rate(text: &str) -> Decimal {
     text.parse().unwrap()
 }
 
-/// An AAA enterprise (900 points) asking for an auto-approvable loan, decided on 2025-06-01.
 fn good() -> Submission {
-    Submission {
-        enterprise: Enterprise {
-            uscc: Uscc::parse("91330212MA2H000019").unwrap(),
-            name: "宁波鄞州示例科技有限公司".to_owned(),
-            industry_section: "I".to_owned(),
-            registration_date: date("2018-03-01"),
-            annual_revenue: money("80000000.00"),
-            previous_annual_revenue: money("60000000.00"),
-            rd_expense: money("6000000.00"),
-            invention_patents: 4,
-            qualifications: vec![
-                QualificationRecord {
-                    qualification: Qualification::HighTechEnterprise,
-                    valid_from: date("2023-01-01"),
-                    valid_until: date("2025-12-31"),
-                },
-                QualificationRecord {
-                    qualification: Qualification::TechSme,
-                    valid_from: date("2025-01-01"),
-                    valid_until: date("2025-12-31"),
-                },
-            ],
-            serious_dishonesty_record: false,
-            related_party_of_bank: false,
-            prior_overdue_count: 0,
-            founder_experience_years: 8,
-            total_assets: money("100000000.00"),
-            total_liabilities: money("30000000.00"),
-        },
-        terms: LoanTerms {
-            amount: money("1000000.00"),
-            term_months: 12,
-            annual_rate: rate("0.0350"),
-            purpose: LoanPurpose::WorkingCapital,
-            collateral: CollateralType::IpPledge,
-            first_bank_loan: false,
-        },
-    }
+    crate::examples::submission()
 }
 
 fn context() -> Context {
-    Context {
-        decision_date: date("2025-06-01"),
-        bank_status: BankStatus::Active,
-        enterprise_covered_outstanding: Money::ZERO,
-    }
+    crate::examples::context()
 }
 
 fn decide(submission: &Submission, context: &Context) -> Decision {

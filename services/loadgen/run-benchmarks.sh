@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every benchmark of BENCHMARKS.md on this machine, each beside its reference measured
+# in the same run: pgbench (TPC-B) for what PostgreSQL itself does here.
+#
+#   bash services/loadgen/run-benchmarks.sh            # everything
+#   CLIENTS=16 SECONDS_PER_RUN=20 LOANS=1000000 bash services/loadgen/run-benchmarks.sh
+#
+# Needs PostgreSQL on 127.0.0.1:5432 with trust auth for user postgres (as CI has it).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+CLIENTS="${CLIENTS:-16}"
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-15}"
+LOANS="${LOANS:-1000000}"
+PG="postgres://postgres@127.0.0.1:5432"
+if command -v mold >/dev/null 2>&1; then export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"; fi
+cargo build --release -p server -p loadgen >/dev/null
+TARGET="${CARGO_TARGET_DIR:-target}/release"
+SERVER="$TARGET/techcredit-server"
+LOADGEN="$TARGET/techcredit-loadgen"
+WORK="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(psql --version)"
+echo "# clients=$CLIENTS seconds=$SECONDS_PER_RUN"
+
+fresh_db() { psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; }
+
+start_server() { # data_dir [database_url]
+  local dir="$1"; mkdir -p "$dir"
+  if [ -n "${2:-}" ]; then export DATABASE_URL="$2"; else unset DATABASE_URL; fi
+  RUST_LOG=warn "$SERVER" --listen 127.0.0.1:50061 --data-dir "$dir" >"$dir/stdout" 2>"$dir/stderr" &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$dir/stdout" 2>/dev/null && break; sleep 0.1; done
+  unset DATABASE_URL
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+loadgen() { "$LOADGEN" run --address http://127.0.0.1:50061 --admin-key "@$1/bootstrap-admin.key" "${@:2}"; }
+
+echo "## reference: pgbench TPC-B, scale 10, $CLIENTS clients"
+fresh_db techcredit_pgbench
+pgbench -i -q -s 10 "$PG/techcredit_pgbench" >/dev/null 2>&1
+pgbench -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" "$PG/techcredit_pgbench" 2>/dev/null | grep -E "^(tps|latency average)"
+
+for engine in postgres sqlite; do
+  echo "## $engine"
+  for scenario in submit enroll contributions; do
+    dir="$WORK/$engine-$scenario"
+    if [ "$engine" = postgres ]; then fresh_db techcredit_bench; start_server "$dir" "$PG/techcredit_bench"; else start_server "$dir"; fi
+    case "$scenario" in
+      submit)
+        loadgen "$dir" --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+        loadgen "$dir" --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" --rate 500 ;;
+      enroll) loadgen "$dir" --scenario enroll --clients "$CLIENTS" --loans 3000 ;;
+      contributions) loadgen "$dir" --scenario contributions --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" ;;
+    esac
+    stop_server
+  done
+done
+
+echo "## GetPoolPosition against a book of 1,000 and of $LOANS covered loans (PostgreSQL)"
+for size in 1000 "$LOANS"; do
+  fresh_db techcredit_position
+  "$LOADGEN" seed --database-url "$PG/techcredit_position" --loans "$size"
+  dir="$WORK/position-$size"
+  start_server "$dir" "$PG/techcredit_position"
+  loadgen "$dir" --scenario position --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+  stop_server
+done
+
+echo "## underwriting decision in process (cargo bench -p domain)"
+cargo bench -q -p domain 2>/dev/null | grep underwrite
