@@ -116,6 +116,17 @@ pub async fn spawn_app() -> TestApp {
     start(settings, database, data_dir, None).await
 }
 
+/// Starts a server with a fresh database and the policy document `policy` (TOML).
+pub async fn spawn_app_with_policy(policy: &str) -> TestApp {
+    let database = fresh_database().await;
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let path = data_dir.path().join("policy.toml");
+    std::fs::write(&path, policy).expect("write policy");
+    let mut settings = test_settings(&database, data_dir.path().to_path_buf());
+    settings.policy_file = Some(path);
+    start(settings, database, data_dir, None).await
+}
+
 async fn start(
     settings: Settings,
     database: TestDatabase,

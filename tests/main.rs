@@ -7,4 +7,5 @@ mod concurrency;
 mod foundation;
 mod loans;
 mod pool;
+mod settlement;
 mod support;

@@ -171,7 +171,13 @@ async fn as_of_queries_return_the_past_not_the_present() {
     let at = |date: String| {
         let mut client = app.pool_as(&actors.auditor);
         async move {
-            client.get_pool_position(pb::GetPoolPositionRequest { as_of: date }).await.unwrap().into_inner().position.unwrap()
+            client
+                .get_pool_position(pb::GetPoolPositionRequest { as_of: date })
+                .await
+                .unwrap()
+                .into_inner()
+                .position
+                .unwrap()
         }
     };
     let before = at(days_ago(11)).await;
@@ -205,8 +211,17 @@ async fn reversals_correct_entries_and_guards_refuse_negative_balances() {
     pool.commit_contribution(commit(CityBureau, "1000.00", days_ago(1), "c1")).await.unwrap();
     let too_much = pool.receive_contribution(receive(CityBureau, "1000.01", days_ago(0), "r0")).await.unwrap_err();
     assert_error(&too_much, Code::FailedPrecondition, "BALANCE_WOULD_GO_NEGATIVE");
-    assert_eq!(too_much.get_details_error_info_metadata("account"), Some("contributions_receivable:city_bureau".into()));
-    let entry = pool.receive_contribution(receive(CityBureau, "1000.00", days_ago(0), "r1")).await.unwrap().into_inner().entry.unwrap();
+    assert_eq!(
+        too_much.get_details_error_info_metadata("account"),
+        Some("contributions_receivable:city_bureau".into())
+    );
+    let entry = pool
+        .receive_contribution(receive(CityBureau, "1000.00", days_ago(0), "r1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .entry
+        .unwrap();
 
     let reversal = pool
         .reverse_entry(pb::ReverseEntryRequest {
@@ -235,10 +250,7 @@ async fn reversals_correct_entries_and_guards_refuse_negative_balances() {
     assert_error(&again, Code::FailedPrecondition, "ENTRY_ALREADY_REVERSED");
     let listed = app
         .pool_as(&actors.auditor)
-        .list_journal_entries(pb::ListJournalEntriesRequest {
-            account: "escrow_cash".into(),
-            ..Default::default()
-        })
+        .list_journal_entries(pb::ListJournalEntriesRequest { account: "escrow_cash".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()
@@ -388,6 +400,10 @@ async fn the_verify_ledger_command_finds_tampering() {
     let tampered = run();
     assert_eq!(tampered.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&tampered.stdout);
-    assert!(stdout.contains("account escrow_cash debit/credit totals: expected 1000000.00 / 0.00, stored 1000000.01 / 0.00"), "{stdout}");
+    assert!(
+        stdout
+            .contains("account escrow_cash debit/credit totals: expected 1000000.00 / 0.00, stored 1000000.01 / 0.00"),
+        "{stdout}"
+    );
     assert!(stdout.contains("pool total covered_outstanding: expected 1000000.00, stored 999999.00"), "{stdout}");
 }

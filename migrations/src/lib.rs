@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_initial;
 mod m20261201_000002_bank_quota_used;
+mod m20261201_000003_settlement_links;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -14,6 +15,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261201_000001_initial::Migration), Box::new(m20261201_000002_bank_quota_used::Migration)]
+        vec![
+            Box::new(m20261201_000001_initial::Migration),
+            Box::new(m20261201_000002_bank_quota_used::Migration),
+            Box::new(m20261201_000003_settlement_links::Migration),
+        ]
     }
 }

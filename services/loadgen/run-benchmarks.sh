@@ -14,7 +14,7 @@ SECONDS_PER_RUN="${SECONDS_PER_RUN:-15}"
 LOANS="${LOANS:-1000000}"
 PG="postgres://postgres@127.0.0.1:5432"
 if command -v mold >/dev/null 2>&1; then export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"; fi
-cargo build --release -p server -p loadgen >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server -p loadgen >/dev/null
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 SERVER="$TARGET/techcredit-server"
 LOADGEN="$TARGET/techcredit-loadgen"

@@ -58,5 +58,9 @@ pub fn submission() -> Submission {
 
 /// The example's context: decided on 2025-06-01 for an active bank, no prior exposure.
 pub fn context() -> Context {
-    Context { decision_date: date(2025, 6, 1), bank_status: BankStatus::Active, enterprise_covered_outstanding: Money::ZERO }
+    Context {
+        decision_date: date(2025, 6, 1),
+        bank_status: BankStatus::Active,
+        enterprise_covered_outstanding: Money::ZERO,
+    }
 }

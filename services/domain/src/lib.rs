@@ -7,6 +7,7 @@
 pub mod application;
 pub mod auth;
 pub mod bank;
+pub mod claims;
 pub mod examples;
 pub mod ids;
 pub mod ledger;
@@ -14,6 +15,7 @@ pub mod loan;
 pub mod money;
 pub mod policy;
 pub mod position;
+pub mod statement;
 pub mod terms;
 pub mod underwriting;
 pub mod uscc;

@@ -242,7 +242,7 @@ fn report(scenario: &str, clients: usize, tally: &mut Tally) {
 async fn drive<F, Fut>(clients: usize, seconds: u64, rate: u64, call: F) -> Tally
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = Option<bool>> + Send,
 {
     let call = Arc::new(call);
     let counter = Arc::new(AtomicUsize::new(0));
@@ -267,10 +267,11 @@ where
                     break;
                 }
                 let sent = Instant::now();
-                if call(n).await {
-                    latencies.push(sent.elapsed());
-                } else {
-                    errors += 1;
+                match call(n).await {
+                    Some(true) => latencies.push(sent.elapsed()),
+                    Some(false) => errors += 1,
+                    // The work ran out.
+                    None => break,
                 }
             }
             (latencies, errors)
@@ -308,23 +309,28 @@ async fn main() {
                     let mut tally = drive(clients, seconds, rate, move |n| {
                         let mut client = client.clone();
                         let request = application(&bank, base + n as u32 % 1_000_000, format!("submit-{bank}-{n}"));
-                        async move { client.submit_application(request).await.is_ok() }
+                        async move { Some(client.submit_application(request).await.is_ok()) }
                     })
                     .await;
                     report("SubmitApplication", clients, &mut tally);
                 }
                 Scenario::Enroll => enroll(&channel, &setup, clients, loans).await,
                 Scenario::Position => {
-                    let client = pb::risk_pool_service_client::RiskPoolServiceClient::new(authed(&channel, &setup.officer_key));
-                    let mut tally = drive(clients, seconds, rate, move |_| {
-                        let mut client = client.clone();
-                        async move { client.get_pool_position(pb::GetPoolPositionRequest::default()).await.is_ok() }
-                    })
-                    .await;
+                    let client =
+                        pb::risk_pool_service_client::RiskPoolServiceClient::new(authed(&channel, &setup.officer_key));
+                    let mut tally =
+                        drive(clients, seconds, rate, move |_| {
+                            let mut client = client.clone();
+                            async move {
+                                Some(client.get_pool_position(pb::GetPoolPositionRequest::default()).await.is_ok())
+                            }
+                        })
+                        .await;
                     report("GetPoolPosition", clients, &mut tally);
                 }
                 Scenario::Contributions => {
-                    let client = pb::risk_pool_service_client::RiskPoolServiceClient::new(authed(&channel, &setup.finance_key));
+                    let client =
+                        pb::risk_pool_service_client::RiskPoolServiceClient::new(authed(&channel, &setup.finance_key));
                     let date = today().format("%Y-%m-%d").to_string();
                     let run = setup.bank.clone();
                     let mut tally = drive(clients, seconds, rate, move |n| {
@@ -337,7 +343,7 @@ async fn main() {
                             effective_date: date.clone(),
                             memo: String::new(),
                         };
-                        async move { client.commit_contribution(request).await.is_ok() }
+                        async move { Some(client.commit_contribution(request).await.is_ok()) }
                     })
                     .await;
                     report("CommitContribution", clients, &mut tally);
@@ -390,22 +396,18 @@ async fn enroll(channel: &Channel, setup: &Setup, clients: usize, loans: usize) 
             maturity_date: maturity.clone(),
         });
         async move {
-            match request {
-                None => false,
-                Some(request) => match client.enroll_loan(request).await {
-                    Ok(_) => true,
-                    Err(status) if status.code() == tonic::Code::FailedPrecondition => {
-                        refused.fetch_add(1, Ordering::Relaxed);
-                        true
-                    }
-                    Err(status) => panic!("enrolment failed: {status:?}"),
-                },
-            }
+            let request = request?;
+            Some(match client.enroll_loan(request).await {
+                Ok(_) => true,
+                Err(status) if status.code() == tonic::Code::FailedPrecondition => {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(status) => panic!("enrolment failed: {status:?}"),
+            })
         }
     })
     .await;
-    // The drive loop stops when the queue is empty; calls past the end count as errors.
-    tally.errors = 0;
     report("EnrollLoan", clients, &mut tally);
     let refused = refused.load(Ordering::Relaxed);
     let position = pb::risk_pool_service_client::RiskPoolServiceClient::new(authed(channel, &setup.officer_key))

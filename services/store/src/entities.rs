@@ -570,6 +570,10 @@ pub mod recovery {
         #[allow(missing_docs)]
         pub is_final: bool,
         #[allow(missing_docs)]
+        pub settled_statement_id: Option<i64>,
+        #[allow(missing_docs)]
+        pub bank_id: String,
+        #[allow(missing_docs)]
         pub created_at: DateTimeUtc,
     }
 

@@ -221,3 +221,28 @@ pub async fn as_of(
     }
     Ok(totals)
 }
+
+/// Adds to the pool's claim and money counters (the caller holds the pool lock).
+pub async fn add_pool_counters(
+    connection: &impl ConnectionTrait,
+    claims_filed: i64,
+    compensation_approved_fen: i64,
+    compensation_paid_fen: i64,
+    shortfall_fen: i64,
+    recoveries_fen: i64,
+) -> Result<(), StoreError> {
+    let add = |column: &str, value: i64| Expr::col(sea_orm::sea_query::Alias::new(column)).add(value);
+    pool_totals::Entity::update_many()
+        .col_expr(pool_totals::Column::ClaimsFiled, add("claims_filed", claims_filed))
+        .col_expr(
+            pool_totals::Column::CompensationApprovedFen,
+            add("compensation_approved_fen", compensation_approved_fen),
+        )
+        .col_expr(pool_totals::Column::CompensationPaidFen, add("compensation_paid_fen", compensation_paid_fen))
+        .col_expr(pool_totals::Column::ShortfallFen, add("shortfall_fen", shortfall_fen))
+        .col_expr(pool_totals::Column::RecoveriesFen, add("recoveries_fen", recoveries_fen))
+        .filter(pool_totals::Column::Id.eq(1))
+        .exec(connection)
+        .await?;
+    Ok(())
+}

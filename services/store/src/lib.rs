@@ -10,11 +10,13 @@
 pub mod api_keys;
 pub mod applications;
 pub mod banks;
+pub mod claims;
 pub mod entities;
 pub mod exposure;
 pub mod idempotency;
 pub mod ledger;
 pub mod loans;
+pub mod statements;
 
 use std::path::Path;
 use std::time::Duration;

@@ -242,3 +242,22 @@ pub async fn record_report(
     .await?;
     LoanRecord::try_from(row)
 }
+
+/// Writes a loan's new state (claims, compensation, closing) without a status report.
+pub async fn set_state(
+    connection: &impl ConnectionTrait,
+    before: &LoanRecord,
+    after: &LoanState,
+    pool_exposure: Money,
+) -> Result<LoanRecord, StoreError> {
+    let active = loan::ActiveModel {
+        loan_id: Set(before.loan_id),
+        status: Set(after.status.as_str().to_owned()),
+        pool_exposure_fen: Set(pool_exposure.fen()),
+        last_report_date: Set(after.last_report_date),
+        closed_on: Set(after.status.is_closed().then_some(after.last_report_date)),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    LoanRecord::try_from(active.update(connection).await?)
+}

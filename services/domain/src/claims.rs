@@ -1,0 +1,213 @@
+//! Claims, compensation and recoveries: the arithmetic and the rules, as plain functions.
+//!
+//! * principal loss = outstanding principal on the default date; interest is not covered;
+//! * requested compensation = pool share × principal loss;
+//! * compensation = min(requested, the bank's remaining cap for the approval's calendar
+//!   year), rounded half-up to the fen once, on that final amount;
+//! * payment happens when a settlement statement is confirmed: recoveries owed by the bank
+//!   are netted first, then escrow cash pays what it can; the rest is a shortfall carried
+//!   to the next statement, so cash never goes negative;
+//! * the pool's part of a recovery = recovery × compensation ÷ principal loss (half-up);
+//!   Σ recoveries never exceed the principal loss.
+
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::money::Money;
+use crate::policy::Policy;
+
+/// Why a claim, approval or recovery is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    /// The loan is not DEFAULTED.
+    #[error("loan is {0}; only DEFAULTED loans can be claimed")]
+    LoanNotDefaulted(String),
+    /// Filed after the deadline.
+    #[error("the claim deadline was {deadline} ({days} days after the default on {default_date})")]
+    DeadlinePassed {
+        /// Default date.
+        default_date: NaiveDate,
+        /// Last filing day.
+        deadline: NaiveDate,
+        /// Policy days.
+        days: u32,
+    },
+    /// Filed before the default.
+    #[error("claim date {claim_date} is before the default date {default_date}")]
+    BeforeDefault {
+        /// Claim date.
+        claim_date: NaiveDate,
+        /// Default date.
+        default_date: NaiveDate,
+    },
+    /// The same officer approves twice.
+    #[error("a second approval must come from a different risk officer")]
+    SameApprover,
+    /// The annual cap is used up.
+    #[error("the bank's compensation cap for {year} is used up")]
+    AnnualCapExhausted {
+        /// Cap year.
+        year: i32,
+    },
+    /// Recoveries would exceed the loss.
+    #[error("recoveries would total {total}, above the principal loss {loss}")]
+    RecoveriesExceedLoss {
+        /// Σ recoveries after this one.
+        total: Money,
+        /// Principal loss.
+        loss: Money,
+    },
+}
+
+impl ClaimError {
+    /// Stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ClaimError::LoanNotDefaulted(_) => "LOAN_NOT_DEFAULTED",
+            ClaimError::DeadlinePassed { .. } => "CLAIM_DEADLINE_PASSED",
+            ClaimError::BeforeDefault { .. } => "CLAIM_BEFORE_DEFAULT",
+            ClaimError::SameApprover => "SAME_APPROVER",
+            ClaimError::AnnualCapExhausted { .. } => "ANNUAL_CAP_EXHAUSTED",
+            ClaimError::RecoveriesExceedLoss { .. } => "RECOVERIES_EXCEED_LOSS",
+        }
+    }
+}
+
+/// Checks the filing date against the default date and the deadline.
+pub fn check_filing(policy: &Policy, default_date: NaiveDate, claim_date: NaiveDate) -> Result<(), ClaimError> {
+    if claim_date < default_date {
+        return Err(ClaimError::BeforeDefault { claim_date, default_date });
+    }
+    let days = policy.claims.deadline_days;
+    let deadline = default_date.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX);
+    if claim_date > deadline {
+        return Err(ClaimError::DeadlinePassed { default_date, deadline, days });
+    }
+    Ok(())
+}
+
+/// Pool share × principal loss, before any cap, half-up to the fen.
+pub fn requested_compensation(principal_loss: Money, pool_share: Decimal) -> Money {
+    principal_loss.mul_half_up(pool_share).unwrap_or(Money::from_fen(i64::MAX))
+}
+
+/// Approvals a claim needs: two (from different officers) above the four-eyes threshold.
+pub fn approvals_required(policy: &Policy, requested: Money) -> u32 {
+    if requested > policy.claims.four_eyes_threshold { 2 } else { 1 }
+}
+
+/// The compensation granted: min(pool share × loss, the cap remaining this year), rounded
+/// half-up to the fen once.
+pub fn compensation(principal_loss: Money, pool_share: Decimal, cap_remaining: Money) -> Money {
+    let exact = principal_loss.to_decimal() * pool_share;
+    let capped = exact.min(cap_remaining.to_decimal()).max(Decimal::ZERO);
+    Money::from_decimal_half_up(capped).unwrap_or(Money::ZERO)
+}
+
+/// The pool's part of a recovery: recovery × compensation ÷ principal loss, half-up.
+pub fn pool_share_of_recovery(recovery: Money, compensation: Money, principal_loss: Money) -> Money {
+    if principal_loss.fen() <= 0 {
+        return Money::ZERO;
+    }
+    let exact = recovery.to_decimal() * compensation.to_decimal() / principal_loss.to_decimal();
+    Money::from_decimal_half_up(exact).unwrap_or(Money::ZERO)
+}
+
+/// Checks that a recovery keeps Σ recoveries within the principal loss.
+pub fn check_recovery(recovered_so_far: Money, recovery: Money, principal_loss: Money) -> Result<(), ClaimError> {
+    let total = recovered_so_far.checked_add(recovery).unwrap_or(Money::from_fen(i64::MAX));
+    if total > principal_loss {
+        return Err(ClaimError::RecoveriesExceedLoss { total, loss: principal_loss });
+    }
+    Ok(())
+}
+
+/// How a confirmed statement settles a bank's payable: net against what the bank owes the
+/// pool, then pay from cash, never below zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settlement {
+    /// Payable netted against recoveries receivable.
+    pub netted: Money,
+    /// Paid from escrow cash.
+    pub paid: Money,
+    /// Payable left unpaid for want of cash.
+    pub shortfall: Money,
+    /// Recoveries receivable the bank still owes after netting.
+    pub bank_owes: Money,
+}
+
+/// Settles `payable` (owed to the bank) against `receivable` (owed by the bank) and `cash`.
+pub fn settle(payable: Money, receivable: Money, cash: Money) -> Settlement {
+    let netted = payable.min(receivable);
+    let after_netting = payable.saturating_sub(netted);
+    let paid = after_netting.min(cash.max(Money::ZERO));
+    Settlement {
+        netted,
+        paid,
+        shortfall: after_netting.saturating_sub(paid),
+        bank_owes: receivable.saturating_sub(netted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(text: &str) -> Money {
+        Money::parse_signed(text).unwrap()
+    }
+
+    #[test]
+    fn the_worked_example_of_domain_md() {
+        // A 3,000,000.00 pure-credit first loan at 70% defaults with 2,400,000.00 outstanding.
+        let policy = Policy::default_policy();
+        let share = Decimal::new(70, 2);
+        let loss = money("2400000.00");
+        let requested = requested_compensation(loss, share);
+        assert_eq!(requested, money("1680000.00"));
+        assert_eq!(approvals_required(&policy, requested), 2, "above 1,000,000.00 needs four eyes");
+        let granted = compensation(loss, share, policy.claims.annual_cap_per_bank);
+        assert_eq!(granted, money("1680000.00"));
+        // A later 600,000.00 recovery: 600,000 × 1,680,000 ÷ 2,400,000 = 420,000.00 to the pool.
+        assert_eq!(pool_share_of_recovery(money("600000.00"), granted, loss), money("420000.00"));
+    }
+
+    #[test]
+    fn the_cap_limits_and_rounding_happens_once() {
+        let share = Decimal::new(70, 2);
+        assert_eq!(compensation(money("2400000.00"), share, money("100000.00")), money("100000.00"));
+        assert_eq!(compensation(money("2400000.00"), share, Money::ZERO), Money::ZERO);
+        // 0.05 × 0.50 = 0.025 → 0.03 half-up.
+        assert_eq!(compensation(money("0.05"), Decimal::new(50, 2), money("1.00")), money("0.03"));
+        assert_eq!(approvals_required(&Policy::default_policy(), money("1000000.00")), 1);
+        assert_eq!(approvals_required(&Policy::default_policy(), money("1000000.01")), 2);
+    }
+
+    #[test]
+    fn filing_deadline_and_recovery_limits() {
+        let policy = Policy::default_policy();
+        let default_date = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        assert!(check_filing(&policy, default_date, NaiveDate::from_ymd_opt(2025, 6, 30).unwrap()).is_ok());
+        let late = check_filing(&policy, default_date, NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()).unwrap_err();
+        assert_eq!(late.reason(), "CLAIM_DEADLINE_PASSED");
+        assert!(check_recovery(money("100.00"), money("900.00"), money("1000.00")).is_ok());
+        assert_eq!(
+            check_recovery(money("100.00"), money("900.01"), money("1000.00")).unwrap_err().reason(),
+            "RECOVERIES_EXCEED_LOSS"
+        );
+    }
+
+    #[test]
+    fn settlement_nets_first_and_never_overdraws_cash() {
+        let s = settle(money("1680000.00"), money("420000.00"), money("1000000.00"));
+        assert_eq!(
+            (s.netted, s.paid, s.shortfall, s.bank_owes),
+            (money("420000.00"), money("1000000.00"), money("260000.00"), Money::ZERO)
+        );
+        let s = settle(money("100.00"), money("250.00"), money("0.00"));
+        assert_eq!(
+            (s.netted, s.paid, s.shortfall, s.bank_owes),
+            (money("100.00"), Money::ZERO, Money::ZERO, money("150.00"))
+        );
+    }
+}

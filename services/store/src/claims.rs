@@ -1,0 +1,492 @@
+//! Claims, their approvals, the per-bank annual compensation rows and recoveries.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{BankId, Money};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use crate::StoreError;
+use crate::entities::{bank_annual_compensation, claim, claim_approval, recovery};
+
+/// Where a claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    /// Awaiting a risk officer.
+    Filed,
+    /// One of two approvals given.
+    PartiallyApproved,
+    /// Approved: compensation payable.
+    Approved,
+    /// Rejected.
+    Rejected,
+    /// Paid in full.
+    Paid,
+}
+
+impl ClaimStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Filed => "FILED",
+            ClaimStatus::PartiallyApproved => "PARTIALLY_APPROVED",
+            ClaimStatus::Approved => "APPROVED",
+            ClaimStatus::Rejected => "REJECTED",
+            ClaimStatus::Paid => "PAID",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<ClaimStatus> {
+        [
+            ClaimStatus::Filed,
+            ClaimStatus::PartiallyApproved,
+            ClaimStatus::Approved,
+            ClaimStatus::Rejected,
+            ClaimStatus::Paid,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// An approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRecord {
+    /// Key id of the officer.
+    pub approver: String,
+    /// Comment.
+    pub comment: String,
+    /// Date the approval takes effect in the books.
+    pub approval_date: NaiveDate,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    /// Id.
+    pub claim_id: i64,
+    /// Loan.
+    pub loan_id: i64,
+    /// Bank.
+    pub bank_id: BankId,
+    /// Status.
+    pub status: ClaimStatus,
+    /// Outstanding at default.
+    pub principal_loss: Money,
+    /// Pool share.
+    pub pool_share: Decimal,
+    /// Share × loss.
+    pub requested: Money,
+    /// Granted compensation.
+    pub compensation: Option<Money>,
+    /// Paid (cash or netting) so far.
+    pub paid: Money,
+    /// Left unpaid at the last settlement for want of cash.
+    pub shortfall: Money,
+    /// Σ recoveries reported.
+    pub recoveries: Money,
+    /// The pool's share of them.
+    pub pool_recoveries: Money,
+    /// Approvals needed.
+    pub approvals_required: u32,
+    /// Cap year.
+    pub cap_year: Option<i32>,
+    /// Why rejected.
+    pub rejection_reason: Option<String>,
+    /// Filing date.
+    pub claim_date: NaiveDate,
+    /// Memo.
+    pub memo: String,
+    /// When filed.
+    pub created_at: DateTime<Utc>,
+    /// When decided.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Approvals so far, oldest first.
+    pub approvals: Vec<ApprovalRecord>,
+}
+
+fn record(row: claim::Model, approvals: Vec<ApprovalRecord>) -> Result<ClaimRecord, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("claim {}: {what}", row.claim_id));
+    Ok(ClaimRecord {
+        claim_id: row.claim_id,
+        loan_id: row.loan_id,
+        bank_id: BankId::parse(&row.bank_id).map_err(|_| corrupt("bank"))?,
+        status: ClaimStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+        principal_loss: Money::from_fen(row.principal_loss_fen),
+        pool_share: row.pool_share.parse().map_err(|_| corrupt("pool share"))?,
+        requested: Money::from_fen(row.requested_fen),
+        compensation: row.compensation_fen.map(Money::from_fen),
+        paid: Money::from_fen(row.paid_fen),
+        shortfall: Money::from_fen(row.shortfall_fen),
+        recoveries: Money::from_fen(row.recoveries_fen),
+        pool_recoveries: Money::from_fen(row.pool_recoveries_fen),
+        approvals_required: u32::try_from(row.approvals_required).unwrap_or(1),
+        cap_year: row.cap_year,
+        rejection_reason: row.rejection_reason,
+        claim_date: row.claim_date,
+        memo: row.memo,
+        created_at: row.created_at,
+        decided_at: row.decided_at,
+        approvals,
+    })
+}
+
+async fn with_approvals(
+    connection: &impl ConnectionTrait,
+    rows: Vec<claim::Model>,
+) -> Result<Vec<ClaimRecord>, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.claim_id).collect();
+    let approvals = claim_approval::Entity::find()
+        .filter(claim_approval::Column::ClaimId.is_in(ids))
+        .order_by_asc(claim_approval::Column::CreatedAt)
+        .all(connection)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let mine = approvals
+                .iter()
+                .filter(|a| a.claim_id == row.claim_id)
+                .map(|a| ApprovalRecord {
+                    approver: a.approver.clone(),
+                    comment: a.comment.clone(),
+                    approval_date: a.approval_date,
+                    created_at: a.created_at,
+                })
+                .collect();
+            record(row, mine)
+        })
+        .collect()
+}
+
+/// What filing stores.
+#[derive(Debug, Clone)]
+pub struct NewClaim {
+    /// Loan.
+    pub loan_id: i64,
+    /// Bank.
+    pub bank_id: BankId,
+    /// Loss.
+    pub principal_loss: Money,
+    /// Share.
+    pub pool_share: Decimal,
+    /// Share × loss.
+    pub requested: Money,
+    /// Approvals needed.
+    pub approvals_required: u32,
+    /// Filing date.
+    pub claim_date: NaiveDate,
+    /// Memo.
+    pub memo: String,
+}
+
+/// Files a claim.
+pub async fn insert(connection: &impl ConnectionTrait, new: &NewClaim) -> Result<ClaimRecord, StoreError> {
+    let row = claim::ActiveModel {
+        claim_id: Default::default(),
+        loan_id: Set(new.loan_id),
+        bank_id: Set(new.bank_id.to_string()),
+        status: Set(ClaimStatus::Filed.as_str().to_owned()),
+        principal_loss_fen: Set(new.principal_loss.fen()),
+        pool_share: Set(new.pool_share.normalize().to_string()),
+        requested_fen: Set(new.requested.fen()),
+        compensation_fen: Set(None),
+        paid_fen: Set(0),
+        shortfall_fen: Set(0),
+        recoveries_fen: Set(0),
+        pool_recoveries_fen: Set(0),
+        approvals_required: Set(i32::try_from(new.approvals_required).unwrap_or(2)),
+        cap_year: Set(None),
+        rejection_reason: Set(None),
+        claim_date: Set(new.claim_date),
+        memo: Set(new.memo.clone()),
+        created_at: Set(Utc::now()),
+        decided_at: Set(None),
+    }
+    .insert(connection)
+    .await?;
+    record(row, Vec::new())
+}
+
+/// One claim.
+pub async fn get(connection: &impl ConnectionTrait, claim_id: i64) -> Result<Option<ClaimRecord>, StoreError> {
+    let Some(row) = claim::Entity::find_by_id(claim_id).one(connection).await? else { return Ok(None) };
+    Ok(with_approvals(connection, vec![row]).await?.pop())
+}
+
+/// One claim, locked.
+pub async fn get_for_update(
+    connection: &impl ConnectionTrait,
+    claim_id: i64,
+) -> Result<Option<ClaimRecord>, StoreError> {
+    let Some(row) = claim::Entity::find_by_id(claim_id).lock_exclusive().one(connection).await? else {
+        return Ok(None);
+    };
+    Ok(with_approvals(connection, vec![row]).await?.pop())
+}
+
+/// The live (not rejected) claim of a loan, if any.
+pub async fn live_for_loan(connection: &impl ConnectionTrait, loan_id: i64) -> Result<Option<ClaimRecord>, StoreError> {
+    let rows = claim::Entity::find()
+        .filter(claim::Column::LoanId.eq(loan_id))
+        .filter(claim::Column::Status.ne(ClaimStatus::Rejected.as_str()))
+        .all(connection)
+        .await?;
+    Ok(with_approvals(connection, rows).await?.pop())
+}
+
+/// Claims, newest first.
+pub async fn list(
+    connection: &impl ConnectionTrait,
+    bank: Option<&BankId>,
+    status: Option<ClaimStatus>,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ClaimRecord>, StoreError> {
+    let mut query = claim::Entity::find().order_by_desc(claim::Column::ClaimId).limit(limit);
+    if let Some(bank) = bank {
+        query = query.filter(claim::Column::BankId.eq(bank.as_str()));
+    }
+    if let Some(status) = status {
+        query = query.filter(claim::Column::Status.eq(status.as_str()));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(claim::Column::ClaimId.lt(before));
+    }
+    let rows = query.all(connection).await?;
+    with_approvals(connection, rows).await
+}
+
+/// Approved claims of a bank that still owe money (compensation − paid > 0), oldest first.
+pub async fn unpaid_for_bank(connection: &impl ConnectionTrait, bank: &BankId) -> Result<Vec<ClaimRecord>, StoreError> {
+    let rows = claim::Entity::find()
+        .filter(claim::Column::BankId.eq(bank.as_str()))
+        .filter(claim::Column::Status.eq(ClaimStatus::Approved.as_str()))
+        .order_by_asc(claim::Column::ClaimId)
+        .all(connection)
+        .await?;
+    with_approvals(connection, rows).await
+}
+
+/// Records an approval; `AlreadyExists` when the officer approved before.
+pub async fn add_approval(
+    connection: &impl ConnectionTrait,
+    claim_id: i64,
+    approver: &str,
+    comment: &str,
+    approval_date: NaiveDate,
+) -> Result<(), StoreError> {
+    claim_approval::ActiveModel {
+        claim_id: Set(claim_id),
+        approver: Set(approver.to_owned()),
+        comment: Set(comment.to_owned()),
+        approval_date: Set(approval_date),
+        created_at: Set(Utc::now()),
+    }
+    .insert(connection)
+    .await
+    .map_err(|e| StoreError::from_insert(e, format!("an approval of claim {claim_id} by {approver}")))?;
+    Ok(())
+}
+
+/// Changes to a claim.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimChange {
+    /// Status.
+    pub status: Option<ClaimStatus>,
+    /// Granted compensation.
+    pub compensation: Option<Money>,
+    /// Cap year.
+    pub cap_year: Option<i32>,
+    /// Rejection reason.
+    pub rejection_reason: Option<String>,
+    /// Mark decided now.
+    pub decided: bool,
+    /// Paid so far.
+    pub paid: Option<Money>,
+    /// Shortfall.
+    pub shortfall: Option<Money>,
+    /// Σ recoveries.
+    pub recoveries: Option<Money>,
+    /// Pool's share of recoveries.
+    pub pool_recoveries: Option<Money>,
+}
+
+/// Applies a change.
+pub async fn update(connection: &impl ConnectionTrait, claim_id: i64, change: ClaimChange) -> Result<(), StoreError> {
+    let mut active = claim::ActiveModel { claim_id: Set(claim_id), ..Default::default() };
+    if let Some(status) = change.status {
+        active.status = Set(status.as_str().to_owned());
+    }
+    if let Some(compensation) = change.compensation {
+        active.compensation_fen = Set(Some(compensation.fen()));
+    }
+    if let Some(year) = change.cap_year {
+        active.cap_year = Set(Some(year));
+    }
+    if let Some(reason) = change.rejection_reason {
+        active.rejection_reason = Set(Some(reason));
+    }
+    if change.decided {
+        active.decided_at = Set(Some(Utc::now()));
+    }
+    if let Some(paid) = change.paid {
+        active.paid_fen = Set(paid.fen());
+    }
+    if let Some(shortfall) = change.shortfall {
+        active.shortfall_fen = Set(shortfall.fen());
+    }
+    if let Some(recoveries) = change.recoveries {
+        active.recoveries_fen = Set(recoveries.fen());
+    }
+    if let Some(pool_recoveries) = change.pool_recoveries {
+        active.pool_recoveries_fen = Set(pool_recoveries.fen());
+    }
+    active.update(connection).await?;
+    Ok(())
+}
+
+/// Locks (creating on first use) a bank's compensation row for `year`; returns the
+/// compensation approved so far that year.
+pub async fn lock_annual(connection: &impl ConnectionTrait, bank: &BankId, year: i32) -> Result<Money, StoreError> {
+    bank_annual_compensation::Entity::insert(bank_annual_compensation::ActiveModel {
+        bank_id: Set(bank.to_string()),
+        year: Set(year),
+        compensation_fen: Set(0),
+    })
+    .on_conflict(
+        OnConflict::columns([bank_annual_compensation::Column::BankId, bank_annual_compensation::Column::Year])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(connection)
+    .await?;
+    let row = bank_annual_compensation::Entity::find_by_id((bank.to_string(), year))
+        .lock_exclusive()
+        .one(connection)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("annual compensation row of {bank} {year} vanished")))?;
+    Ok(Money::from_fen(row.compensation_fen))
+}
+
+/// Sets a bank's compensation for `year` (the caller holds the row lock).
+pub async fn set_annual(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    year: i32,
+    total: Money,
+) -> Result<(), StoreError> {
+    bank_annual_compensation::ActiveModel {
+        bank_id: Set(bank.to_string()),
+        year: Set(year),
+        compensation_fen: Set(total.fen()),
+    }
+    .update(connection)
+    .await?;
+    Ok(())
+}
+
+/// A stored recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryRecord {
+    /// Id.
+    pub recovery_id: i64,
+    /// Loan.
+    pub loan_id: i64,
+    /// Claim.
+    pub claim_id: i64,
+    /// Bank.
+    pub bank_id: String,
+    /// Amount net of costs.
+    pub amount: Money,
+    /// The pool's part.
+    pub pool_share_amount: Money,
+    /// Date recovered.
+    pub recovery_date: NaiveDate,
+    /// Final.
+    pub is_final: bool,
+    /// The statement that settled it.
+    pub settled_statement_id: Option<i64>,
+    /// When reported.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<recovery::Model> for RecoveryRecord {
+    fn from(row: recovery::Model) -> RecoveryRecord {
+        RecoveryRecord {
+            recovery_id: row.recovery_id,
+            loan_id: row.loan_id,
+            claim_id: row.claim_id,
+            bank_id: row.bank_id,
+            amount: Money::from_fen(row.amount_fen),
+            pool_share_amount: Money::from_fen(row.pool_share_fen),
+            recovery_date: row.recovery_date,
+            is_final: row.is_final,
+            settled_statement_id: row.settled_statement_id,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Records a recovery.
+pub async fn insert_recovery(
+    connection: &impl ConnectionTrait,
+    claim: &ClaimRecord,
+    amount: Money,
+    pool_share_amount: Money,
+    recovery_date: NaiveDate,
+    is_final: bool,
+) -> Result<RecoveryRecord, StoreError> {
+    let row = recovery::ActiveModel {
+        recovery_id: Default::default(),
+        loan_id: Set(claim.loan_id),
+        claim_id: Set(claim.claim_id),
+        amount_fen: Set(amount.fen()),
+        pool_share_fen: Set(pool_share_amount.fen()),
+        recovery_date: Set(recovery_date),
+        is_final: Set(is_final),
+        created_at: Set(Utc::now()),
+        settled_statement_id: Set(None),
+        bank_id: Set(claim.bank_id.to_string()),
+    }
+    .insert(connection)
+    .await?;
+    Ok(row.into())
+}
+
+/// Recoveries of a bank not yet settled, dated on or before `until`, oldest first.
+pub async fn unsettled_recoveries(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    until: NaiveDate,
+) -> Result<Vec<RecoveryRecord>, StoreError> {
+    Ok(recovery::Entity::find()
+        .filter(recovery::Column::BankId.eq(bank.as_str()))
+        .filter(recovery::Column::SettledStatementId.is_null())
+        .filter(recovery::Column::RecoveryDate.lte(until))
+        .order_by_asc(recovery::Column::RecoveryId)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(RecoveryRecord::from)
+        .collect())
+}
+
+/// Marks recoveries as settled by a statement.
+pub async fn settle_recoveries(
+    connection: &impl ConnectionTrait,
+    ids: &[i64],
+    statement_id: i64,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    recovery::Entity::update_many()
+        .col_expr(recovery::Column::SettledStatementId, sea_orm::sea_query::Expr::value(statement_id))
+        .filter(recovery::Column::RecoveryId.is_in(ids.to_vec()))
+        .exec(connection)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,455 @@
+//! Claims, compensation, recoveries and settlement statements, end to end, with DOMAIN.md's
+//! worked example.
+
+use proto::v1 as pb;
+use tests::{TestApp, spawn_app, spawn_app_with_policy};
+use tonic::Code;
+
+use crate::support::*;
+
+/// A 3,000,000.00 pure-credit first loan (pool share 70%), referred and approved, enrolled,
+/// then defaulted with 2,400,000.00 outstanding. Returns the loan's name.
+async fn defaulted_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) -> String {
+    let loan = enrolled_pure_credit_loan(app, actors, serial).await;
+    default_loan(app, actors, &loan).await;
+    loan
+}
+
+/// A 3,000,000.00 pure-credit first loan (pool share 70%), referred, approved and enrolled.
+async fn enrolled_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) -> String {
+    let mut loans = app.loans_as(&actors.bank_key);
+    let mut terms = good_terms("3000000.00");
+    terms.collateral_type = pb::CollateralType::PureCredit as i32;
+    terms.first_bank_loan = true;
+    let application = loans
+        .submit_application(pb::SubmitApplicationRequest {
+            request_id: format!("app-{serial}"),
+            bank: format!("banks/{}", actors.bank),
+            enterprise: Some(good_enterprise(&local_uscc(serial))),
+            terms: Some(terms),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    assert_eq!(application.status(), pb::ApplicationStatus::Referred);
+    app.loans_as(&actors.officer)
+        .review_application(pb::ReviewApplicationRequest {
+            request_id: format!("review-{serial}"),
+            name: application.name.clone(),
+            verdict: pb::ReviewVerdict::Approve as i32,
+            reason: "first loan of a strong firm".into(),
+        })
+        .await
+        .unwrap();
+    let loan = loans
+        .enroll_loan(enrol_request(&application, &format!("PC-{serial}")))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(loan.pool_share, "0.7");
+    loan.name
+}
+
+/// Reports the loan 95 days past due with 2,400,000.00 outstanding: it defaults.
+async fn default_loan(app: &TestApp, actors: &Actors, loan: &str) {
+    let defaulted = app
+        .loans_as(&actors.bank_key)
+        .report_loan_status(pb::ReportLoanStatusRequest {
+            request_id: format!("default-{loan}"),
+            loan: loan.to_owned(),
+            report_date: days_ago(0),
+            outstanding_principal: "2400000.00".into(),
+            days_past_due: 95,
+            classification: pb::LoanClassification::Doubtful as i32,
+            repaid: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(defaulted.status(), pb::LoanStatus::Defaulted);
+}
+
+async fn file(app: &TestApp, actors: &Actors, loan: &str) -> pb::Claim {
+    app.settlement_as(&actors.bank_key)
+        .file_claim(pb::FileClaimRequest {
+            request_id: format!("file-{loan}"),
+            loan: loan.to_owned(),
+            claim_date: days_ago(0),
+            memo: "borrower insolvent".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap()
+}
+
+fn approve(claim: &pb::Claim, id: &str) -> pb::ApproveClaimRequest {
+    pb::ApproveClaimRequest {
+        request_id: id.to_owned(),
+        name: claim.name.clone(),
+        approval_date: days_ago(0),
+        comment: "checked the file".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_worked_example_from_default_to_a_confirmed_statement() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let loan = defaulted_pure_credit_loan(&app, &actors, 41).await;
+
+    let claim = file(&app, &actors, &loan).await;
+    assert_eq!(claim.status(), pb::ClaimStatus::Filed);
+    assert_eq!(claim.principal_loss, "2400000.00");
+    assert_eq!(claim.requested_compensation, "1680000.00");
+    assert_eq!(claim.approvals_required, 2, "1,680,000.00 is above the four-eyes threshold");
+    let twice = app
+        .settlement_as(&actors.bank_key)
+        .file_claim(pb::FileClaimRequest {
+            request_id: "again".into(),
+            loan: loan.clone(),
+            claim_date: days_ago(0),
+            memo: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&twice, Code::FailedPrecondition, "LOAN_ALREADY_CLAIMED");
+
+    // The bank can never approve; the same officer cannot approve twice.
+    let by_bank = app.settlement_as(&actors.bank_key).approve_claim(approve(&claim, "a0")).await.unwrap_err();
+    assert_error(&by_bank, Code::PermissionDenied, "PERMISSION_DENIED");
+    let first = app
+        .settlement_as(&actors.officer)
+        .approve_claim(approve(&claim, "a1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_eq!(first.status(), pb::ClaimStatus::PartiallyApproved);
+    assert_eq!(position(&app, &actors.auditor).await.payables, "0.00", "nothing posted before the second approval");
+    let same = app.settlement_as(&actors.officer).approve_claim(approve(&claim, "a2")).await.unwrap_err();
+    assert_error(&same, Code::FailedPrecondition, "SAME_APPROVER");
+    let second_officer = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let approved = app
+        .settlement_as(&second_officer)
+        .approve_claim(approve(&claim, "a3"))
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_eq!(approved.status(), pb::ClaimStatus::Approved);
+    assert_eq!(approved.compensation, "1680000.00");
+    assert_eq!(approved.approvals.len(), 2);
+    let loan_now = app
+        .loans_as(&actors.officer)
+        .get_loan(pb::GetLoanRequest { name: loan.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(loan_now.status(), pb::LoanStatus::Compensated);
+    let position_after_approval = position(&app, &actors.auditor).await;
+    assert_eq!(position_after_approval.payables, "1680000.00");
+    assert_eq!(position_after_approval.compensation_approved, "1680000.00");
+
+    // A later 600,000.00 recovery: the pool's part is 600,000 × 1,680,000 ÷ 2,400,000.
+    let recovered = app
+        .settlement_as(&actors.bank_key)
+        .report_recovery(pb::ReportRecoveryRequest {
+            request_id: "rec-1".into(),
+            loan: loan.clone(),
+            amount: "600000.00".into(),
+            recovery_date: days_ago(0),
+            r#final: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(recovered.recovery.unwrap().pool_share_amount, "420000.00");
+    assert_eq!(recovered.claim.unwrap().pool_recoveries, "420000.00");
+    let too_much = app
+        .settlement_as(&actors.bank_key)
+        .report_recovery(pb::ReportRecoveryRequest {
+            request_id: "rec-2".into(),
+            loan: loan.clone(),
+            amount: "1800000.01".into(),
+            recovery_date: days_ago(0),
+            r#final: false,
+        })
+        .await
+        .unwrap_err();
+    assert_error(&too_much, Code::FailedPrecondition, "RECOVERIES_EXCEED_LOSS");
+
+    // The statement: 1,680,000.00 owed to the bank, 420,000.00 to the pool; net 1,260,000.00.
+    let period = today().format("%Y-%m").to_string();
+    let run = |id: &str| pb::RunSettlementRequest {
+        request_id: id.into(),
+        bank: "banks/nbcb".into(),
+        period: period.clone(),
+    };
+    let mut finance = app.settlement_as(&actors.finance);
+    let statement = finance.run_settlement(run("s1")).await.unwrap().into_inner().statement.unwrap();
+    assert_eq!(statement.status(), pb::StatementStatus::Draft);
+    assert_eq!(statement.net_amount, "1260000.00");
+    assert_eq!(statement.direction(), pb::SettlementDirection::PoolPaysBank);
+    let again = finance.run_settlement(run("s2")).await.unwrap().into_inner().statement.unwrap();
+    assert_eq!(
+        (again.lines.clone(), again.content_sha256.clone()),
+        (statement.lines.clone(), statement.content_sha256.clone())
+    );
+    let csv = |statement: &pb::Statement| {
+        let mut client = app.settlement_as(&actors.auditor);
+        let name = statement.name.clone();
+        async move {
+            let export = client
+                .export_statement(pb::ExportStatementRequest { name, format: pb::ExportFormat::Csv as i32 })
+                .await
+                .unwrap()
+                .into_inner();
+            String::from_utf8(export.content).unwrap()
+        }
+    };
+    let exported = csv(&statement).await;
+    assert_eq!(exported, csv(&again).await, "same bytes when exported twice");
+    expect_test::expect![[r#"
+        bank,period
+        nbcb,PERIOD
+        line,kind,source,description,amount
+        1,COMPENSATION,claims/1,compensation for loans/1 (0.7 of a 2400000.00 loss),1680000.00
+        2,RECOVERY,recoveries/1,pool share of a 600000.00 recovery on loans/1,420000.00
+        total,COMPENSATION,,,1680000.00
+        total,SHORTFALL_CARRIED,,,0.00
+        total,RECOVERY,,,420000.00
+        total,CONTRIBUTION_DUE,,,0.00
+        net,POOL_PAYS_BANK,,,1260000.00
+    "#]]
+    .assert_eq(&exported.replace(&period, "PERIOD"));
+
+    let stale_hash = app
+        .settlement_as(&actors.finance)
+        .confirm_statement(pb::ConfirmStatementRequest {
+            request_id: "c0".into(),
+            name: statement.name.clone(),
+            content_sha256: "0".repeat(64),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&stale_hash, Code::FailedPrecondition, "STATEMENT_CHANGED");
+    let confirmed = app
+        .settlement_as(&actors.finance)
+        .confirm_statement(pb::ConfirmStatementRequest {
+            request_id: "c1".into(),
+            name: statement.name.clone(),
+            content_sha256: statement.content_sha256.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .statement
+        .unwrap();
+    assert_eq!(confirmed.status(), pb::StatementStatus::Confirmed);
+    assert_eq!(confirmed.content_sha256, statement.content_sha256);
+    assert_eq!(confirmed.journal_entries.len(), 2, "netting and payment");
+    let after = position(&app, &actors.auditor).await;
+    assert_eq!(after.escrow_cash, "8740000.00", "10,000,000 − 1,260,000");
+    assert_eq!((after.payables.as_str(), after.receivables.as_str()), ("0.00", "0.00"));
+    let paid = app
+        .settlement_as(&actors.auditor)
+        .get_claim(pb::GetClaimRequest { name: claim.name.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_eq!((paid.status(), paid.compensation_paid.as_str()), (pb::ClaimStatus::Paid, "1680000.00"));
+    // A confirmed statement never changes: running it again returns it as it is.
+    let rerun = finance.run_settlement(run("s3")).await.unwrap().into_inner().statement.unwrap();
+    assert_eq!((rerun.status(), rerun.content_sha256), (pb::StatementStatus::Confirmed, statement.content_sha256));
+    let confirm_twice = app
+        .settlement_as(&actors.finance)
+        .confirm_statement(pb::ConfirmStatementRequest {
+            request_id: "c2".into(),
+            name: statement.name.clone(),
+            content_sha256: confirmed.content_sha256.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&confirm_twice, Code::FailedPrecondition, "STATEMENT_ALREADY_CONFIRMED");
+    let html = app
+        .settlement_as(&actors.bank_key)
+        .export_statement(pb::ExportStatementRequest {
+            name: statement.name.clone(),
+            format: pb::ExportFormat::Html as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let page = String::from_utf8(html.content).unwrap();
+    assert!(page.contains("The pool pays the bank") && page.contains("1260000.00") && page.contains("CONFIRMED"));
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn an_empty_pool_pays_what_it_has_and_records_the_shortfall() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    // 300,000.00 of capital carries 3,600,000.00 at 12× leverage: enough for the loan.
+    fund_pool(&app, &actors.finance, "300000.00").await;
+    let loan = defaulted_pure_credit_loan(&app, &actors, 51).await;
+    let claim = file(&app, &actors, &loan).await;
+    app.settlement_as(&actors.officer).approve_claim(approve(&claim, "a1")).await.unwrap();
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    app.settlement_as(&second).approve_claim(approve(&claim, "a2")).await.unwrap();
+    let period = today().format("%Y-%m").to_string();
+    let statement = app
+        .settlement_as(&actors.finance)
+        .run_settlement(pb::RunSettlementRequest { request_id: "s".into(), bank: "banks/nbcb".into(), period })
+        .await
+        .unwrap()
+        .into_inner()
+        .statement
+        .unwrap();
+    app.settlement_as(&actors.finance)
+        .confirm_statement(pb::ConfirmStatementRequest {
+            request_id: "c".into(),
+            name: statement.name,
+            content_sha256: statement.content_sha256,
+        })
+        .await
+        .unwrap();
+    let after = position(&app, &actors.auditor).await;
+    assert_eq!(after.escrow_cash, "0.00", "cash is exactly zero, never below");
+    assert_eq!(after.payables, "1380000.00");
+    assert_eq!(after.shortfall, "1380000.00");
+    let claim = app
+        .settlement_as(&actors.auditor)
+        .get_claim(pb::GetClaimRequest { name: claim.name })
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_eq!((claim.compensation_paid.as_str(), claim.shortfall.as_str()), ("300000.00", "1380000.00"));
+    assert_eq!(claim.status(), pb::ClaimStatus::Approved);
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn the_annual_cap_limits_compensation_and_then_refuses() {
+    let policy =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
+            .unwrap()
+            .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"2000000.00\"")
+            .replace("version = \"2025.1\"", "version = \"test-cap\"");
+    let app = spawn_app_with_policy(&policy).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    // Enrol all three first: defaults suspend the bank for new enrolments.
+    let mut loans = Vec::new();
+    for serial in [61, 62, 63] {
+        loans.push(enrolled_pure_credit_loan(&app, &actors, serial).await);
+    }
+    for loan in &loans {
+        default_loan(&app, &actors, loan).await;
+    }
+    let mut compensations = Vec::new();
+    for (serial, loan) in [(61, &loans[0]), (62, &loans[1])] {
+        let claim = file(&app, &actors, loan).await;
+        app.settlement_as(&actors.officer).approve_claim(approve(&claim, &format!("a{serial}"))).await.unwrap();
+        compensations.push(app.settlement_as(&second).approve_claim(approve(&claim, &format!("b{serial}"))).await);
+    }
+    let first = compensations.remove(0).unwrap().into_inner().claim.unwrap();
+    assert_eq!(first.compensation, "1680000.00");
+    let second_claim = compensations.remove(0).unwrap().into_inner().claim.unwrap();
+    assert_eq!(second_claim.compensation, "320000.00", "only the 320,000.00 left of the 2,000,000.00 cap");
+    let exposure = app
+        .pool_as(&actors.officer)
+        .get_bank_exposure(pb::GetBankExposureRequest { bank: "banks/nbcb".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .exposure
+        .unwrap();
+    assert_eq!(
+        (exposure.compensation_this_year.as_str(), exposure.annual_cap_remaining.as_str()),
+        ("2000000.00", "0.00")
+    );
+    let claim = file(&app, &actors, &loans[2]).await;
+    app.settlement_as(&actors.officer).approve_claim(approve(&claim, "a63")).await.unwrap();
+    let exhausted = app.settlement_as(&second).approve_claim(approve(&claim, "b63")).await.unwrap_err();
+    assert_error(&exhausted, Code::FailedPrecondition, "ANNUAL_CAP_EXHAUSTED");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn claims_are_refused_for_loans_that_are_not_defaulted() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "1000000.00").await;
+    let application = submit(&app, &actors, &local_uscc(71), "500000.00").await;
+    let loan = app
+        .loans_as(&actors.bank_key)
+        .enroll_loan(enrol_request(&application, "N1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    let error = app
+        .settlement_as(&actors.bank_key)
+        .file_claim(pb::FileClaimRequest {
+            request_id: "f".into(),
+            loan: loan.name.clone(),
+            claim_date: days_ago(0),
+            memo: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&error, Code::FailedPrecondition, "LOAN_NOT_DEFAULTED");
+    create_bank(&app, "other", "1000.00").await;
+    let other = issue_key(&app, pb::Role::Bank, "banks/other").await;
+    let hidden = app
+        .settlement_as(&other)
+        .file_claim(pb::FileClaimRequest {
+            request_id: "g".into(),
+            loan: loan.name,
+            claim_date: days_ago(0),
+            memo: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&hidden, Code::NotFound, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_cap_year_is_the_approval_s_calendar_year() {
+    let database = tests::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = match &database {
+        tests::TestDatabase::Sqlite => store::sqlite_url(dir.path()),
+        tests::TestDatabase::Postgres { url } => url.clone(),
+    };
+    let store = store::Store::connect(&url, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let bank = domain::BankId::parse("nbcb").unwrap();
+    let txn = store.begin_write().await.unwrap();
+    assert_eq!(store::claims::lock_annual(&txn, &bank, 2025).await.unwrap(), domain::Money::ZERO);
+    store::claims::set_annual(&txn, &bank, 2025, domain::Money::from_fen(999)).await.unwrap();
+    txn.commit().await.unwrap();
+    let txn = store.begin_write().await.unwrap();
+    // 31 December and 1 January count against different years' caps.
+    assert_eq!(store::claims::lock_annual(&txn, &bank, 2025).await.unwrap(), domain::Money::from_fen(999));
+    assert_eq!(store::claims::lock_annual(&txn, &bank, 2026).await.unwrap(), domain::Money::ZERO);
+}
