@@ -344,17 +344,6 @@ async fn the_policy_in_force_is_readable() {
     assert_eq!(policy.sha256.len(), 64);
 }
 
-#[tokio::test]
-async fn rpcs_of_later_issues_answer_unimplemented_not_internal() {
-    let app = spawn_app().await;
-    let error = app
-        .settlement_as(&app.admin_key)
-        .get_reconciliation_report(pb::GetReconciliationReportRequest { name: "reconciliationReports/1".into() })
-        .await
-        .unwrap_err();
-    assert_eq!(error.code(), Code::Unimplemented);
-}
-
 fn server_binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_e2e-server"))
 }

@@ -7,5 +7,6 @@ mod concurrency;
 mod foundation;
 mod loans;
 mod pool;
+mod reconcile;
 mod settlement;
 mod support;

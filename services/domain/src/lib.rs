@@ -15,6 +15,7 @@ pub mod loan;
 pub mod money;
 pub mod policy;
 pub mod position;
+pub mod reconcile;
 pub mod statement;
 pub mod terms;
 pub mod underwriting;

@@ -439,24 +439,6 @@ impl Loans {
                 return Err(first);
             }
 
-            // Capacity: lock pool, bank, enterprise (in that order) and check every limit.
-            let pool = store::ledger::lock_pool(txn).await?;
-            let balances: Balances = store::ledger::balances(txn).await?;
-            let net_pool_assets = balances.net_pool_assets();
-            let committed = balances.committed_capital();
-            let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
-            if pool.suspended || net_pool_assets < floor {
-                let why = if pool.suspended {
-                    pool.suspension_reason.clone()
-                } else {
-                    format!("net pool assets {net_pool_assets} are below {floor}, 20% of committed capital {committed}")
-                };
-                return Err(refuse(
-                    "POOL_SUSPENDED",
-                    format!("the pool takes no new enrolments: {why}"),
-                    &[("net_pool_assets", net_pool_assets.to_string()), ("committed_capital", committed.to_string())],
-                ));
-            }
             let bank = store::banks::get_for_update(txn, &application.bank_id).await?.ok_or_else(|| {
                 ApiError::Internal(format!("bank {} of application {id} is missing", application.bank_id))
             })?;
@@ -499,26 +481,6 @@ impl Loans {
                     ],
                 ));
             }
-            let covered_now = Money::from_fen(pool.covered_outstanding_fen);
-            let covered_after = covered_now.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
-            let capacity = net_pool_assets.to_decimal() * policy.pool.max_leverage;
-            if covered_after.to_decimal() > capacity {
-                return Err(refuse(
-                    "LEVERAGE_LIMIT_EXCEEDED",
-                    format!(
-                        "covered outstanding would be {covered_after} ({covered_now} + {disbursed}), above {} × net pool assets {net_pool_assets} = {}",
-                        policy.pool.max_leverage,
-                        capacity.round_dp(2)
-                    ),
-                    &[
-                        ("covered_outstanding", covered_now.to_string()),
-                        ("net_pool_assets", net_pool_assets.to_string()),
-                        ("max_leverage", policy.pool.max_leverage.to_string()),
-                        ("requested", disbursed.to_string()),
-                    ],
-                ));
-            }
-
             let pool_exposure = exposure_of(disbursed, application.decision.pool_share)?;
             let loan = store::loans::insert(
                 txn,
@@ -539,13 +501,6 @@ impl Loans {
                 },
             )
             .await?;
-            let delta = ExposureDelta {
-                outstanding: disbursed.fen(),
-                pool_exposure: pool_exposure.fen(),
-                npl_outstanding: 0,
-                loans: 1,
-            };
-            store::exposure::apply(txn, &application.bank_id, &uscc, delta).await?;
             store::applications::update(
                 txn,
                 id,
@@ -556,6 +511,52 @@ impl Loans {
                 },
             )
             .await?;
+            // The pool-wide totals are locked last (lock order: bank, enterprise, pool), so the
+            // one row every enrolment contends for is held for as short a time as possible.
+            let pool = store::ledger::lock_pool(txn).await?;
+            let balances: Balances = store::ledger::balances(txn).await?;
+            let net_pool_assets = balances.net_pool_assets();
+            let committed = balances.committed_capital();
+            let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
+            if pool.suspended || net_pool_assets < floor {
+                let why = if pool.suspended {
+                    pool.suspension_reason.clone()
+                } else {
+                    format!("net pool assets {net_pool_assets} are below {floor}, 20% of committed capital {committed}")
+                };
+                return Err(refuse(
+                    "POOL_SUSPENDED",
+                    format!("the pool takes no new enrolments: {why}"),
+                    &[("net_pool_assets", net_pool_assets.to_string()), ("committed_capital", committed.to_string())],
+                ));
+            }
+            let covered_now = Money::from_fen(pool.covered_outstanding_fen);
+            let covered_after = covered_now.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
+            let capacity = net_pool_assets.to_decimal() * policy.pool.max_leverage;
+            if covered_after.to_decimal() > capacity {
+                return Err(refuse(
+                    "LEVERAGE_LIMIT_EXCEEDED",
+                    format!(
+                        "covered outstanding would be {covered_after} ({covered_now} + {disbursed}), above {} × net pool assets {net_pool_assets} = {}",
+                        policy.pool.max_leverage,
+                        capacity.round_dp(2)
+                    ),
+                    &[
+                        ("covered_outstanding", covered_now.to_string()),
+                        ("net_pool_assets", net_pool_assets.to_string()),
+                        ("max_leverage", policy.pool.max_leverage.to_string()),
+                        ("requested", disbursed.to_string()),
+                    ],
+                ));
+            }
+
+            let delta = ExposureDelta {
+                outstanding: disbursed.fen(),
+                pool_exposure: pool_exposure.fen(),
+                npl_outstanding: 0,
+                loans: 1,
+            };
+            store::exposure::apply(txn, &application.bank_id, &uscc, delta).await?;
             tracing::info!(loan_id = loan.loan_id, application_id = id, bank_id = %loan.bank_id, amount = %disbursed, "loan enrolled");
             pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan)) }
         })
@@ -598,11 +599,11 @@ impl Loans {
             let next = apply_report(&policy, &loan.state, &report).map_err(|error| {
                 refuse(error.reason(), error.to_string(), &[("status", loan.state.status.to_string())])
             })?;
-            store::ledger::lock_pool(txn).await?;
             let bank = store::banks::get_for_update(txn, &loan.bank_id)
                 .await?
                 .ok_or_else(|| ApiError::Internal(format!("bank {} of loan {id} is missing", loan.bank_id)))?;
             store::exposure::lock_enterprise(txn, &loan.uscc).await?;
+            store::ledger::lock_pool(txn).await?;
             let closed = next.status.is_closed();
             let new_outstanding = if closed { Money::ZERO } else { next.outstanding };
             let new_exposure = exposure_of(new_outstanding, loan.pool_share)?;

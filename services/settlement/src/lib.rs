@@ -1,8 +1,8 @@
 //! `techcredit.v1.SettlementService`: claims, compensation, recoveries and monthly
-//! settlement statements. Money moves only through the ledger. Loan-tape reconciliation
-//! answers UNIMPLEMENTED until its issue lands.
+//! settlement statements, and loan-tape reconciliation. Money moves only through the ledger.
 
 mod export;
+mod reconcile;
 
 use chrono::Datelike;
 use domain::claims::{self, ClaimError};
@@ -169,9 +169,10 @@ async fn close_loan(
     loan: &store::loans::LoanRecord,
     date: chrono::NaiveDate,
 ) -> Result<(), ApiError> {
-    store::ledger::lock_pool(connection).await?;
+    // Lock order everywhere: bank, enterprise, pool.
     store::banks::get_for_update(connection, &loan.bank_id).await?;
     store::exposure::lock_enterprise(connection, &loan.uscc).await?;
+    store::ledger::lock_pool(connection).await?;
     let npl = if domain::loan::is_non_performing(loan.state.classification) { loan.state.outstanding.fen() } else { 0 };
     let delta = ExposureDelta {
         outstanding: -loan.state.outstanding.fen(),
@@ -295,6 +296,9 @@ impl Settlement {
                 .await?;
             } else {
                 let year = date.year();
+                let loan = store::loans::get_for_update(txn, claim.loan_id)
+                    .await?
+                    .ok_or_else(|| ApiError::Internal(format!("loan of claim {claim_id} missing")))?;
                 store::ledger::lock_pool(txn).await?;
                 let used = store::claims::lock_annual(txn, &claim.bank_id, year).await?;
                 let remaining = policy.claims.annual_cap_per_bank.saturating_sub(used);
@@ -320,9 +324,6 @@ impl Settlement {
                     },
                 )
                 .await?;
-                let loan = store::loans::get_for_update(txn, claim.loan_id)
-                    .await?
-                    .ok_or_else(|| ApiError::Internal(format!("loan of claim {claim_id} missing")))?;
                 let mut compensated = loan.state.clone();
                 compensated.status = LoanStatus::Compensated;
                 store::loans::set_state(txn, &loan, &compensated, loan.pool_exposure).await?;
@@ -911,5 +912,37 @@ impl SettlementService for Settlement {
         };
         let record = Settlement::get_statement(self, &caller, &request.get_ref().name).await?;
         Ok(Response::new(export::export(&record, format)))
+    }
+
+    async fn reconcile_loan_tape(
+        &self,
+        request: Request<tonic::Streaming<pb::ReconcileLoanTapeRequest>>,
+    ) -> Result<Response<pb::ReconcileLoanTapeResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(reconcile::reconcile(&self.state, &caller, request.into_inner()).await?))
+    }
+
+    async fn get_reconciliation_report(
+        &self,
+        request: Request<pb::GetReconciliationReportRequest>,
+    ) -> Result<Response<pb::GetReconciliationReportResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(reconcile::get(&self.state, &caller, &request.get_ref().name).await?))
+    }
+
+    async fn list_reconciliation_reports(
+        &self,
+        request: Request<pb::ListReconciliationReportsRequest>,
+    ) -> Result<Response<pb::ListReconciliationReportsResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(reconcile::list(&self.state, &caller, request.get_ref()).await?))
+    }
+
+    async fn list_discrepancies(
+        &self,
+        request: Request<pb::ListDiscrepanciesRequest>,
+    ) -> Result<Response<pb::ListDiscrepanciesResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(reconcile::discrepancies(&self.state, &caller, request.get_ref()).await?))
     }
 }

@@ -2,7 +2,8 @@
 //! transaction as every change to a covered loan, so the figures risk officers and limits
 //! read never need a scan of the loan book.
 //!
-//! Lock order, everywhere: pool totals row, then bank row, then enterprise row.
+//! Lock order, everywhere: bank row, then enterprise row, then the pool totals row last
+//! (the row every enrolment contends for is held for the shortest time).
 
 use domain::{BankId, Money};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};

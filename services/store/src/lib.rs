@@ -16,6 +16,7 @@ pub mod exposure;
 pub mod idempotency;
 pub mod ledger;
 pub mod loans;
+pub mod reconciliation;
 pub mod statements;
 
 use std::path::Path;
