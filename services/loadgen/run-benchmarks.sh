@@ -14,7 +14,7 @@ SECONDS_PER_RUN="${SECONDS_PER_RUN:-15}"
 LOANS="${LOANS:-1000000}"
 PG="postgres://postgres@127.0.0.1:5432"
 if command -v mold >/dev/null 2>&1; then export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"; fi
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server -p loadgen >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server -p loadgen -p cli >/dev/null
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 SERVER="$TARGET/techcredit-server"
 LOADGEN="$TARGET/techcredit-loadgen"
@@ -49,8 +49,8 @@ for engine in postgres sqlite; do
     if [ "$engine" = postgres ]; then fresh_db techcredit_bench; start_server "$dir" "$PG/techcredit_bench"; else start_server "$dir"; fi
     case "$scenario" in
       submit)
-        loadgen "$dir" --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
-        loadgen "$dir" --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" --rate 500 ;;
+        loadgen "$dir" --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" --rate 500
+        loadgen "$dir" --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" ;;
       enroll) loadgen "$dir" --scenario enroll --clients "$CLIENTS" --loans 3000 ;;
       contributions) loadgen "$dir" --scenario contributions --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" ;;
     esac
@@ -64,7 +64,21 @@ for size in 1000 "$LOANS"; do
   "$LOADGEN" seed --database-url "$PG/techcredit_position" --loans "$size"
   dir="$WORK/position-$size"
   start_server "$dir" "$PG/techcredit_position"
+  loadgen "$dir" --scenario position --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" --rate 1000
   loadgen "$dir" --scenario position --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+  if [ "$size" = "$LOANS" ]; then
+    echo "## reconciliation of a $LOANS-row tape against $LOANS covered loans (PostgreSQL)"
+    "$LOADGEN" tape --loans "$LOANS" --out "$WORK/tape.csv"
+    echo "tape: $(wc -l < "$WORK/tape.csv") lines, $(du -h "$WORK/tape.csv" | cut -f1)"
+    echo "### reference: psql \\copy + one full outer join"
+    sed "s|TAPE_FILE|$WORK/tape.csv|" services/loadgen/tape-reference.sql > "$WORK/reference.sql"
+    /usr/bin/time -f "reference wall=%es" psql -q -v bank=seed-bank -f "$WORK/reference.sql" "$PG/techcredit_position" 2>&1
+    echo "### techcredit reconcile (CLI start to report written)"
+    key=$("$LOADGEN" batch-key --address http://127.0.0.1:50061 --admin-key "@$dir/bootstrap-admin.key")
+    /usr/bin/time -f "cli wall=%es cli_max_rss=%MKiB" "$TARGET/techcredit" --address http://127.0.0.1:50061 --key "$key" \
+      reconcile --bank seed-bank --as-of "$(date +%F)" --quiet --report "$WORK/report.csv" "$WORK/tape.csv"
+    echo "server_max_rss=$(grep VmHWM /proc/$SERVER_PID/status | awk '{print $2}')KiB"
+  fi
   stop_server
 done
 

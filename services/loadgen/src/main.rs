@@ -47,6 +47,25 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         loans: usize,
     },
+    /// Write a loan tape matching a seeded book (`SEED-1` … `SEED-N`), with planted
+    /// discrepancies: 10 of each kind.
+    Tape {
+        /// Loans in the seeded book.
+        #[arg(long)]
+        loans: i64,
+        /// Output file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Issue a BATCH key with the administrator key and print it.
+    BatchKey {
+        /// Server address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        address: String,
+        /// Administrator key, or @FILE.
+        #[arg(long)]
+        admin_key: String,
+    },
     /// Fill a PostgreSQL database with covered loans (SQL, for the position benchmark).
     Seed {
         /// PostgreSQL URL of a migrated techcredit database.
@@ -291,6 +310,26 @@ where
 async fn main() {
     match Cli::parse().command {
         Command::Seed { database_url, loans } => seed(&database_url, loans).await,
+        Command::Tape { loans, out } => tape(loans, &out),
+        Command::BatchKey { address, admin_key } => {
+            let admin_key = match admin_key.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path).expect("read key file").trim().to_owned(),
+                None => admin_key,
+            };
+            let channel = Channel::from_shared(address).unwrap().connect().await.expect("connect");
+            let secret = pb::admin_service_client::AdminServiceClient::new(authed(&channel, &admin_key))
+                .create_api_key(pb::CreateApiKeyRequest {
+                    request_id: format!("batch-{}", chrono::Utc::now().timestamp_millis()),
+                    role: pb::Role::Batch as i32,
+                    bank: String::new(),
+                    description: "benchmark batch job".into(),
+                })
+                .await
+                .expect("create key")
+                .into_inner()
+                .secret;
+            println!("{secret}");
+        }
         Command::Run { address, admin_key, scenario, clients, seconds, rate, loans } => {
             let admin_key = match admin_key.strip_prefix('@') {
                 Some(path) => std::fs::read_to_string(path).expect("read key file").trim().to_owned(),
@@ -464,4 +503,30 @@ async fn seed(database_url: &str, loans: i64) {
         connection.execute_unprepared(&statement).await.expect("seed statement");
     }
     println!("seeded {loans} loans in {:.1}s", started.elapsed().as_secs_f64());
+}
+
+/// Writes the benchmark tape: one row per seeded loan, with 10 planted discrepancies of
+/// each kind (balance, status, missing at bank, missing in pool, duplicate, invalid).
+fn tape(loans: i64, out: &std::path::Path) {
+    use std::io::Write;
+    let file = std::fs::File::create(out).expect("create tape");
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+    let uscc = uscc(1);
+    writeln!(writer, "bank_loan_number,uscc,outstanding_principal,days_past_due,classification").unwrap();
+    let every = (loans / 10).max(1);
+    for i in 1..=loans {
+        match i % every {
+            1 => writeln!(writer, "SEED-{i},{uscc},99999.00,0,NORMAL"),
+            2 => writeln!(writer, "SEED-{i},{uscc},100000.00,5,SPECIAL_MENTION"),
+            3 => continue,
+            _ => writeln!(writer, "SEED-{i},{uscc},100000.00,0,NORMAL"),
+        }
+        .unwrap();
+    }
+    for k in 1..=10 {
+        writeln!(writer, "GHOST-{k},{uscc},100.00,0,NORMAL").unwrap();
+        writeln!(writer, "SEED-{},{uscc},100000.00,0,NORMAL", (k - 1) * every + 5).unwrap();
+        writeln!(writer, "BAD-{k},{uscc},12.345,0,NORMAL").unwrap();
+    }
+    writer.flush().unwrap();
 }
