@@ -12,6 +12,10 @@ cd "$(dirname "$0")/../.."
 CLIENTS="${CLIENTS:-16}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-15}"
 LOANS="${LOANS:-1000000}"
+# Which parts to run: any of pgbench, apps (submit/enroll/contributions), position (with the
+# tape reconciliation), bench (cargo bench).
+SECTIONS="${SECTIONS:-pgbench apps position bench}"
+want() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 PG="postgres://postgres@127.0.0.1:5432"
 if command -v mold >/dev/null 2>&1; then export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"; fi
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server -p loadgen -p cli >/dev/null
@@ -37,12 +41,14 @@ start_server() { # data_dir [database_url]
 stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
 loadgen() { "$LOADGEN" run --address http://127.0.0.1:50061 --admin-key "@$1/bootstrap-admin.key" "${@:2}"; }
 
+if want pgbench; then
 echo "## reference: pgbench TPC-B, scale 10, $CLIENTS clients"
 fresh_db techcredit_pgbench
 pgbench -i -q -s 10 "$PG/techcredit_pgbench" >/dev/null 2>&1
 pgbench -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" "$PG/techcredit_pgbench" 2>/dev/null | grep -E "^(tps|latency average)"
+fi
 
-for engine in postgres sqlite; do
+want apps && for engine in postgres sqlite; do
   echo "## $engine"
   for scenario in submit enroll contributions; do
     dir="$WORK/$engine-$scenario"
@@ -58,8 +64,8 @@ for engine in postgres sqlite; do
   done
 done
 
-echo "## GetPoolPosition against a book of 1,000 and of $LOANS covered loans (PostgreSQL)"
-for size in 1000 "$LOANS"; do
+want position && echo "## GetPoolPosition against a book of 1,000 and of $LOANS covered loans (PostgreSQL)"
+want position && for size in 1000 "$LOANS"; do
   fresh_db techcredit_position
   "$LOADGEN" seed --database-url "$PG/techcredit_position" --loans "$size"
   dir="$WORK/position-$size"
@@ -82,5 +88,7 @@ for size in 1000 "$LOANS"; do
   stop_server
 done
 
-echo "## underwriting decision in process (cargo bench -p domain)"
-cargo bench -q -p domain 2>/dev/null | grep underwrite
+if want bench; then
+  echo "## underwriting decision in process (cargo bench -p domain)"
+  cargo bench -q -p domain 2>/dev/null | grep underwrite
+fi

@@ -127,7 +127,7 @@ pub const MAX_LOAN_NUMBER: usize = 64;
 /// Matches a streamed tape against the registry.
 #[derive(Debug)]
 pub struct Reconciler {
-    registry: HashMap<String, (RegistryEntry, bool)>,
+    registry: HashMap<Box<str>, (RegistryEntry, bool)>,
     seen_unknown: std::collections::HashSet<String>,
     summary: Summary,
 }
@@ -158,13 +158,13 @@ impl Reconciler {
     /// A reconciler over the registry of one bank's covered, open loans.
     pub fn new(registry: impl IntoIterator<Item = (String, RegistryEntry)>) -> Reconciler {
         let mut summary = Summary::default();
-        let registry: HashMap<String, (RegistryEntry, bool)> = registry
-            .into_iter()
-            .map(|(number, entry)| {
-                summary.pool_outstanding = Money::from_fen(summary.pool_outstanding.fen() + entry.outstanding.fen());
-                (number, (entry, false))
-            })
-            .collect();
+        let registry = registry.into_iter();
+        let mut map: HashMap<Box<str>, (RegistryEntry, bool)> = HashMap::with_capacity(registry.size_hint().0);
+        for (number, entry) in registry {
+            summary.pool_outstanding = Money::from_fen(summary.pool_outstanding.fen() + entry.outstanding.fen());
+            map.insert(number.into_boxed_str(), (entry, false));
+        }
+        let registry = map;
         Reconciler { registry, seen_unknown: Default::default(), summary }
     }
 
@@ -295,7 +295,7 @@ impl Reconciler {
             .map(|(number, (entry, _))| Discrepancy {
                 kind: DiscrepancyKind::MissingAtBank,
                 line: 0,
-                bank_loan_number: number.clone(),
+                bank_loan_number: number.to_string(),
                 loan_id: Some(entry.loan_id),
                 bank_value: String::new(),
                 pool_value: entry.outstanding.to_string(),

@@ -101,8 +101,8 @@ pub async fn reconcile(
     if store::banks::get(connection, &bank).await?.is_none() {
         return Err(ApiError::not_found(&header.bank));
     }
-    let registry = store::reconciliation::registry(connection, &bank).await?;
-    let mut reconciler = Reconciler::new(registry);
+    // The registry moves into the reconciler's map entry by entry.
+    let mut reconciler = Reconciler::new(store::reconciliation::registry(connection, &bank).await?);
     let mut hasher = Sha256::new();
     let mut discrepancies = Vec::new();
     while let Some(message) = stream.message().await.map_err(stream_error)? {

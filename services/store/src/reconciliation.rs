@@ -64,34 +64,41 @@ impl From<reconciliation_report::Model> for ReportRecord {
     }
 }
 
-/// The registry of a bank: its covered, open loans by loan number, read in pages so the
-/// database never sends one giant result.
-pub async fn registry(
-    connection: &impl ConnectionTrait,
-    bank: &BankId,
-) -> Result<Vec<(String, RegistryEntry)>, StoreError> {
+/// The registry of a bank: its covered, open loans as (loan number, entry), read in pages
+/// of only the five columns matching needs, so neither side holds more than it must.
+pub async fn registry(connection: &impl ConnectionTrait, bank: &BankId) -> Result<Vec<(String, RegistryEntry)>, StoreError> {
     let mut entries = Vec::new();
     let mut after = 0i64;
     loop {
-        let rows = loan::Entity::find()
+        let rows: Vec<(i64, String, i64, i32, String)> = loan::Entity::find()
+            .select_only()
+            .columns([
+                loan::Column::LoanId,
+                loan::Column::BankLoanNumber,
+                loan::Column::OutstandingFen,
+                loan::Column::DaysPastDue,
+                loan::Column::Classification,
+            ])
             .filter(loan::Column::BankId.eq(bank.as_str()))
             .filter(loan::Column::Status.is_not_in(["REPAID", "CLOSED"]))
             .filter(loan::Column::LoanId.gt(after))
             .order_by_asc(loan::Column::LoanId)
-            .limit(50_000)
+            .limit(100_000)
+            .into_tuple()
             .all(connection)
             .await?;
         let Some(last) = rows.last() else { break };
-        after = last.loan_id;
-        for row in rows {
-            let classification = Classification::parse(&row.classification)
-                .ok_or_else(|| StoreError::Corrupt(format!("loan {} classification", row.loan_id)))?;
+        after = last.0;
+        entries.reserve(rows.len());
+        for (loan_id, number, outstanding_fen, days_past_due, classification) in rows {
+            let classification = Classification::parse(&classification)
+                .ok_or_else(|| StoreError::Corrupt(format!("loan {loan_id} classification")))?;
             entries.push((
-                row.bank_loan_number,
+                number,
                 RegistryEntry {
-                    loan_id: row.loan_id,
-                    outstanding: Money::from_fen(row.outstanding_fen),
-                    days_past_due: u32::try_from(row.days_past_due).unwrap_or(0),
+                    loan_id,
+                    outstanding: Money::from_fen(outstanding_fen),
+                    days_past_due: u32::try_from(days_past_due).unwrap_or(0),
                     classification,
                 },
             ));
