@@ -401,3 +401,21 @@ async fn no_migrate_refuses_a_database_with_pending_migrations() {
 fn domain_policy() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml")).unwrap()
 }
+
+#[test]
+fn the_kubernetes_config_map_carries_the_default_policy() {
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/k8s/techcredit.yaml")).unwrap();
+    let block: String = manifest
+        .lines()
+        .skip_while(|line| line.trim() != "policy.toml: |")
+        .skip(1)
+        .take_while(|line| line.is_empty() || line.starts_with("    "))
+        .map(|line| format!("{}\n", line.strip_prefix("    ").unwrap_or(line)))
+        .collect();
+    assert_eq!(
+        block.trim_end(),
+        domain_policy().trim_end(),
+        "deploy/k8s/techcredit.yaml's ConfigMap drifted from the policy"
+    );
+}

@@ -64,7 +64,10 @@ async fn a_tape_with_a_ten_megabyte_line_is_reconciled_and_the_report_written() 
     let report = dir.path().join("report.csv");
     let output = tokio::task::spawn_blocking({
         let mut command = techcredit(&app, &key);
-        command.args(["reconcile", "--bank", "nbcb", "--as-of", "2025-06-30", "--quiet", "--report"]).arg(&report).arg(&tape);
+        command
+            .args(["reconcile", "--bank", "nbcb", "--as-of", "2025-06-30", "--quiet", "--report"])
+            .arg(&report)
+            .arg(&tape);
         move || command.output().unwrap()
     })
     .await
@@ -77,8 +80,15 @@ async fn a_tape_with_a_ten_megabyte_line_is_reconciled_and_the_report_written() 
     let lines: Vec<&str> = written.lines().collect();
     assert_eq!(lines[0], "kind,line,bank_loan_number,loan,bank_value,pool_value,difference,detail");
     assert!(lines[1].starts_with("MISSING_IN_POOL,2,N1,"), "{written}");
-    assert!(lines[2].starts_with("INVALID_RECORD,3,N2,") && lines[2].contains("must be 18 characters"), "{}", &lines[2][..lines[2].len().min(200)]);
-    assert!(lines[3].starts_with("INVALID_RECORD,4,N3,") && lines[3].contains("more than two fraction digits"), "{written}");
+    assert!(
+        lines[2].starts_with("INVALID_RECORD,3,N2,") && lines[2].contains("must be 18 characters"),
+        "{}",
+        &lines[2][..lines[2].len().min(200)]
+    );
+    assert!(
+        lines[3].starts_with("INVALID_RECORD,4,N3,") && lines[3].contains("more than two fraction digits"),
+        "{written}"
+    );
     assert_eq!(lines.len(), 4);
 }
 

@@ -66,7 +66,10 @@ impl From<reconciliation_report::Model> for ReportRecord {
 
 /// The registry of a bank: its covered, open loans as (loan number, entry), read in pages
 /// of only the five columns matching needs, so neither side holds more than it must.
-pub async fn registry(connection: &impl ConnectionTrait, bank: &BankId) -> Result<Vec<(String, RegistryEntry)>, StoreError> {
+pub async fn registry(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+) -> Result<Vec<(String, RegistryEntry)>, StoreError> {
     let mut entries = Vec::new();
     let mut after = 0i64;
     loop {
