@@ -10,7 +10,7 @@ use domain::loan::{ApplicationStatus, LoanState, StatusReport, apply_report, is_
 use domain::underwriting::{Context, Outcome, underwrite};
 use domain::{BankId, BankStatus, Money, Principal, Role};
 use proto::v1::{self as pb, loan_application_service_server::LoanApplicationService};
-use rpc::auth::{principal, require_bank_visible, require_role};
+use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today, parse_fraction};
 use rpc::{ApiError, AppState, idempotent};
 use rust_decimal::Decimal;
@@ -42,17 +42,6 @@ const REPORT: &str = "/techcredit.v1.LoanApplicationService/ReportLoanStatus";
 
 /// Everyone may read, bank callers only their own bank's records.
 const READERS: &[Role] = &[Role::Bank, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch, Role::Admin];
-
-fn numeric_id(violations: &mut Violations, field: &str, text: &str, collection: &str) -> Option<i64> {
-    let id = violations.name(field, text, collection)?;
-    match id.parse::<i64>() {
-        Ok(id) if id > 0 => Some(id),
-        _ => {
-            violations.add(field, format!("must be a resource name like \"{collection}/123\""));
-            None
-        }
-    }
-}
 
 fn own_bank(caller: &Principal) -> Result<BankId, ApiError> {
     caller.bank.clone().ok_or_else(|| ApiError::permission_denied("this key is not bound to a bank"))
@@ -154,7 +143,7 @@ impl Loans {
         require_role(&caller, READERS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let Some(id) = numeric_id(&mut v, "name", &body.name, "applications") else {
+        let Some(id) = v.numeric_name("name", &body.name, "applications") else {
             return Err(v.into_error());
         };
         let record = store::applications::get(self.state.store.connection(), id).await?;
@@ -197,14 +186,7 @@ impl Loans {
         {
             return Err(ApiError::invalid("submitted_to", "is before submitted_from"));
         }
-        let bank = match (&caller.role, bank) {
-            (Role::Bank, Some(bank)) => {
-                require_bank_visible(&caller, &bank, &body.bank)?;
-                Some(bank)
-            }
-            (Role::Bank, None) => Some(own_bank(&caller)?),
-            (_, bank) => bank,
-        };
+        let bank = bank_scope(&caller, bank, &body.bank)?;
         let today = business_today();
         // EXPIRED is an APPROVED application past its expiry; APPROVED excludes those.
         let stored_status = match status {
@@ -250,7 +232,7 @@ impl Loans {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let id = numeric_id(&mut v, "name", &body.name, "applications");
+        let id = v.numeric_name("name", &body.name, "applications");
         let (Some(request_id), Some(id)) = (request_id, id) else {
             return Err(v.into_error());
         };
@@ -285,7 +267,7 @@ impl Loans {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let id = numeric_id(&mut v, "name", &body.name, "applications");
+        let id = v.numeric_name("name", &body.name, "applications");
         let verdict: Option<pb::ReviewVerdict> = v.enumeration("verdict", body.verdict);
         let reason = v.text("reason", &body.reason, 2000);
         let (Some(request_id), Some(id), Some(verdict), Some(reason)) = (request_id, id, verdict, reason) else {
@@ -327,7 +309,7 @@ impl Loans {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let id = numeric_id(&mut v, "application", &body.application, "applications");
+        let id = v.numeric_name("application", &body.application, "applications");
         let number = v.text("bank_loan_number", &body.bank_loan_number, 64);
         let disbursed = v.money_positive("disbursed_amount", &body.disbursed_amount);
         let disbursement_date = v.date("disbursement_date", &body.disbursement_date);
@@ -572,7 +554,7 @@ impl Loans {
         let today = business_today();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let id = numeric_id(&mut v, "loan", &body.loan, "loans");
+        let id = v.numeric_name("loan", &body.loan, "loans");
         let report_date = v.date("report_date", &body.report_date);
         let outstanding = v.money_non_negative("outstanding_principal", &body.outstanding_principal);
         let days = v.check("days_past_due", rpc::convert::parse_count(body.days_past_due));
@@ -644,7 +626,7 @@ impl Loans {
         require_role(&caller, READERS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let Some(id) = numeric_id(&mut v, "name", &body.name, "loans") else {
+        let Some(id) = v.numeric_name("name", &body.name, "loans") else {
             return Err(v.into_error());
         };
         let loan = store::loans::get(self.state.store.connection(), id).await?;
@@ -670,14 +652,7 @@ impl Loans {
         let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
             return Err(v.into_error());
         };
-        let bank = match (&caller.role, bank) {
-            (Role::Bank, Some(bank)) => {
-                require_bank_visible(&caller, &bank, &body.bank)?;
-                Some(bank)
-            }
-            (Role::Bank, None) => Some(own_bank(&caller)?),
-            (_, bank) => bank,
-        };
+        let bank = bank_scope(&caller, bank, &body.bank)?;
         let filter = LoanFilter {
             bank,
             status,

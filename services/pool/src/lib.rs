@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use domain::bank::npl_ratio;
-use domain::ledger::{Account, AccountKind, Contributor, EntryDraft, EntryKind, LedgerError};
+use domain::ledger::{Account, AccountKind, Contributor, EntryDraft, EntryKind};
 use domain::position::{CoverTotals, StressScenario, figures, stress};
 use domain::terms::Grade;
 use domain::{BankId, BankStatus, Money, Role};
@@ -39,23 +39,6 @@ const SET_STATUS: &str = "/techcredit.v1.RiskPoolService/SetBankStatus";
 
 /// Roles that read the books.
 const BOOK_READERS: &[Role] = &[Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Admin, Role::Batch];
-
-fn ledger_error(error: PostError) -> ApiError {
-    match error {
-        PostError::Rule(rule) => {
-            let metadata = match &rule {
-                LedgerError::WouldGoNegative { account, balance, change } => vec![
-                    ("account".to_owned(), account.clone()),
-                    ("balance".to_owned(), balance.to_string()),
-                    ("change".to_owned(), change.to_string()),
-                ],
-                _ => Vec::new(),
-            };
-            ApiError::FailedPrecondition { reason: rule.reason().to_owned(), message: rule.to_string(), metadata }
-        }
-        PostError::Store(store) => store.into(),
-    }
-}
 
 fn optional_text(text: &str, max: usize, field: &str, v: &mut Violations) -> Option<String> {
     if text.chars().count() > max {
@@ -204,7 +187,7 @@ impl Pool {
                 return Err(ApiError::not_found(format!("banks/{bank_id}")));
             }
             let draft = make(&contributor, amount, date, &memo);
-            let entry = store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ledger_error)?;
+            let entry = store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ApiError::from)?;
             tracing::info!(entry_id = entry.entry_id, kind = entry.kind.as_str(), %contributor, %amount, "contribution posted");
             entry_to_wire(&entry)
         })
@@ -228,7 +211,7 @@ impl Pool {
         idempotent!(self.state, &caller, INTEREST, request_id, &body, |txn| {
             let entry = store::ledger::post(txn, &EntryDraft::interest(amount, date, &memo), &caller.key_id, None)
                 .await
-                .map_err(ledger_error)?;
+                .map_err(ApiError::from)?;
             pb::RecordInterestResponse { entry: Some(entry_to_wire(&entry)) }
         })
     }
@@ -284,7 +267,7 @@ impl Pool {
                     PostError::Store(store::StoreError::AlreadyExists(_)) => {
                         refuse("ENTRY_ALREADY_REVERSED", format!("{} was already reversed", body.entry))
                     }
-                    other => ledger_error(other),
+                    other => ApiError::from(other),
                 })?;
             tracing::info!(entry_id, reversal_id = reversal.entry_id, "entry reversed");
             pb::ReverseEntryResponse { reversal: Some(entry_to_wire(&reversal)) }

@@ -145,3 +145,20 @@ pub fn require_role(principal: &Principal, roles: &[Role]) -> Result<(), ApiErro
 pub fn require_bank_visible(principal: &Principal, bank: &BankId, resource: &str) -> Result<(), ApiError> {
     if principal.may_see_bank(bank) { Ok(()) } else { Err(ApiError::not_found(resource)) }
 }
+
+/// The bank a listing is limited to: a bank caller always its own (asking for another bank
+/// is NOT_FOUND), other roles the bank they filter by, if any.
+pub fn bank_scope(principal: &Principal, filter: Option<BankId>, name: &str) -> Result<Option<BankId>, ApiError> {
+    match (principal.role, filter) {
+        (Role::Bank, Some(bank)) => {
+            require_bank_visible(principal, &bank, name)?;
+            Ok(Some(bank))
+        }
+        (Role::Bank, None) => principal
+            .bank
+            .clone()
+            .map(Some)
+            .ok_or_else(|| ApiError::permission_denied("this key is not bound to a bank")),
+        (_, filter) => Ok(filter),
+    }
+}

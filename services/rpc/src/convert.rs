@@ -89,6 +89,18 @@ impl Violations {
         }
     }
 
+    /// A resource name with a numeric id, `"{collection}/123"`, returning the id.
+    pub fn numeric_name(&mut self, field: &str, text: &str, collection: &str) -> Option<i64> {
+        let id = self.name(field, text, collection)?;
+        match id.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                self.add(field, format!("must be a resource name like \"{collection}/123\""));
+                None
+            }
+        }
+    }
+
     /// A bank resource name `banks/{bank_id}`.
     pub fn bank_name(&mut self, field: &str, text: &str) -> Option<BankId> {
         let id = self.name(field, text, "banks")?;

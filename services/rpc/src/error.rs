@@ -103,6 +103,26 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<store::ledger::PostError> for ApiError {
+    /// A ledger rule becomes FAILED_PRECONDITION with its reason and the balances involved.
+    fn from(error: store::ledger::PostError) -> ApiError {
+        match error {
+            store::ledger::PostError::Rule(rule) => {
+                let metadata = match &rule {
+                    domain::ledger::LedgerError::WouldGoNegative { account, balance, change } => vec![
+                        ("account".to_owned(), account.clone()),
+                        ("balance".to_owned(), balance.to_string()),
+                        ("change".to_owned(), change.to_string()),
+                    ],
+                    _ => Vec::new(),
+                };
+                ApiError::FailedPrecondition { reason: rule.reason().to_owned(), message: rule.to_string(), metadata }
+            }
+            store::ledger::PostError::Store(store) => store.into(),
+        }
+    }
+}
+
 fn with_info(code: Code, message: String, reason: &str, metadata: HashMap<String, String>) -> Status {
     let mut details = ErrorDetails::new();
     details.set_error_info(reason, ERROR_DOMAIN, metadata);

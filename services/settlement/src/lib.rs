@@ -11,13 +11,12 @@ use domain::loan::LoanStatus;
 use domain::statement::{self as st, Line, LineKind, Period};
 use domain::{BankId, Money, Principal, Role};
 use proto::v1::{self as pb, settlement_service_server::SettlementService};
-use rpc::auth::{principal, require_bank_visible, require_role};
+use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today, format_date, timestamp};
 use rpc::{ApiError, AppState, idempotent};
 use sha2::{Digest, Sha256};
 use store::claims::{ClaimChange, ClaimRecord, ClaimStatus, NewClaim};
 use store::exposure::ExposureDelta;
-use store::ledger::PostError;
 use store::sea_orm::ConnectionTrait;
 use store::statements::StatementRecord;
 use tonic::{Request, Response, Status};
@@ -47,24 +46,6 @@ const READERS: &[Role] = &[Role::Bank, Role::RiskOfficer, Role::Finance, Role::A
 
 fn refuse(error: ClaimError) -> ApiError {
     ApiError::precondition(error.reason(), error.to_string())
-}
-
-fn ledger_error(error: PostError) -> ApiError {
-    match error {
-        PostError::Rule(rule) => ApiError::precondition(rule.reason(), rule.to_string()),
-        PostError::Store(store) => store.into(),
-    }
-}
-
-fn numeric_id(v: &mut Violations, field: &str, text: &str, collection: &str) -> Option<i64> {
-    let id = v.name(field, text, collection)?;
-    match id.parse::<i64>() {
-        Ok(id) if id > 0 => Some(id),
-        _ => {
-            v.add(field, format!("must be a resource name like \"{collection}/123\""));
-            None
-        }
-    }
 }
 
 fn claim_status_to_wire(status: ClaimStatus) -> i32 {
@@ -195,7 +176,7 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let loan_id = numeric_id(&mut v, "loan", &body.loan, "loans");
+        let loan_id = v.numeric_name("loan", &body.loan, "loans");
         let claim_date = v.date("claim_date", &body.claim_date);
         if let Some(date) = claim_date
             && date > business_today()
@@ -255,7 +236,7 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let claim_id = numeric_id(&mut v, "name", &body.name, "claims");
+        let claim_id = v.numeric_name("name", &body.name, "claims");
         let date = v.date("approval_date", &body.approval_date);
         if let Some(date) = date
             && date > business_today()
@@ -309,7 +290,7 @@ impl Settlement {
                 let draft =
                     EntryDraft::claim_approved(&claim.bank_id, compensation, date, &format!("claim {claim_id}"))
                         .with_source(format!("claims/{claim_id}"));
-                store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ledger_error)?;
+                store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ApiError::from)?;
                 store::claims::set_annual(txn, &claim.bank_id, year, Money::from_fen(used.fen() + compensation.fen()))
                     .await?;
                 store::claims::update(
@@ -341,7 +322,7 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let claim_id = numeric_id(&mut v, "name", &body.name, "claims");
+        let claim_id = v.numeric_name("name", &body.name, "claims");
         let reason = v.text("reason", &body.reason, 2000);
         let (Some(request_id), Some(claim_id), Some(reason)) = (request_id, claim_id, reason) else {
             return Err(v.into_error());
@@ -386,7 +367,7 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let loan_id = numeric_id(&mut v, "loan", &body.loan, "loans");
+        let loan_id = v.numeric_name("loan", &body.loan, "loans");
         let amount = v.money_positive("amount", &body.amount);
         let date = v.date("recovery_date", &body.recovery_date);
         if let Some(date) = date
@@ -422,7 +403,7 @@ impl Settlement {
                     &format!("recovery on loan {loan_id}"),
                 )
                 .with_source(format!("claims/{}", claim.claim_id));
-                store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ledger_error)?;
+                store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ApiError::from)?;
             } else {
                 store::ledger::lock_pool(txn).await?;
             }
@@ -470,7 +451,7 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let loan_id = numeric_id(&mut v, "loan", &body.loan, "loans");
+        let loan_id = v.numeric_name("loan", &body.loan, "loans");
         let date = v.date("close_date", &body.close_date);
         let (Some(request_id), Some(loan_id), Some(date)) = (request_id, loan_id, date) else {
             return Err(v.into_error());
@@ -496,7 +477,7 @@ impl Settlement {
         require_role(&caller, READERS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let Some(claim_id) = numeric_id(&mut v, "name", &body.name, "claims") else {
+        let Some(claim_id) = v.numeric_name("name", &body.name, "claims") else {
             return Err(v.into_error());
         };
         let claim = store::claims::get(self.state.store.connection(), claim_id).await?;
@@ -522,7 +503,7 @@ impl Settlement {
         let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
             return Err(v.into_error());
         };
-        let bank = own_or_filter(&caller, bank, &body.bank)?;
+        let bank = bank_scope(&caller, bank, &body.bank)?;
         let mut claims = store::claims::list(
             self.state.store.connection(),
             bank.as_ref(),
@@ -587,7 +568,7 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
-        let statement_id = numeric_id(&mut v, "name", &body.name, "statements");
+        let statement_id = v.numeric_name("name", &body.name, "statements");
         let sha = v.text("content_sha256", &body.content_sha256, 64);
         let (Some(request_id), Some(statement_id), Some(sha)) = (request_id, statement_id, sha) else {
             return Err(v.into_error());
@@ -629,7 +610,7 @@ impl Settlement {
     async fn get_statement(&self, caller: &Principal, name: &str) -> Result<StatementRecord, ApiError> {
         require_role(caller, READERS)?;
         let mut v = Violations::new();
-        let Some(statement_id) = numeric_id(&mut v, "name", name, "statements") else {
+        let Some(statement_id) = v.numeric_name("name", name, "statements") else {
             return Err(v.into_error());
         };
         let record = store::statements::get(self.state.store.connection(), statement_id)
@@ -663,7 +644,7 @@ impl Settlement {
         let (Some(page), Some(bank), Some(period)) = (page, bank, period) else {
             return Err(v.into_error());
         };
-        let bank = own_or_filter(&caller, bank, &body.bank)?;
+        let bank = bank_scope(&caller, bank, &body.bank)?;
         let connection = self.state.store.connection();
         let mut records = store::statements::list(
             connection,
@@ -679,20 +660,6 @@ impl Settlement {
             statements.push(statement_to_wire(record, statement_entries(connection, record.statement_id).await?));
         }
         Ok(pb::ListStatementsResponse { statements, next_page_token })
-    }
-}
-
-/// A bank caller is limited to its own bank; others may filter by any bank.
-fn own_or_filter(caller: &Principal, bank: Option<BankId>, name: &str) -> Result<Option<BankId>, ApiError> {
-    match (caller.role, bank) {
-        (Role::Bank, Some(bank)) => {
-            require_bank_visible(caller, &bank, name)?;
-            Ok(Some(bank))
-        }
-        (Role::Bank, None) => {
-            caller.bank.clone().map(Some).ok_or_else(|| ApiError::permission_denied("key not bound to a bank"))
-        }
-        (_, bank) => Ok(bank),
     }
 }
 
@@ -761,7 +728,7 @@ async fn post_statement(connection: &impl ConnectionTrait, record: &StatementRec
     let memo = format!("settlement {} {}", s.bank, s.period);
     let post = |draft: EntryDraft| {
         let draft = draft.with_source(source.clone());
-        async move { store::ledger::post(connection, &draft, by, None).await.map_err(ledger_error) }
+        async move { store::ledger::post(connection, &draft, by, None).await.map_err(ApiError::from) }
     };
     let owed_to_bank = Money::from_fen(s.compensation_total.fen() + s.shortfall_total.fen());
     let cash = store::ledger::balances(connection).await?.escrow_cash();

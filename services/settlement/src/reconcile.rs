@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use domain::reconcile::{Discrepancy, DiscrepancyKind, Reconciler, TapeRow};
 use domain::{BankId, Principal, Role};
 use proto::v1 as pb;
-use rpc::auth::{require_bank_visible, require_role};
+use rpc::auth::{bank_scope, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, format_date, timestamp};
 use rpc::{ApiError, AppState};
 use sha2::{Digest, Sha256};
@@ -158,17 +158,6 @@ pub async fn reconcile(
     Ok(pb::ReconcileLoanTapeResponse { report: Some(report_to_wire(&report)), existing: false })
 }
 
-fn report_id(v: &mut Violations, field: &str, text: &str) -> Option<i64> {
-    let id = v.name(field, text, "reconciliationReports")?;
-    match id.parse::<i64>() {
-        Ok(id) if id > 0 => Some(id),
-        _ => {
-            v.add(field, "must be a resource name like \"reconciliationReports/7\"");
-            None
-        }
-    }
-}
-
 async fn visible_report(state: &AppState, caller: &Principal, name: &str, id: i64) -> Result<ReportRecord, ApiError> {
     let report =
         store::reconciliation::get(state.store.connection(), id).await?.ok_or_else(|| ApiError::not_found(name))?;
@@ -185,7 +174,7 @@ pub async fn get(
 ) -> Result<pb::GetReconciliationReportResponse, ApiError> {
     require_role(caller, READERS)?;
     let mut v = Violations::new();
-    let Some(id) = report_id(&mut v, "name", name) else {
+    let Some(id) = v.numeric_name("name", name, "reconciliationReports") else {
         return Err(v.into_error());
     };
     let report = visible_report(state, caller, name, id).await?;
@@ -205,14 +194,7 @@ pub async fn list(
     let (Some(page), Some(bank)) = (page, bank) else {
         return Err(v.into_error());
     };
-    let bank = match (caller.role, bank) {
-        (Role::Bank, Some(bank)) => {
-            require_bank_visible(caller, &bank, &body.bank)?;
-            Some(bank)
-        }
-        (Role::Bank, None) => caller.bank.clone(),
-        (_, bank) => bank,
-    };
+    let bank = bank_scope(caller, bank, &body.bank)?;
     let mut reports = store::reconciliation::list(
         state.store.connection(),
         bank.as_ref(),
@@ -233,7 +215,7 @@ pub async fn discrepancies(
     require_role(caller, READERS)?;
     let mut v = Violations::new();
     let page = Page::parse(&mut v, body.page_size, &body.page_token);
-    let id = report_id(&mut v, "report", &body.report);
+    let id = v.numeric_name("report", &body.report, "reconciliationReports");
     let kind = match pb::DiscrepancyKind::try_from(body.kind) {
         Ok(pb::DiscrepancyKind::Unspecified) => Some(None),
         Ok(wire) => Some(DiscrepancyKind::parse(wire.as_str_name().trim_start_matches("DISCREPANCY_KIND_"))),
