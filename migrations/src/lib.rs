@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261201_000001_initial;
 mod m20261201_000002_bank_quota_used;
 mod m20261201_000003_settlement_links;
+mod m20261201_000004_pool_net_assets;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_initial::Migration),
             Box::new(m20261201_000002_bank_quota_used::Migration),
             Box::new(m20261201_000003_settlement_links::Migration),
+            Box::new(m20261201_000004_pool_net_assets::Migration),
         ]
     }
 }

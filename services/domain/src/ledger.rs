@@ -408,6 +408,29 @@ impl EntryDraft {
         changes
     }
 
+    /// How the entry changes net pool assets (cash + receivables − payables), in fen.
+    pub fn net_pool_assets_change(&self) -> i64 {
+        self.postings
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.account.family(),
+                    "escrow_cash" | "contributions_receivable" | "recoveries_receivable" | "compensation_payable"
+                )
+            })
+            .map(|p| p.debit.fen() - p.credit.fen())
+            .sum()
+    }
+
+    /// How the entry changes committed capital (Σ fund capital), in fen.
+    pub fn committed_capital_change(&self) -> i64 {
+        self.postings
+            .iter()
+            .filter(|p| p.account.family() == "fund_capital")
+            .map(|p| p.credit.fen() - p.debit.fen())
+            .sum()
+    }
+
     /// Checks that no guarded account goes below zero, given current balances.
     pub fn check_guards(&self, balance_of: impl Fn(&Account) -> Money) -> Result<(), LedgerError> {
         for (account, change) in self.balance_changes() {
@@ -523,6 +546,12 @@ mod tests {
             (Account::fund_capital(&city), Money::from_fen(1300)),
         ]));
         assert_eq!(balances.net_pool_assets(), Money::from_fen(1220));
+        let pay = EntryDraft::compensation_paid(&bank, Money::from_fen(100), date(), "");
+        assert_eq!(pay.net_pool_assets_change(), 0, "paying a payable from cash leaves net assets alone");
+        let approve = EntryDraft::claim_approved(&bank, Money::from_fen(100), date(), "");
+        assert_eq!(approve.net_pool_assets_change(), -100);
+        let commit = EntryDraft::contribution_committed(&city, Money::from_fen(300), date(), "");
+        assert_eq!((commit.net_pool_assets_change(), commit.committed_capital_change()), (300, 300));
         assert_eq!(balances.committed_capital(), Money::from_fen(1300));
     }
 }

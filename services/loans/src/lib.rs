@@ -5,7 +5,6 @@ mod wire;
 
 use chrono::{Days, Months, NaiveDate};
 use domain::bank::automatic_status;
-use domain::ledger::Balances;
 use domain::loan::{ApplicationStatus, LoanState, StatusReport, apply_report, is_non_performing};
 use domain::underwriting::{Context, Outcome, underwrite};
 use domain::{BankId, BankStatus, Money, Principal, Role};
@@ -493,12 +492,21 @@ impl Loans {
                 },
             )
             .await?;
-            // The pool-wide totals are locked last (lock order: bank, enterprise, pool), so the
-            // one row every enrolment contends for is held for as short a time as possible.
-            let pool = store::ledger::lock_pool(txn).await?;
-            let balances: Balances = store::ledger::balances(txn).await?;
-            let net_pool_assets = balances.net_pool_assets();
-            let committed = balances.committed_capital();
+            store::exposure::add_loan_to_bank_and_enterprise(
+                txn,
+                &application.bank_id,
+                &uscc,
+                disbursed,
+                pool_exposure,
+            )
+            .await?;
+            // The pool-wide totals are taken last (lock order: bank, enterprise, pool) and in one
+            // statement that adds the loan and returns the totals after it: the row every
+            // enrolment contends for is held only from here to commit. A broken limit rolls
+            // the whole enrolment back.
+            let pool = store::exposure::add_loan_to_pool(txn, disbursed, pool_exposure).await?;
+            let net_pool_assets = pool.net_pool_assets;
+            let committed = pool.committed_capital;
             let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
             if pool.suspended || net_pool_assets < floor {
                 let why = if pool.suspended {
@@ -512,8 +520,8 @@ impl Loans {
                     &[("net_pool_assets", net_pool_assets.to_string()), ("committed_capital", committed.to_string())],
                 ));
             }
-            let covered_now = Money::from_fen(pool.covered_outstanding_fen);
-            let covered_after = covered_now.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
+            let covered_after = pool.covered_outstanding;
+            let covered_now = Money::from_fen(covered_after.fen() - disbursed.fen());
             let capacity = net_pool_assets.to_decimal() * policy.pool.max_leverage;
             if covered_after.to_decimal() > capacity {
                 return Err(refuse(
@@ -531,14 +539,6 @@ impl Loans {
                     ],
                 ));
             }
-
-            let delta = ExposureDelta {
-                outstanding: disbursed.fen(),
-                pool_exposure: pool_exposure.fen(),
-                npl_outstanding: 0,
-                loans: 1,
-            };
-            store::exposure::apply(txn, &application.bank_id, &uscc, delta).await?;
             tracing::info!(loan_id = loan.loan_id, application_id = id, bank_id = %loan.bank_id, amount = %disbursed, "loan enrolled");
             pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan)) }
         })

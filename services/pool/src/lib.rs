@@ -624,6 +624,28 @@ pub async fn verify_ledger(state: &AppState) -> Result<pb::VerifyLedgerResponse,
             differ(format!("account {account} balance"), "≥ 0.00".to_owned(), balance.to_string());
         }
     }
+    let from_journal = domain::ledger::Balances(
+        journal
+            .iter()
+            .map(|(account, (debits, credits))| (account.clone(), account.balance(*debits, *credits)))
+            .collect(),
+    );
+    {
+        use store::sea_orm::EntityTrait;
+        let pool = store::entities::pool_totals::Entity::find_by_id(1)
+            .one(connection)
+            .await
+            .map_err(store::StoreError::from)?
+            .ok_or_else(|| ApiError::Internal("pool totals row missing".to_owned()))?;
+        for (name, expected, actual) in [
+            ("net_pool_assets", from_journal.net_pool_assets(), Money::from_fen(pool.net_pool_assets_fen)),
+            ("committed_capital", from_journal.committed_capital(), Money::from_fen(pool.committed_capital_fen)),
+        ] {
+            if expected != actual {
+                differ(format!("pool total {name}"), expected.to_string(), actual.to_string());
+            }
+        }
+    }
     let recomputed = store::exposure::recompute(connection).await?;
     let current = store::exposure::current(connection).await?;
     let mut compare_totals = |subject: &str, expected: &CoverTotals, actual: &CoverTotals| {

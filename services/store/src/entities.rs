@@ -140,6 +140,10 @@ pub mod pool_totals {
         #[allow(missing_docs)]
         pub suspension_reason: String,
         #[allow(missing_docs)]
+        pub net_pool_assets_fen: i64,
+        #[allow(missing_docs)]
+        pub committed_capital_fen: i64,
+        #[allow(missing_docs)]
         pub updated_at: DateTimeUtc,
     }
 

@@ -49,6 +49,71 @@ pub async fn enterprise_outstanding(connection: &impl ConnectionTrait, uscc: &st
     Ok(Money::from_fen(row.map_or(0, |r| r.covered_outstanding_fen)))
 }
 
+/// The pool's totals after an enrolment's change, as `claim_pool_capacity` returns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolAfter {
+    /// Covered outstanding including the new loan.
+    pub covered_outstanding: Money,
+    /// Net pool assets (running total kept by every posting).
+    pub net_pool_assets: Money,
+    /// Committed capital (running total kept by every posting).
+    pub committed_capital: Money,
+    /// Suspended by hand.
+    pub suspended: bool,
+    /// Why.
+    pub suspension_reason: String,
+}
+
+/// Adds a new loan to the pool's totals in one statement that also takes the row's lock and
+/// returns the totals after it, so the caller checks the limits on exactly what it wrote
+/// (and rolls back if they are broken). Takes the pool lock: call it last.
+pub async fn add_loan_to_pool(
+    connection: &impl ConnectionTrait,
+    outstanding: Money,
+    pool_exposure: Money,
+) -> Result<PoolAfter, StoreError> {
+    let add = |column: &str, value: i64| Expr::col(sea_orm::sea_query::Alias::new(column)).add(value);
+    let rows = pool_totals::Entity::update_many()
+        .col_expr(pool_totals::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
+        .col_expr(pool_totals::Column::PoolExposureFen, add("pool_exposure_fen", pool_exposure.fen()))
+        .col_expr(pool_totals::Column::CoveredLoans, add("covered_loans", 1))
+        .filter(pool_totals::Column::Id.eq(1))
+        .exec_with_returning(connection)
+        .await?;
+    let row =
+        rows.into_iter().next().ok_or_else(|| StoreError::Corrupt("the pool totals row is missing".to_owned()))?;
+    Ok(PoolAfter {
+        covered_outstanding: Money::from_fen(row.covered_outstanding_fen),
+        net_pool_assets: Money::from_fen(row.net_pool_assets_fen),
+        committed_capital: Money::from_fen(row.committed_capital_fen),
+        suspended: row.suspended,
+        suspension_reason: row.suspension_reason,
+    })
+}
+
+/// Adds a new loan to its bank's and enterprise's totals (the caller holds both locks).
+pub async fn add_loan_to_bank_and_enterprise(
+    connection: &impl ConnectionTrait,
+    bank_id: &BankId,
+    uscc: &str,
+    outstanding: Money,
+    pool_exposure: Money,
+) -> Result<(), StoreError> {
+    let add = |column: &str, value: i64| Expr::col(sea_orm::sea_query::Alias::new(column)).add(value);
+    bank::Entity::update_many()
+        .col_expr(bank::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
+        .col_expr(bank::Column::PoolExposureFen, add("pool_exposure_fen", pool_exposure.fen()))
+        .filter(bank::Column::BankId.eq(bank_id.as_str()))
+        .exec(connection)
+        .await?;
+    enterprise_exposure::Entity::update_many()
+        .col_expr(enterprise_exposure::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
+        .filter(enterprise_exposure::Column::Uscc.eq(uscc))
+        .exec(connection)
+        .await?;
+    Ok(())
+}
+
 /// Applies a change to the pool's, the bank's and the enterprise's totals. The caller holds
 /// the locks.
 pub async fn apply(

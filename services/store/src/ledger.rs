@@ -176,6 +176,17 @@ pub async fn post(
         }
     }
 
+    let (net_change, committed_change) = (draft.net_pool_assets_change(), draft.committed_capital_change());
+    if net_change != 0 || committed_change != 0 {
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+        let add = |column: &str, value: i64| Expr::col(Alias::new(column)).add(value);
+        pool_totals::Entity::update_many()
+            .col_expr(pool_totals::Column::NetPoolAssetsFen, add("net_pool_assets_fen", net_change))
+            .col_expr(pool_totals::Column::CommittedCapitalFen, add("committed_capital_fen", committed_change))
+            .filter(pool_totals::Column::Id.eq(1))
+            .exec(connection)
+            .await?;
+    }
     let now = Utc::now();
     let entry = journal_entry::ActiveModel {
         entry_id: Default::default(),
