@@ -420,31 +420,6 @@ impl Loans {
                 return Err(first);
             }
 
-            let bank = store::banks::get_for_update(txn, &application.bank_id).await?.ok_or_else(|| {
-                ApiError::Internal(format!("bank {} of application {id} is missing", application.bank_id))
-            })?;
-            if bank.status == BankStatus::Suspended {
-                return Err(refuse(
-                    "BANK_SUSPENDED",
-                    format!("bank {} is suspended: {}", bank.bank_id, bank.status_reason),
-                    &[],
-                ));
-            }
-            let bank_after = bank.quota_used.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
-            if bank_after > bank.quota {
-                return Err(refuse(
-                    "BANK_QUOTA_EXCEEDED",
-                    format!(
-                        "bank {} would use {bank_after} of its quota {} ({} used + {disbursed})",
-                        bank.bank_id, bank.quota, bank.quota_used
-                    ),
-                    &[
-                        ("quota", bank.quota.to_string()),
-                        ("quota_used", bank.quota_used.to_string()),
-                        ("requested", disbursed.to_string()),
-                    ],
-                ));
-            }
             let uscc = application.submission.enterprise.uscc.to_string();
             let enterprise_now = store::exposure::lock_enterprise(txn, &uscc).await?;
             let enterprise_cap = policy.enterprise_cap_for(application.decision.grade);
@@ -492,15 +467,34 @@ impl Loans {
                 },
             )
             .await?;
-            store::exposure::add_loan_to_bank_and_enterprise(
-                txn,
-                &application.bank_id,
-                &uscc,
-                disbursed,
-                pool_exposure,
-            )
-            .await?;
-            // The pool-wide totals are taken last (lock order: bank, enterprise, pool) and in one
+            store::exposure::add_loan_to_enterprise(txn, &uscc, disbursed).await?;
+            // The bank's row next, in one statement that adds the loan and returns the bank
+            // after it (lock order: enterprise, bank, pool; the hot rows are taken last).
+            let bank = store::exposure::add_loan_to_bank(txn, &application.bank_id, disbursed, pool_exposure).await?;
+            if bank.status == BankStatus::Suspended {
+                return Err(refuse(
+                    "BANK_SUSPENDED",
+                    format!("bank {} is suspended: {}", bank.bank_id, bank.status_reason),
+                    &[],
+                ));
+            }
+            let bank_after = bank.quota_used;
+            let bank_before = Money::from_fen(bank_after.fen() - disbursed.fen());
+            if bank_after > bank.quota {
+                return Err(refuse(
+                    "BANK_QUOTA_EXCEEDED",
+                    format!(
+                        "bank {} would use {bank_after} of its quota {} ({bank_before} used + {disbursed})",
+                        bank.bank_id, bank.quota
+                    ),
+                    &[
+                        ("quota", bank.quota.to_string()),
+                        ("quota_used", bank_before.to_string()),
+                        ("requested", disbursed.to_string()),
+                    ],
+                ));
+            }
+            // The pool-wide totals are taken last (lock order: enterprise, bank, pool) and in one
             // statement that adds the loan and returns the totals after it: the row every
             // enrolment contends for is held only from here to commit. A broken limit rolls
             // the whole enrolment back.
@@ -581,10 +575,10 @@ impl Loans {
             let next = apply_report(&policy, &loan.state, &report).map_err(|error| {
                 refuse(error.reason(), error.to_string(), &[("status", loan.state.status.to_string())])
             })?;
+            store::exposure::lock_enterprise(txn, &loan.uscc).await?;
             let bank = store::banks::get_for_update(txn, &loan.bank_id)
                 .await?
                 .ok_or_else(|| ApiError::Internal(format!("bank {} of loan {id} is missing", loan.bank_id)))?;
-            store::exposure::lock_enterprise(txn, &loan.uscc).await?;
             store::ledger::lock_pool(txn).await?;
             let closed = next.status.is_closed();
             let new_outstanding = if closed { Money::ZERO } else { next.outstanding };

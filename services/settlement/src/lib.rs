@@ -150,9 +150,9 @@ async fn close_loan(
     loan: &store::loans::LoanRecord,
     date: chrono::NaiveDate,
 ) -> Result<(), ApiError> {
-    // Lock order everywhere: bank, enterprise, pool.
-    store::banks::get_for_update(connection, &loan.bank_id).await?;
+    // Lock order everywhere: enterprise, bank, pool.
     store::exposure::lock_enterprise(connection, &loan.uscc).await?;
+    store::banks::get_for_update(connection, &loan.bank_id).await?;
     store::ledger::lock_pool(connection).await?;
     let npl = if domain::loan::is_non_performing(loan.state.classification) { loan.state.outstanding.fen() } else { 0 };
     let delta = ExposureDelta {

@@ -2,8 +2,8 @@
 //! transaction as every change to a covered loan, so the figures risk officers and limits
 //! read never need a scan of the loan book.
 //!
-//! Lock order, everywhere: bank row, then enterprise row, then the pool totals row last
-//! (the row every enrolment contends for is held for the shortest time).
+//! Lock order, everywhere: enterprise row, then bank row, then the pool totals row last
+//! (the rows that enrolments contend for are held for the shortest time).
 
 use domain::{BankId, Money};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -91,27 +91,38 @@ pub async fn add_loan_to_pool(
     })
 }
 
-/// Adds a new loan to its bank's and enterprise's totals (the caller holds both locks).
-pub async fn add_loan_to_bank_and_enterprise(
+/// Adds a new loan to its enterprise's total (the caller holds the row's lock).
+pub async fn add_loan_to_enterprise(
     connection: &impl ConnectionTrait,
-    bank_id: &BankId,
     uscc: &str,
     outstanding: Money,
-    pool_exposure: Money,
 ) -> Result<(), StoreError> {
     let add = |column: &str, value: i64| Expr::col(sea_orm::sea_query::Alias::new(column)).add(value);
-    bank::Entity::update_many()
-        .col_expr(bank::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
-        .col_expr(bank::Column::PoolExposureFen, add("pool_exposure_fen", pool_exposure.fen()))
-        .filter(bank::Column::BankId.eq(bank_id.as_str()))
-        .exec(connection)
-        .await?;
     enterprise_exposure::Entity::update_many()
         .col_expr(enterprise_exposure::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
         .filter(enterprise_exposure::Column::Uscc.eq(uscc))
         .exec(connection)
         .await?;
     Ok(())
+}
+
+/// Adds a new loan to its bank's totals in one statement that takes the bank row's lock and
+/// returns the bank after it; the caller checks status and quota on what it wrote.
+pub async fn add_loan_to_bank(
+    connection: &impl ConnectionTrait,
+    bank_id: &BankId,
+    outstanding: Money,
+    pool_exposure: Money,
+) -> Result<crate::banks::BankRecord, StoreError> {
+    let add = |column: &str, value: i64| Expr::col(sea_orm::sea_query::Alias::new(column)).add(value);
+    let rows = bank::Entity::update_many()
+        .col_expr(bank::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
+        .col_expr(bank::Column::PoolExposureFen, add("pool_exposure_fen", pool_exposure.fen()))
+        .filter(bank::Column::BankId.eq(bank_id.as_str()))
+        .exec_with_returning(connection)
+        .await?;
+    let row = rows.into_iter().next().ok_or_else(|| StoreError::Corrupt(format!("bank {bank_id} is missing")))?;
+    crate::banks::BankRecord::try_from(row)
 }
 
 /// Applies a change to the pool's, the bank's and the enterprise's totals. The caller holds
