@@ -227,11 +227,16 @@ impl Application {
     ) -> Result<(), StartupError> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         set_all(&reporter, ServingStatus::Serving).await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
+        // Reflection v1, and v1alpha for older clients (grpcurl before 1.8.8 asks only for it).
+        let reflection_builder = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection =
+            reflection_builder().build_v1().map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
+        let reflection_alpha =
+            reflection_builder().build_v1alpha().map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
 
         let state = self.state.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -249,6 +254,7 @@ impl Application {
             .layer(AuthLayer::new(state.store.clone()))
             .add_service(health_service)
             .add_service(reflection)
+            .add_service(reflection_alpha)
             .add_service(AdminServiceServer::new(admin::Admin::new(state.clone())))
             .add_service(LoanApplicationServiceServer::new(loans::Loans::new(state.clone())))
             .add_service(RiskPoolServiceServer::new(pool::Pool::new(state.clone())))
