@@ -311,15 +311,10 @@ impl Loans {
         let id = v.numeric_name("application", &body.application, "applications");
         let number = v.text("bank_loan_number", &body.bank_loan_number, 64);
         let disbursed = v.money_positive("disbursed_amount", &body.disbursed_amount);
-        let disbursement_date = v.date("disbursement_date", &body.disbursement_date);
+        let disbursement_date = v.past_date("disbursement_date", &body.disbursement_date);
         let rate = v.check("annual_rate", parse_fraction(&body.annual_rate));
         let maturity = v.date("maturity_date", &body.maturity_date);
         let today = business_today();
-        if let Some(date) = disbursement_date
-            && date > today
-        {
-            v.add("disbursement_date", format!("{date} is in the future"));
-        }
         if let (Some(start), Some(end)) = (disbursement_date, maturity)
             && end <= start
         {
@@ -545,27 +540,18 @@ impl Loans {
         let caller = principal(&request)?;
         require_role(&caller, &[Role::Bank])?;
         let body = request.into_inner();
-        let today = business_today();
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
         let id = v.numeric_name("loan", &body.loan, "loans");
-        let report_date = v.date("report_date", &body.report_date);
+        let report_date = v.past_date("report_date", &body.report_date);
         let outstanding = v.money_non_negative("outstanding_principal", &body.outstanding_principal);
         let days = v.check("days_past_due", rpc::convert::parse_count(body.days_past_due));
         let classification = wire::classification(&mut v, "classification", body.classification);
-        if let Some(date) = report_date
-            && date > today
-        {
-            v.add("report_date", format!("{date} is in the future"));
-        }
         let (Some(request_id), Some(id), Some(report_date), Some(outstanding), Some(days), Some(classification)) =
             (request_id, id, report_date, outstanding, days, classification)
         else {
             return Err(v.into_error());
         };
-        if !v.is_empty() {
-            return Err(v.into_error());
-        }
         let policy = self.state.policy.clone();
         let report =
             StatusReport { report_date, outstanding, days_past_due: days, classification, repaid: body.repaid };

@@ -54,6 +54,16 @@ impl Violations {
         self.check(field, parse_date(text))
     }
 
+    /// A required business date that is not in the future (today in Asia/Shanghai or earlier).
+    pub fn past_date(&mut self, field: &str, text: &str) -> Option<NaiveDate> {
+        let date = self.date(field, text)?;
+        if date > business_today() {
+            self.add(field, format!("{date} is in the future"));
+            return None;
+        }
+        Some(date)
+    }
+
     /// An optional business date: empty means "not given".
     pub fn optional_date(&mut self, field: &str, text: &str) -> Option<Option<NaiveDate>> {
         if text.is_empty() { Some(None) } else { self.date(field, text).map(Some) }

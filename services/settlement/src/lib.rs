@@ -177,12 +177,7 @@ impl Settlement {
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
         let loan_id = v.numeric_name("loan", &body.loan, "loans");
-        let claim_date = v.date("claim_date", &body.claim_date);
-        if let Some(date) = claim_date
-            && date > business_today()
-        {
-            v.add("claim_date", format!("{date} is in the future"));
-        }
+        let claim_date = v.past_date("claim_date", &body.claim_date);
         let (Some(request_id), Some(loan_id), Some(claim_date)) = (request_id, loan_id, claim_date) else {
             return Err(v.into_error());
         };
@@ -237,12 +232,7 @@ impl Settlement {
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
         let claim_id = v.numeric_name("name", &body.name, "claims");
-        let date = v.date("approval_date", &body.approval_date);
-        if let Some(date) = date
-            && date > business_today()
-        {
-            v.add("approval_date", format!("{date} is in the future"));
-        }
+        let date = v.past_date("approval_date", &body.approval_date);
         let (Some(request_id), Some(claim_id), Some(date)) = (request_id, claim_id, date) else {
             return Err(v.into_error());
         };
@@ -369,12 +359,7 @@ impl Settlement {
         let request_id = v.request_id(&body.request_id);
         let loan_id = v.numeric_name("loan", &body.loan, "loans");
         let amount = v.money_positive("amount", &body.amount);
-        let date = v.date("recovery_date", &body.recovery_date);
-        if let Some(date) = date
-            && date > business_today()
-        {
-            v.add("recovery_date", format!("{date} is in the future"));
-        }
+        let date = v.past_date("recovery_date", &body.recovery_date);
         let (Some(request_id), Some(loan_id), Some(amount), Some(date)) = (request_id, loan_id, amount, date) else {
             return Err(v.into_error());
         };
