@@ -1,9 +1,10 @@
 //! The one idempotency mechanism of every mutating RPC (AIP-155).
 //!
 //! The key is (caller's key id, full method name, `request_id`); the request's SHA-256
-//! guards it. `begin` opens the write transaction and claims the key inside it by
-//! inserting a placeholder row: a concurrent duplicate on PostgreSQL blocks on that
-//! primary key until the first commits, then finds the record and replays it. `commit`
+//! guards it. `begin` opens the write transaction and claims the key inside it with one
+//! `INSERT … ON CONFLICT DO NOTHING` of a placeholder row: a concurrent duplicate on
+//! PostgreSQL blocks on that primary key until the first commits, then finds the record
+//! and replays it. `commit`
 //! stores the encoded response in the same transaction as the change, so the change and
 //! its memory of it commit together, and survive restarts. Failed calls roll back and
 //! leave nothing, so they may be retried with the same `request_id`.
@@ -70,20 +71,12 @@ pub async fn begin<Req: Message, Resp: Message + Default>(
     let request_sha256 = hex::encode(Sha256::digest(request.encode_to_vec()));
     let txn = store.begin_write().await?;
     let this_key = key(&principal.key_id, method, &request_id);
-    if let Some(remembered) = idempotency::find(&txn, &this_key).await? {
+    if !idempotency::claim(&txn, &this_key, &request_sha256).await? {
+        // Remembered already (a retry, or a concurrent duplicate that committed first).
+        let remembered = idempotency::find(&txn, &this_key)
+            .await?
+            .ok_or_else(|| ApiError::Internal("idempotency record vanished".to_owned()))?;
         return replay(remembered, &request_sha256, &request_id).map(Idempotency::Replay);
-    }
-    match idempotency::remember(&txn, &this_key, &request_sha256, Vec::new()).await {
-        Ok(()) => {}
-        Err(StoreError::AlreadyExists(_)) => {
-            // A concurrent duplicate committed first; answer from its record.
-            drop(txn);
-            let remembered = idempotency::find(store.connection(), &this_key)
-                .await?
-                .ok_or_else(|| ApiError::Internal("idempotency record vanished".to_owned()))?;
-            return replay(remembered, &request_sha256, &request_id).map(Idempotency::Replay);
-        }
-        Err(other) => return Err(other.into()),
     }
     Ok(Idempotency::Fresh(IdempotentTxn {
         txn,

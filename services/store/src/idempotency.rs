@@ -42,27 +42,7 @@ pub async fn find(
     Ok(row.map(|row| Remembered { request_sha256: row.request_sha256, response: row.response }))
 }
 
-/// Remembers a call. A concurrent duplicate that committed first makes this fail with
-/// `AlreadyExists`; the caller then rolls back and answers from the winner's record.
-pub async fn remember(
-    connection: &impl ConnectionTrait,
-    key: &IdempotencyKey<'_>,
-    request_sha256: &str,
-    response: Vec<u8>,
-) -> Result<(), StoreError> {
-    let row = idempotency_record::ActiveModel {
-        principal: Set(key.principal.to_owned()),
-        method: Set(key.method.to_owned()),
-        request_id: Set(key.request_id.to_owned()),
-        request_sha256: Set(request_sha256.to_owned()),
-        response: Set(response),
-        created_at: Set(Utc::now()),
-    };
-    row.insert(connection).await.map_err(|e| StoreError::from_insert(e, format!("request {}", key.request_id)))?;
-    Ok(())
-}
-
-/// Stores the response of a claimed key (see `remember` with an empty response).
+/// Stores the response of a key claimed with `claim`.
 pub async fn complete(
     connection: &impl ConnectionTrait,
     key: &IdempotencyKey<'_>,
@@ -79,4 +59,36 @@ pub async fn complete(
     };
     row.update(connection).await?;
     Ok(())
+}
+
+/// Claims a key by inserting its placeholder record unless one exists: `true` when this
+/// call claimed it, `false` when a record was already there (committed by an earlier or a
+/// concurrent call, which PostgreSQL waits for before answering). One statement either way.
+pub async fn claim(
+    connection: &impl ConnectionTrait,
+    key: &IdempotencyKey<'_>,
+    request_sha256: &str,
+) -> Result<bool, StoreError> {
+    use sea_orm::sea_query::OnConflict;
+    let row = idempotency_record::ActiveModel {
+        principal: Set(key.principal.to_owned()),
+        method: Set(key.method.to_owned()),
+        request_id: Set(key.request_id.to_owned()),
+        request_sha256: Set(request_sha256.to_owned()),
+        response: Set(Vec::new()),
+        created_at: Set(Utc::now()),
+    };
+    let inserted = idempotency_record::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                idempotency_record::Column::Principal,
+                idempotency_record::Column::Method,
+                idempotency_record::Column::RequestId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(connection)
+        .await?;
+    Ok(inserted == 1)
 }
