@@ -416,9 +416,11 @@ impl Loans {
             }
 
             let uscc = application.submission.enterprise.uscc.to_string();
-            let enterprise_now = store::exposure::lock_enterprise(txn, &uscc).await?;
+            // First of the rows that hold running totals (lock order: enterprise, bank, pool):
+            // one statement adds the loan and returns the enterprise's total after it.
+            let enterprise_after = store::exposure::add_loan_to_enterprise_returning(txn, &uscc, disbursed).await?;
+            let enterprise_now = Money::from_fen(enterprise_after.fen() - disbursed.fen());
             let enterprise_cap = policy.enterprise_cap_for(application.decision.grade);
-            let enterprise_after = enterprise_now.checked_add(disbursed).unwrap_or(Money::from_fen(i64::MAX));
             if enterprise_after > enterprise_cap {
                 return Err(refuse(
                     "ENTERPRISE_CAP_EXCEEDED",
@@ -462,7 +464,6 @@ impl Loans {
                 },
             )
             .await?;
-            store::exposure::add_loan_to_enterprise(txn, &uscc, disbursed).await?;
             // The bank's row next, in one statement that adds the loan and returns the bank
             // after it (lock order: enterprise, bank, pool; the hot rows are taken last).
             let bank = store::exposure::add_loan_to_bank(txn, &application.bank_id, disbursed, pool_exposure).await?;

@@ -43,6 +43,33 @@ pub async fn lock_enterprise(connection: &impl ConnectionTrait, uscc: &str) -> R
     Ok(Money::from_fen(row.covered_outstanding_fen))
 }
 
+/// Adds a new loan to its enterprise's covered outstanding in one statement (creating the
+/// row on first use) that takes the row's lock and returns the total after it; the caller
+/// checks the cap on what it wrote and rolls back if it is broken.
+pub async fn add_loan_to_enterprise_returning(
+    connection: &impl ConnectionTrait,
+    uscc: &str,
+    outstanding: Money,
+) -> Result<Money, StoreError> {
+    use sea_orm::sea_query::Alias;
+    let column = enterprise_exposure::Column::CoveredOutstandingFen;
+    let rows = enterprise_exposure::Entity::insert(enterprise_exposure::ActiveModel {
+        uscc: sea_orm::Set(uscc.to_owned()),
+        covered_outstanding_fen: sea_orm::Set(outstanding.fen()),
+    })
+    .on_conflict(
+        OnConflict::column(enterprise_exposure::Column::Uscc)
+            .value(
+                column,
+                Expr::col((enterprise_exposure::Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
+            )
+            .to_owned(),
+    )
+    .exec_with_returning(connection)
+    .await?;
+    Ok(Money::from_fen(rows.covered_outstanding_fen))
+}
+
 /// Covered outstanding of an enterprise now (no lock).
 pub async fn enterprise_outstanding(connection: &impl ConnectionTrait, uscc: &str) -> Result<Money, StoreError> {
     let row = enterprise_exposure::Entity::find_by_id(uscc).one(connection).await?;
@@ -89,21 +116,6 @@ pub async fn add_loan_to_pool(
         suspended: row.suspended,
         suspension_reason: row.suspension_reason,
     })
-}
-
-/// Adds a new loan to its enterprise's total (the caller holds the row's lock).
-pub async fn add_loan_to_enterprise(
-    connection: &impl ConnectionTrait,
-    uscc: &str,
-    outstanding: Money,
-) -> Result<(), StoreError> {
-    let add = |column: &str, value: i64| Expr::col(sea_orm::sea_query::Alias::new(column)).add(value);
-    enterprise_exposure::Entity::update_many()
-        .col_expr(enterprise_exposure::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
-        .filter(enterprise_exposure::Column::Uscc.eq(uscc))
-        .exec(connection)
-        .await?;
-    Ok(())
 }
 
 /// Adds a new loan to its bank's totals in one statement that takes the bank row's lock and
