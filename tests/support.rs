@@ -93,17 +93,7 @@ pub fn local_uscc(n: u32) -> String {
 
 /// A valid USCC in `division` with serial `n`.
 pub fn uscc_in(division: &str, n: u32) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let body = format!("91{division}MA{n:07}");
-    let mut weight = 1u32;
-    let mut sum = 0u32;
-    for byte in body.bytes() {
-        let value = ALPHABET.iter().position(|&c| c == byte).unwrap() as u32;
-        sum += value * weight;
-        weight = weight * 3 % 31;
-    }
-    let check = ALPHABET[((31 - sum % 31) % 31) as usize] as char;
-    format!("{body}{check}")
+    domain::Uscc::with_check_character(&format!("91{division}MA{n:07}")).unwrap().to_string()
 }
 
 /// An AAA enterprise (score 900 on the default policy) with the given USCC.

@@ -9,6 +9,7 @@ mod m20261201_000001_initial;
 mod m20261201_000002_bank_quota_used;
 mod m20261201_000003_settlement_links;
 mod m20261201_000004_pool_net_assets;
+mod m20261201_000005_journal_source_index;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_bank_quota_used::Migration),
             Box::new(m20261201_000003_settlement_links::Migration),
             Box::new(m20261201_000004_pool_net_assets::Migration),
+            Box::new(m20261201_000005_journal_source_index::Migration),
         ]
     }
 }

@@ -38,7 +38,41 @@ fn value_of(byte: u8) -> Option<u32> {
     ALPHABET.iter().position(|&c| c == byte).map(|p| p as u32)
 }
 
+/// Values of the characters of `text`, or the first character outside the alphabet.
+fn values(text: &str) -> Result<Vec<u32>, UsccError> {
+    text.chars()
+        .enumerate()
+        .map(|(index, character)| {
+            u8::try_from(character)
+                .ok()
+                .and_then(value_of)
+                .ok_or(UsccError::BadCharacter { character, position: index + 1 })
+        })
+        .collect()
+}
+
+/// The check value of the first 17 character values.
+fn check_value(first17: &[u32]) -> u32 {
+    let mut weight = 1u32;
+    let mut sum = 0u32;
+    for value in first17 {
+        sum += value * weight;
+        weight = weight * 3 % 31;
+    }
+    (31 - sum % 31) % 31
+}
+
 impl Uscc {
+    /// Completes 17 characters with their check character (for tools and tests that make codes).
+    pub fn with_check_character(first17: &str) -> Result<Uscc, UsccError> {
+        let count = first17.chars().count();
+        if count != 17 {
+            return Err(UsccError::WrongLength(count + 1));
+        }
+        let check = ALPHABET[check_value(&values(first17)?) as usize];
+        Ok(Uscc(format!("{first17}{}", char::from(check))))
+    }
+
     /// Parses a code; upper case only, as the standard writes it.
     pub fn parse(text: &str) -> Result<Uscc, UsccError> {
         let count = text.chars().count();
@@ -46,21 +80,8 @@ impl Uscc {
             return Err(UsccError::WrongLength(count));
         }
         let bytes = text.as_bytes();
-        let mut values = [0u32; 18];
-        for (index, character) in text.chars().enumerate() {
-            let value = u8::try_from(character)
-                .ok()
-                .and_then(value_of)
-                .ok_or(UsccError::BadCharacter { character, position: index + 1 })?;
-            values[index] = value;
-        }
-        let mut weight = 1u32;
-        let mut sum = 0u32;
-        for value in &values[..17] {
-            sum += value * weight;
-            weight = weight * 3 % 31;
-        }
-        let expected = (31 - sum % 31) % 31;
+        let values = values(text)?;
+        let expected = check_value(&values[..17]);
         if values[17] != expected {
             return Err(UsccError::BadCheckCharacter {
                 found: char::from(bytes[17]),
@@ -95,6 +116,7 @@ mod tests {
     fn accepts_the_standard_example() {
         let code = Uscc::parse("91350100M000100Y43").unwrap();
         assert_eq!(code.admin_division(), "350100");
+        assert_eq!(Uscc::with_check_character("91350100M000100Y4").unwrap(), code);
     }
 
     #[test]

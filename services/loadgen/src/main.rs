@@ -106,14 +106,7 @@ fn authed(channel: &Channel, key: &str) -> Authed {
 }
 
 fn uscc(serial: u32) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let body = format!("91330212MA{serial:07}");
-    let (mut weight, mut sum) = (1u32, 0u32);
-    for byte in body.bytes() {
-        sum += ALPHABET.iter().position(|&c| c == byte).unwrap() as u32 * weight;
-        weight = weight * 3 % 31;
-    }
-    format!("{body}{}", ALPHABET[((31 - sum % 31) % 31) as usize] as char)
+    domain::Uscc::with_check_character(&format!("91330212MA{serial:07}")).unwrap().to_string()
 }
 
 fn today() -> chrono::NaiveDate {

@@ -110,24 +110,10 @@ impl Pool {
         bank: &BankRecord,
     ) -> Result<pb::BankExposure, ApiError> {
         use chrono::Datelike;
-        use store::entities::claim;
-        use store::sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
         let policy = &self.state.policy;
         let this_year = compensation_in_year(connection, &bank.bank_id, business_today().year()).await?;
         let cap = policy.claims.annual_cap_per_bank;
-        let claims = claim::Entity::find()
-            .filter(claim::Column::BankId.eq(bank.bank_id.as_str()))
-            .count(connection)
-            .await
-            .map_err(store::StoreError::from)?;
-        let recoveries: i64 = claim::Entity::find()
-            .filter(claim::Column::BankId.eq(bank.bank_id.as_str()))
-            .all(connection)
-            .await
-            .map_err(store::StoreError::from)?
-            .iter()
-            .map(|c| c.pool_recoveries_fen)
-            .sum();
+        let (claims, recoveries) = store::claims::bank_claim_totals(connection, &bank.bank_id).await?;
         Ok(pb::BankExposure {
             bank: format!("banks/{}", bank.bank_id),
             quota: bank.quota.to_string(),
@@ -141,8 +127,8 @@ impl Pool {
             compensation_this_year: this_year.to_string(),
             annual_cap: cap.to_string(),
             annual_cap_remaining: cap.saturating_sub(this_year).to_string(),
-            claims_filed: i64::try_from(claims).unwrap_or(i64::MAX),
-            recoveries: Money::from_fen(recoveries).to_string(),
+            claims_filed: claims,
+            recoveries: recoveries.to_string(),
         })
     }
 

@@ -125,17 +125,8 @@ fn statement_to_wire(record: &StatementRecord, entries: Vec<String>) -> pb::Stat
 }
 
 async fn statement_entries(connection: &impl ConnectionTrait, statement_id: i64) -> Result<Vec<String>, ApiError> {
-    let filter = store::ledger::EntryFilter::default();
-    let source = format!("statements/{statement_id}");
-    // Statements post a handful of entries; the newest few hundred always hold them.
-    let entries = store::ledger::list_entries(connection, &filter, 500).await?;
-    let mut names: Vec<(i64, String)> = entries
-        .into_iter()
-        .filter(|e| e.source == source)
-        .map(|e| (e.entry_id, format!("journalEntries/{}", e.entry_id)))
-        .collect();
-    names.sort();
-    Ok(names.into_iter().map(|(_, name)| name).collect())
+    let ids = store::ledger::entry_ids_by_source(connection, &format!("statements/{statement_id}")).await?;
+    Ok(ids.into_iter().map(|id| format!("journalEntries/{id}")).collect())
 }
 
 fn visible_claim(caller: &Principal, claim: Option<ClaimRecord>, name: &str) -> Result<ClaimRecord, ApiError> {

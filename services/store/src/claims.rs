@@ -490,3 +490,24 @@ pub async fn settle_recoveries(
         .await?;
     Ok(())
 }
+
+/// Claims filed by a bank and the pool's share of its recoveries, in one aggregate query.
+pub async fn bank_claim_totals(connection: &impl ConnectionTrait, bank: &BankId) -> Result<(i64, Money), StoreError> {
+    use sea_orm::sea_query::{Alias, Expr, Func};
+    let row: Option<(i64, Option<i64>)> = claim::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::from(Func::cast_as(Func::count(Expr::col(claim::Column::ClaimId)), Alias::new("BIGINT"))),
+            "claims",
+        )
+        .column_as(
+            Expr::from(Func::cast_as(Func::sum(Expr::col(claim::Column::PoolRecoveriesFen)), Alias::new("BIGINT"))),
+            "recoveries",
+        )
+        .filter(claim::Column::BankId.eq(bank.as_str()))
+        .into_tuple()
+        .one(connection)
+        .await?;
+    let (claims, recoveries) = row.unwrap_or((0, None));
+    Ok((claims, Money::from_fen(recoveries.unwrap_or(0))))
+}

@@ -344,3 +344,15 @@ pub async fn stored_totals(connection: &impl ConnectionTrait) -> Result<BTreeMap
     }
     Ok(totals)
 }
+
+/// Ids of the entries a record caused (e.g. `statements/3`), oldest first.
+pub async fn entry_ids_by_source(connection: &impl ConnectionTrait, source: &str) -> Result<Vec<i64>, StoreError> {
+    Ok(journal_entry::Entity::find()
+        .select_only()
+        .column(journal_entry::Column::EntryId)
+        .filter(journal_entry::Column::Source.eq(source))
+        .order_by_asc(journal_entry::Column::EntryId)
+        .into_tuple::<i64>()
+        .all(connection)
+        .await?)
+}
