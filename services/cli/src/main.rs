@@ -17,6 +17,13 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+/// Prints a line to stdout; a closed pipe (`techcredit … | head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Columns every tape must have (any order; other columns are ignored).
 const COLUMNS: [&str; 5] = ["bank_loan_number", "uscc", "outstanding_principal", "days_past_due", "classification"];
 /// Rows per streamed message.
@@ -127,7 +134,7 @@ async fn position(authed: Authed) -> ExitCode {
     match client.get_pool_position(pb::GetPoolPositionRequest::default()).await {
         Ok(response) => {
             let p = response.into_inner().position.unwrap_or_default();
-            println!("as of {}", p.as_of);
+            out!("as of {}", p.as_of);
             for (name, value) in [
                 ("committed capital", &p.committed_capital),
                 ("escrow cash", &p.escrow_cash),
@@ -138,7 +145,7 @@ async fn position(authed: Authed) -> ExitCode {
                 ("headroom", &p.headroom),
                 ("NPL ratio", &p.npl_ratio),
             ] {
-                println!("{name:>20}: {value}");
+                out!("{name:>20}: {value}");
             }
             ExitCode::SUCCESS
         }
@@ -268,10 +275,10 @@ async fn reconcile(authed: Authed, bank: &str, as_of: &str, tape: &Path, report_
         Err(status) => return fail(status_line(&status)),
     };
     let report = response.report.unwrap_or_default();
-    println!(
-        "{} {}: {read} rows read, {} matched; missing in pool {}, missing at bank {}, balance mismatch {}, status mismatch {}, duplicate {}, invalid {}",
+    out!(
+        "{}{}: {read} rows read, {} matched; missing in pool {}, missing at bank {}, balance mismatch {}, status mismatch {}, duplicate {}, invalid {}",
         report.name,
-        if response.existing { "(this tape was reconciled before)" } else { "" },
+        if response.existing { " (this tape was reconciled before)" } else { "" },
         report.rows_matched,
         report.missing_in_pool,
         report.missing_at_bank,
@@ -281,11 +288,11 @@ async fn reconcile(authed: Authed, bank: &str, as_of: &str, tape: &Path, report_
         report.invalid_record
     );
     if !report.supersedes.is_empty() {
-        println!("supersedes {}", report.supersedes);
+        out!("supersedes {}", report.supersedes);
     }
     match write_report(&mut client, &report.name, report_path).await {
         Ok(count) => {
-            println!("{count} discrepancies written to {}", report_path.display());
+            out!("{count} discrepancies written to {}", report_path.display());
             ExitCode::SUCCESS
         }
         Err(message) => fail(message),
