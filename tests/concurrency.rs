@@ -109,6 +109,115 @@ async fn racing_enrolments_stop_exactly_at_the_enterprise_cap() {
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
 
+/// Sends every request at once and returns the outcomes in order.
+async fn burst(
+    client: &proto::v1::loan_application_service_client::LoanApplicationServiceClient<tests::Authed>,
+    requests: Vec<pb::EnrollLoanRequest>,
+) -> Vec<Result<pb::Loan, tonic::Status>> {
+    let calls: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let mut client = client.clone();
+            tokio::spawn(async move { client.enroll_loan(request).await.map(|r| r.into_inner().loan.unwrap()) })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(call.await.unwrap());
+    }
+    outcomes
+}
+
+async fn application_status(app: &TestApp, key: &str, application: &pb::Application) -> pb::ApplicationStatus {
+    app.loans_as(key)
+        .get_application(pb::GetApplicationRequest { name: application.name.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap()
+        .status()
+}
+
+/// Enrolments that arrive together are decided together (see the loans service), yet each
+/// call keeps the outcome it would have alone: retries replay, duplicates and reused keys
+/// are told apart, one call's refusal leaves the others enrolled and nothing half-written.
+#[tokio::test]
+async fn enrolments_arriving_together_keep_their_own_outcomes() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let client = app.loans_as(&actors.bank_key);
+
+    // Eight copies of one call (a client retrying impatiently): one loan, the same answer.
+    let retried = submit(&app, &actors, &local_uscc(400), "1000000.00").await;
+    let outcomes = burst(&client, vec![enrol_request(&retried, "TOGETHER-1"); 8]).await;
+    let names: Vec<String> = outcomes.into_iter().map(|o| o.expect("a retry replays").name).collect();
+    assert!(names.iter().all(|n| n == &names[0]), "{names:?}");
+
+    // Different calls for one application: exactly one enrols it.
+    let contested = submit(&app, &actors, &local_uscc(401), "1000000.00").await;
+    let requests = (0..6)
+        .map(|n| pb::EnrollLoanRequest {
+            request_id: format!("contest-{n}"),
+            ..enrol_request(&contested, &format!("C-{n}"))
+        })
+        .collect();
+    let outcomes = burst(&client, requests).await;
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert_error(refused, Code::FailedPrecondition, "APPLICATION_ALREADY_ENROLLED");
+    }
+
+    // Two applications, one bank loan number; one request id for two applications; and a
+    // bad rate beside two good calls. Each loser is refused on its own and its application
+    // stays APPROVED; the others are enrolled.
+    let a = submit(&app, &actors, &local_uscc(402), "1000000.00").await;
+    let b = submit(&app, &actors, &local_uscc(403), "1000000.00").await;
+    let c = submit(&app, &actors, &local_uscc(404), "1000000.00").await;
+    let d = submit(&app, &actors, &local_uscc(405), "1000000.00").await;
+    let e = submit(&app, &actors, &local_uscc(406), "1000000.00").await;
+    let f = submit(&app, &actors, &local_uscc(407), "1000000.00").await;
+    let outcomes = burst(
+        &client,
+        vec![
+            pb::EnrollLoanRequest { request_id: "number-a".into(), ..enrol_request(&a, "SAME-NUMBER") },
+            pb::EnrollLoanRequest { request_id: "number-b".into(), ..enrol_request(&b, "SAME-NUMBER") },
+            pb::EnrollLoanRequest { request_id: "one-key".into(), ..enrol_request(&c, "KEY-C") },
+            pb::EnrollLoanRequest { request_id: "one-key".into(), ..enrol_request(&d, "KEY-D") },
+            pb::EnrollLoanRequest { annual_rate: "0.0401".into(), ..enrol_request(&e, "RATE-E") },
+            enrol_request(&f, "GOOD-F"),
+        ],
+    )
+    .await;
+    let number_winners = outcomes[..2].iter().filter(|o| o.is_ok()).count();
+    assert_eq!(number_winners, 1, "{outcomes:?}");
+    let number_loser = outcomes[..2].iter().position(|o| o.is_err()).unwrap();
+    assert_error(outcomes[number_loser].as_ref().unwrap_err(), Code::AlreadyExists, "ALREADY_EXISTS");
+    assert_eq!(
+        application_status(&app, &actors.bank_key, [&a, &b][number_loser]).await,
+        pb::ApplicationStatus::Approved
+    );
+
+    assert_eq!(outcomes[2..4].iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    let key_loser = 2 + outcomes[2..4].iter().position(|o| o.is_err()).unwrap();
+    assert_error(outcomes[key_loser].as_ref().unwrap_err(), Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(
+        application_status(&app, &actors.bank_key, [&c, &d][key_loser - 2]).await,
+        pb::ApplicationStatus::Approved
+    );
+
+    assert_error(outcomes[4].as_ref().unwrap_err(), Code::FailedPrecondition, "RATE_ABOVE_CAP");
+    assert_eq!(application_status(&app, &actors.bank_key, &e).await, pb::ApplicationStatus::Approved);
+    assert!(outcomes[5].is_ok(), "{:?}", outcomes[5]);
+
+    // Five loans of 1,000,000.00 in all, and the books agree.
+    let listed = app.loans_as(&actors.officer).list_loans(pb::ListLoansRequest::default()).await.unwrap().into_inner();
+    assert_eq!(listed.loans.len(), 5, "{:?}", listed.loans);
+    assert_eq!(position(&app, &actors.officer).await.covered_outstanding, "5000000.00");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
 /// A `techcredit-server` process (under its test name), killed on drop.
 struct ServerProcess {
     child: Child,

@@ -1,9 +1,9 @@
 //! `techcredit.v1.LoanApplicationService`: applications, underwriting decisions, review,
 //! enrolment into coverage and loan status reports.
 
+mod enrolment;
 mod wire;
 
-use chrono::{Days, Months, NaiveDate};
 use domain::bank::automatic_status;
 use domain::loan::{ApplicationStatus, LoanState, StatusReport, apply_report, is_non_performing};
 use domain::underwriting::{Context, Outcome, underwrite};
@@ -15,21 +15,24 @@ use rpc::{ApiError, AppState, idempotent};
 use rust_decimal::Decimal;
 use store::applications::{ApplicationChange, ApplicationFilter, ApplicationRecord, ReviewRecord};
 use store::exposure::ExposureDelta;
-use store::loans::{LoanFilter, LoanRecord, NewLoan};
+use store::loans::{LoanFilter, LoanRecord};
 use tonic::{Request, Response, Status};
 
+use crate::enrolment::{Enroller, Enrolment};
 use crate::wire::{application_to_wire, loan_to_wire};
 
 /// The service over the shared state.
 #[derive(Debug, Clone)]
 pub struct Loans {
     state: AppState,
+    enroller: Enroller,
 }
 
 impl Loans {
-    /// A service over `state`.
+    /// A service over `state`; starts the process's enrolment worker (see `enrolment`), so
+    /// call it once per process, inside the tokio runtime.
     pub fn new(state: AppState) -> Loans {
-        Loans { state }
+        Loans { enroller: Enroller::start(state.clone()), state }
     }
 }
 
@@ -335,203 +338,20 @@ impl Loans {
         if !v.is_empty() {
             return Err(v.into_error());
         }
-        let policy = self.state.policy.clone();
-        idempotent!(self.state, &caller, ENROLL, request_id, &body, |txn| {
-            let application = store::applications::get_for_update(txn, id).await?;
-            let application = visible_application(&caller, application, &body.application)?;
-            let status = application.status.as_of(application.approval_expire_date, today);
-            match status {
-                ApplicationStatus::Approved => {}
-                ApplicationStatus::Enrolled => {
-                    return Err(refuse(
-                        "APPLICATION_ALREADY_ENROLLED",
-                        format!("application is already enrolled as loans/{}", application.loan_id.unwrap_or_default()),
-                        &[],
-                    ));
-                }
-                ApplicationStatus::Expired => {
-                    let expiry = application.approval_expire_date.map(|d| d.to_string()).unwrap_or_default();
-                    return Err(refuse(
-                        "APPROVAL_EXPIRED",
-                        format!("the approval expired on {expiry}; submit a new application"),
-                        &[("approval_expire_date", expiry)],
-                    ));
-                }
-                other => {
-                    return Err(refuse(
-                        "APPLICATION_NOT_APPROVED",
-                        format!("application is {other}; only APPROVED applications can be enrolled"),
-                        &[("status", other.to_string())],
-                    ));
-                }
-            }
-            let terms = &application.submission.terms;
-            let mut broken = Vec::new();
-            if disbursed > terms.amount {
-                broken.push(refuse(
-                    "DISBURSED_ABOVE_APPROVED",
-                    format!("disbursed amount {disbursed} is above the approved amount {}", terms.amount),
-                    &[("disbursed_amount", disbursed.to_string()), ("approved_amount", terms.amount.to_string())],
-                ));
-            }
-            let cap = policy.rate_cap_on(disbursement_date);
-            if rate > cap {
-                broken.push(refuse(
-                    "RATE_ABOVE_CAP",
-                    format!(
-                        "annual rate {} is above the cap {} on {disbursement_date}",
-                        rate.normalize(),
-                        cap.normalize()
-                    ),
-                    &[("annual_rate", rate.normalize().to_string()), ("rate_cap", cap.normalize().to_string())],
-                ));
-            }
-            let deadline = disbursement_date
-                .checked_add_days(Days::new(u64::from(policy.enrolment.max_days_after_disbursement)))
-                .unwrap_or(NaiveDate::MAX);
-            if today > deadline {
-                broken.push(refuse(
-                    "ENROLMENT_DEADLINE_PASSED",
-                    format!(
-                        "loans must be enrolled within {} days of disbursement: the deadline was {deadline}",
-                        policy.enrolment.max_days_after_disbursement
-                    ),
-                    &[("deadline", deadline.to_string())],
-                ));
-            }
-            let latest_maturity =
-                disbursement_date.checked_add_months(Months::new(terms.term_months)).unwrap_or(NaiveDate::MAX);
-            if maturity > latest_maturity {
-                broken.push(refuse(
-                    "MATURITY_BEYOND_TERM",
-                    format!(
-                        "maturity {maturity} is after the approved term of {} months ({latest_maturity})",
-                        terms.term_months
-                    ),
-                    &[],
-                ));
-            }
-            if let Some(first) = broken.into_iter().next() {
-                return Err(first);
-            }
-
-            let uscc = application.submission.enterprise.uscc.to_string();
-            // First of the rows that hold running totals (lock order: enterprise, bank, pool):
-            // one statement adds the loan and returns the enterprise's total after it.
-            let enterprise_after = store::exposure::add_loan_to_enterprise_returning(txn, &uscc, disbursed).await?;
-            let enterprise_now = Money::from_fen(enterprise_after.fen() - disbursed.fen());
-            let enterprise_cap = policy.enterprise_cap_for(application.decision.grade);
-            if enterprise_after > enterprise_cap {
-                return Err(refuse(
-                    "ENTERPRISE_CAP_EXCEEDED",
-                    format!(
-                        "enterprise {uscc} would have {enterprise_after} covered ({enterprise_now} + {disbursed}), above its cap {enterprise_cap}"
-                    ),
-                    &[
-                        ("enterprise_cap", enterprise_cap.to_string()),
-                        ("covered_outstanding", enterprise_now.to_string()),
-                        ("requested", disbursed.to_string()),
-                    ],
-                ));
-            }
-            let pool_exposure = exposure_of(disbursed, application.decision.pool_share)?;
-            let loan = store::loans::insert(
-                txn,
-                &NewLoan {
-                    application_id: id,
-                    bank_id: application.bank_id.clone(),
-                    bank_loan_number: number.clone(),
-                    uscc: uscc.clone(),
-                    enterprise_name: application.submission.enterprise.name.clone(),
-                    grade: application.decision.grade,
-                    pool_share: application.decision.pool_share,
-                    disbursed,
-                    disbursement_date,
-                    maturity_date: maturity,
-                    annual_rate: rate,
-                    pool_exposure,
-                    policy_version: policy.version.clone(),
-                },
-            )
-            .await?;
-            store::applications::update(
-                txn,
-                id,
-                ApplicationChange {
-                    status: Some(ApplicationStatus::Enrolled),
-                    loan_id: Some(loan.loan_id),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            // The bank's row next, in one statement that adds the loan and returns the bank
-            // after it (lock order: enterprise, bank, pool; the hot rows are taken last).
-            let bank = store::exposure::add_loan_to_bank(txn, &application.bank_id, disbursed, pool_exposure).await?;
-            if bank.status == BankStatus::Suspended {
-                return Err(refuse(
-                    "BANK_SUSPENDED",
-                    format!("bank {} is suspended: {}", bank.bank_id, bank.status_reason),
-                    &[],
-                ));
-            }
-            let bank_after = bank.quota_used;
-            let bank_before = Money::from_fen(bank_after.fen() - disbursed.fen());
-            if bank_after > bank.quota {
-                return Err(refuse(
-                    "BANK_QUOTA_EXCEEDED",
-                    format!(
-                        "bank {} would use {bank_after} of its quota {} ({bank_before} used + {disbursed})",
-                        bank.bank_id, bank.quota
-                    ),
-                    &[
-                        ("quota", bank.quota.to_string()),
-                        ("quota_used", bank_before.to_string()),
-                        ("requested", disbursed.to_string()),
-                    ],
-                ));
-            }
-            // The pool-wide totals are taken last (lock order: enterprise, bank, pool) and in one
-            // statement that adds the loan and returns the totals after it: the row every
-            // enrolment contends for is held only from here to commit. A broken limit rolls
-            // the whole enrolment back.
-            let pool = store::exposure::add_loan_to_pool(txn, disbursed, pool_exposure).await?;
-            let net_pool_assets = pool.net_pool_assets;
-            let committed = pool.committed_capital;
-            let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
-            if pool.suspended || net_pool_assets < floor {
-                let why = if pool.suspended {
-                    pool.suspension_reason.clone()
-                } else {
-                    format!("net pool assets {net_pool_assets} are below {floor}, 20% of committed capital {committed}")
-                };
-                return Err(refuse(
-                    "POOL_SUSPENDED",
-                    format!("the pool takes no new enrolments: {why}"),
-                    &[("net_pool_assets", net_pool_assets.to_string()), ("committed_capital", committed.to_string())],
-                ));
-            }
-            let covered_after = pool.covered_outstanding;
-            let covered_now = Money::from_fen(covered_after.fen() - disbursed.fen());
-            let capacity = net_pool_assets.to_decimal() * policy.pool.max_leverage;
-            if covered_after.to_decimal() > capacity {
-                return Err(refuse(
-                    "LEVERAGE_LIMIT_EXCEEDED",
-                    format!(
-                        "covered outstanding would be {covered_after} ({covered_now} + {disbursed}), above {} × net pool assets {net_pool_assets} = {}",
-                        policy.pool.max_leverage,
-                        capacity.round_dp(2)
-                    ),
-                    &[
-                        ("covered_outstanding", covered_now.to_string()),
-                        ("net_pool_assets", net_pool_assets.to_string()),
-                        ("max_leverage", policy.pool.max_leverage.to_string()),
-                        ("requested", disbursed.to_string()),
-                    ],
-                ));
-            }
-            tracing::info!(loan_id = loan.loan_id, application_id = id, bank_id = %loan.bank_id, amount = %disbursed, "loan enrolled");
-            pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan)) }
-        })
+        let enrolment = Enrolment {
+            request_sha256: rpc::idempotency::request_sha256(&body),
+            caller,
+            request_id,
+            application_name: body.application,
+            application_id: id,
+            bank_loan_number: number,
+            disbursed,
+            disbursement_date,
+            annual_rate: rate,
+            maturity_date: maturity,
+            today,
+        };
+        self.enroller.enroll(enrolment).await
     }
 
     async fn report(

@@ -42,7 +42,14 @@ fn key<'a>(principal: &'a str, method: &'a str, request_id: &'a RequestId) -> Id
     IdempotencyKey { principal, method, request_id: request_id.as_str() }
 }
 
-fn replay<Resp: Message + Default>(
+/// The hash that guards an idempotency key: SHA-256 of the encoded request, hex.
+pub fn request_sha256<Req: Message>(request: &Req) -> String {
+    hex::encode(Sha256::digest(request.encode_to_vec()))
+}
+
+/// The remembered response of a call, or IDEMPOTENCY_KEY_REUSED when the key was used for
+/// a different request.
+pub fn replay<Resp: Message + Default>(
     remembered: Remembered,
     request_sha256: &str,
     request_id: &RequestId,
@@ -68,7 +75,7 @@ pub async fn begin<Req: Message, Resp: Message + Default>(
     request_id: RequestId,
     request: &Req,
 ) -> Result<Idempotency<Resp>, ApiError> {
-    let request_sha256 = hex::encode(Sha256::digest(request.encode_to_vec()));
+    let request_sha256 = request_sha256(request);
     let txn = store.begin_write().await?;
     let this_key = key(&principal.key_id, method, &request_id);
     if !idempotency::claim(&txn, &this_key, &request_sha256).await? {

@@ -43,40 +43,13 @@ pub async fn lock_enterprise(connection: &impl ConnectionTrait, uscc: &str) -> R
     Ok(Money::from_fen(row.covered_outstanding_fen))
 }
 
-/// Adds a new loan to its enterprise's covered outstanding in one statement (creating the
-/// row on first use) that takes the row's lock and returns the total after it; the caller
-/// checks the cap on what it wrote and rolls back if it is broken.
-pub async fn add_loan_to_enterprise_returning(
-    connection: &impl ConnectionTrait,
-    uscc: &str,
-    outstanding: Money,
-) -> Result<Money, StoreError> {
-    use sea_orm::sea_query::Alias;
-    let column = enterprise_exposure::Column::CoveredOutstandingFen;
-    let rows = enterprise_exposure::Entity::insert(enterprise_exposure::ActiveModel {
-        uscc: sea_orm::Set(uscc.to_owned()),
-        covered_outstanding_fen: sea_orm::Set(outstanding.fen()),
-    })
-    .on_conflict(
-        OnConflict::column(enterprise_exposure::Column::Uscc)
-            .value(
-                column,
-                Expr::col((enterprise_exposure::Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
-            )
-            .to_owned(),
-    )
-    .exec_with_returning(connection)
-    .await?;
-    Ok(Money::from_fen(rows.covered_outstanding_fen))
-}
-
 /// Covered outstanding of an enterprise now (no lock).
 pub async fn enterprise_outstanding(connection: &impl ConnectionTrait, uscc: &str) -> Result<Money, StoreError> {
     let row = enterprise_exposure::Entity::find_by_id(uscc).one(connection).await?;
     Ok(Money::from_fen(row.map_or(0, |r| r.covered_outstanding_fen)))
 }
 
-/// The pool's totals after an enrolment's change, as `claim_pool_capacity` returns them.
+/// The pool's totals that enrolment limits are checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolAfter {
     /// Covered outstanding including the new loan.
@@ -91,35 +64,7 @@ pub struct PoolAfter {
     pub suspension_reason: String,
 }
 
-/// Adds a new loan to the pool's totals in one statement that also takes the row's lock and
-/// returns the totals after it, so the caller checks the limits on exactly what it wrote
-/// (and rolls back if they are broken). Takes the pool lock: call it last.
-pub async fn add_loan_to_pool(
-    connection: &impl ConnectionTrait,
-    outstanding: Money,
-    pool_exposure: Money,
-) -> Result<PoolAfter, StoreError> {
-    let add = |column: &str, value: i64| Expr::col(sea_orm::sea_query::Alias::new(column)).add(value);
-    let rows = pool_totals::Entity::update_many()
-        .col_expr(pool_totals::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
-        .col_expr(pool_totals::Column::PoolExposureFen, add("pool_exposure_fen", pool_exposure.fen()))
-        .col_expr(pool_totals::Column::CoveredLoans, add("covered_loans", 1))
-        .filter(pool_totals::Column::Id.eq(1))
-        .exec_with_returning(connection)
-        .await?;
-    let row =
-        rows.into_iter().next().ok_or_else(|| StoreError::Corrupt("the pool totals row is missing".to_owned()))?;
-    Ok(PoolAfter {
-        covered_outstanding: Money::from_fen(row.covered_outstanding_fen),
-        net_pool_assets: Money::from_fen(row.net_pool_assets_fen),
-        committed_capital: Money::from_fen(row.committed_capital_fen),
-        suspended: row.suspended,
-        suspension_reason: row.suspension_reason,
-    })
-}
-
-/// Adds a new loan to its bank's totals in one statement that takes the bank row's lock and
-/// returns the bank after it; the caller checks status and quota on what it wrote.
+/// Adds newly enrolled loans to their bank's totals and returns the bank after it.
 pub async fn add_loan_to_bank(
     connection: &impl ConnectionTrait,
     bank_id: &BankId,

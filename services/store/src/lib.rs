@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod applications;
 pub mod banks;
 pub mod claims;
+pub mod enrolment;
 pub mod entities;
 pub mod exposure;
 pub mod idempotency;

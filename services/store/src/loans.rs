@@ -117,10 +117,9 @@ pub struct NewLoan {
     pub policy_version: String,
 }
 
-/// Stores a newly enrolled loan; `AlreadyExists` when the bank's loan number is taken.
-pub async fn insert(connection: &impl ConnectionTrait, new: &NewLoan) -> Result<LoanRecord, StoreError> {
-    let now = Utc::now();
-    let row = loan::ActiveModel {
+/// The row of a newly enrolled loan, made at `now`.
+pub(crate) fn new_loan_row(new: &NewLoan, now: chrono::DateTime<Utc>) -> loan::ActiveModel {
+    loan::ActiveModel {
         loan_id: Default::default(),
         application_id: Set(new.application_id),
         bank_id: Set(new.bank_id.as_str().to_owned()),
@@ -145,11 +144,7 @@ pub async fn insert(connection: &impl ConnectionTrait, new: &NewLoan) -> Result<
         policy_version: Set(new.policy_version.clone()),
         created_at: Set(now),
         updated_at: Set(now),
-    };
-    let row = row.insert(connection).await.map_err(|e| {
-        StoreError::from_insert(e, format!("bank loan number {:?} of bank {}", new.bank_loan_number, new.bank_id))
-    })?;
-    LoanRecord::try_from(row)
+    }
 }
 
 /// One loan.
