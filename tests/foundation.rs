@@ -227,6 +227,37 @@ async fn concurrent_duplicates_make_one_change_and_one_answer() {
     assert_eq!(banks.banks.len(), 1);
 }
 
+/// Duplicates whose work would succeed twice (a contribution is just another journal
+/// entry): the second's work is rolled back when its key is found remembered, so the money
+/// is counted once.
+#[tokio::test]
+async fn concurrent_duplicate_postings_count_the_money_once() {
+    let app = spawn_app().await;
+    let actors = crate::support::actors(&app, "nbcb", "5000000.00").await;
+    let request = pb::CommitContributionRequest {
+        request_id: "commit-once".into(),
+        contributor: pb::ContributorKind::CityBureau as i32,
+        bank: String::new(),
+        amount: "1000000.00".into(),
+        effective_date: crate::support::days_ago(0),
+        memo: "committed once".into(),
+    };
+    let mut calls = Vec::new();
+    for _ in 0..8 {
+        let mut client = app.pool_as(&actors.finance);
+        let request = request.clone();
+        calls.push(tokio::spawn(async move { client.commit_contribution(request).await.map(|r| r.into_inner()) }));
+    }
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap().expect("every duplicate succeeds"));
+    }
+    assert!(answers.windows(2).all(|pair| pair[0] == pair[1]), "{answers:?}");
+    let position = crate::support::position(&app, &actors.officer).await;
+    assert_eq!(position.committed_capital, "1000000.00");
+    crate::support::assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
 #[tokio::test]
 async fn bad_input_names_every_field_and_stores_nothing() {
     let app = spawn_app().await;

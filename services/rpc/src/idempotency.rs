@@ -1,13 +1,17 @@
 //! The one idempotency mechanism of every mutating RPC (AIP-155).
 //!
 //! The key is (caller's key id, full method name, `request_id`); the request's SHA-256
-//! guards it. `begin` opens the write transaction and claims the key inside it with one
-//! `INSERT … ON CONFLICT DO NOTHING` of a placeholder row: a concurrent duplicate on
-//! PostgreSQL blocks on that primary key until the first commits, then finds the record
-//! and replays it. `commit`
-//! stores the encoded response in the same transaction as the change, so the change and
-//! its memory of it commit together, and survive restarts. Failed calls roll back and
-//! leave nothing, so they may be retried with the same `request_id`.
+//! guards it. The work runs in a write transaction and the response is remembered by one
+//! `INSERT` of the key in that same transaction, just before it commits: change and memory
+//! commit together or not at all, and survive restarts.
+//!
+//! A call whose key is remembered already learns so at that `INSERT` (the primary key
+//! refuses it; on PostgreSQL a concurrent duplicate waits there until the first commits),
+//! or earlier when its work fails because the first call changed what it works on (a
+//! second review of the same application, say). Either way its transaction is rolled back,
+//! so the work of a duplicate never lands, and the remembered response is replayed — or
+//! IDEMPOTENCY_KEY_REUSED returned when the key was used for a different request. Failed
+//! calls leave nothing, so they may be retried with the same `request_id`.
 
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -19,18 +23,11 @@ use domain::{Principal, RequestId};
 
 use crate::error::ApiError;
 
-/// The outcome of claiming an idempotency key.
-#[derive(Debug)]
-pub enum Idempotency<Resp> {
-    /// The same request succeeded before: here is its response.
-    Replay(Resp),
-    /// A new request: do the work in the transaction, then `commit`.
-    Fresh(IdempotentTxn),
-}
-
-/// A write transaction that owns a claimed idempotency key.
+/// A write transaction for a mutating call, with the key its response will be remembered
+/// under.
 #[derive(Debug)]
 pub struct IdempotentTxn {
+    store: Store,
     txn: DatabaseTransaction,
     principal: String,
     method: &'static str,
@@ -67,31 +64,24 @@ pub fn replay<Resp: Message + Default>(
         .map_err(|e| ApiError::Internal(format!("remembered response does not decode: {e}")))
 }
 
-/// Claims the key of a mutating call and opens its write transaction.
-pub async fn begin<Req: Message, Resp: Message + Default>(
+/// Opens the write transaction of a mutating call.
+pub async fn begin<Req: Message>(
     store: &Store,
     principal: &Principal,
     method: &'static str,
     request_id: RequestId,
     request: &Req,
-) -> Result<Idempotency<Resp>, ApiError> {
+) -> Result<IdempotentTxn, ApiError> {
     let request_sha256 = request_sha256(request);
     let txn = store.begin_write().await?;
-    let this_key = key(&principal.key_id, method, &request_id);
-    if !idempotency::claim(&txn, &this_key, &request_sha256).await? {
-        // Remembered already (a retry, or a concurrent duplicate that committed first).
-        let remembered = idempotency::find(&txn, &this_key)
-            .await?
-            .ok_or_else(|| ApiError::Internal("idempotency record vanished".to_owned()))?;
-        return replay(remembered, &request_sha256, &request_id).map(Idempotency::Replay);
-    }
-    Ok(Idempotency::Fresh(IdempotentTxn {
+    Ok(IdempotentTxn {
+        store: store.clone(),
         txn,
         principal: principal.key_id.clone(),
         method,
         request_id,
         request_sha256,
-    }))
+    })
 }
 
 impl IdempotentTxn {
@@ -100,30 +90,51 @@ impl IdempotentTxn {
         &self.txn
     }
 
-    /// Remembers `response` and commits the change with it.
-    pub async fn commit<Resp: Message>(self, response: Resp) -> Result<Resp, ApiError> {
+    /// Remembers `response` and commits the change with it; replays instead when the key is
+    /// remembered already (the change is then rolled back).
+    pub async fn commit<Resp: Message + Default>(self, response: Resp) -> Result<Resp, ApiError> {
         let this_key = key(&self.principal, self.method, &self.request_id);
-        idempotency::complete(&self.txn, &this_key, &self.request_sha256, response.encode_to_vec()).await?;
+        match idempotency::remember(&self.txn, &this_key, &self.request_sha256, response.encode_to_vec()).await {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists(_)) => {
+                let fallback = ApiError::Internal("idempotency record vanished".to_owned());
+                return self.recall(fallback).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
         self.txn.commit().await.map_err(StoreError::from)?;
         Ok(response)
     }
+
+    /// Rolls the work back after it failed with `error`, and answers with the remembered
+    /// response if the key was used before (the failure was then the earlier call's doing),
+    /// else with `error`.
+    pub async fn recall<Resp: Message + Default>(self, error: ApiError) -> Result<Resp, ApiError> {
+        let IdempotentTxn { store, txn, principal, method, request_id, request_sha256 } = self;
+        txn.rollback().await.map_err(StoreError::from)?;
+        match idempotency::find(store.connection(), &key(&principal, method, &request_id)).await? {
+            Some(remembered) => replay(remembered, &request_sha256, &request_id),
+            None => Err(error),
+        }
+    }
 }
 
-/// Runs a mutating call idempotently: replays a remembered response, or runs `work` in a
-/// fresh transaction and commits its response. `work` gets the transaction and returns
-/// the response.
+/// Runs a mutating call idempotently: runs `work` in a write transaction and commits its
+/// response with the memory of it, or replays what an earlier call with the same key
+/// answered. `work` gets the transaction and evaluates to the response; `?` and
+/// `return Err(…)` inside it fail the work (and roll it back), not the handler directly.
 #[macro_export]
 macro_rules! idempotent {
     ($state:expr, $principal:expr, $method:expr, $request_id:expr, $request:expr, |$txn:ident| $work:block) => {{
-        match $crate::idempotency::begin(&$state.store, $principal, $method, $request_id, $request).await? {
-            $crate::Idempotency::Replay(response) => Ok(response),
-            $crate::Idempotency::Fresh(fresh) => {
-                let response = {
-                    let $txn = fresh.txn();
-                    $work
-                };
-                fresh.commit(response).await
-            }
+        let fresh = $crate::idempotency::begin(&$state.store, $principal, $method, $request_id, $request).await?;
+        let outcome: ::std::result::Result<_, $crate::ApiError> = async {
+            let $txn = fresh.txn();
+            Ok($work)
+        }
+        .await;
+        match outcome {
+            Ok(response) => fresh.commit(response).await,
+            Err(error) => fresh.recall(error).await,
         }
     }};
 }

@@ -11,5 +11,5 @@ pub mod state;
 pub use auth::{AuthLayer, principal};
 pub use convert::{Page, Violations};
 pub use error::ApiError;
-pub use idempotency::{Idempotency, IdempotentTxn};
+pub use idempotency::IdempotentTxn;
 pub use state::AppState;

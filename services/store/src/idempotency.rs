@@ -2,7 +2,7 @@
 //! request id) and guarded by a hash of the request.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use crate::StoreError;
 use crate::entities::idempotency_record;
@@ -42,8 +42,10 @@ pub async fn find(
     Ok(row.map(|row| Remembered { request_sha256: row.request_sha256, response: row.response }))
 }
 
-/// Stores the response of a key claimed with `claim`.
-pub async fn complete(
+/// Remembers the response of a call in one `INSERT`; `AlreadyExists` when the key is
+/// remembered already (on PostgreSQL, after waiting for a concurrent call that holds it to
+/// commit or roll back).
+pub async fn remember(
     connection: &impl ConnectionTrait,
     key: &IdempotencyKey<'_>,
     request_sha256: &str,
@@ -57,38 +59,9 @@ pub async fn complete(
         response: Set(response),
         created_at: Set(Utc::now()),
     };
-    row.update(connection).await?;
-    Ok(())
-}
-
-/// Claims a key by inserting its placeholder record unless one exists: `true` when this
-/// call claimed it, `false` when a record was already there (committed by an earlier or a
-/// concurrent call, which PostgreSQL waits for before answering). One statement either way.
-pub async fn claim(
-    connection: &impl ConnectionTrait,
-    key: &IdempotencyKey<'_>,
-    request_sha256: &str,
-) -> Result<bool, StoreError> {
-    use sea_orm::sea_query::OnConflict;
-    let row = idempotency_record::ActiveModel {
-        principal: Set(key.principal.to_owned()),
-        method: Set(key.method.to_owned()),
-        request_id: Set(key.request_id.to_owned()),
-        request_sha256: Set(request_sha256.to_owned()),
-        response: Set(Vec::new()),
-        created_at: Set(Utc::now()),
-    };
-    let inserted = idempotency_record::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                idempotency_record::Column::Principal,
-                idempotency_record::Column::Method,
-                idempotency_record::Column::RequestId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
+    idempotency_record::Entity::insert(row)
         .exec_without_returning(connection)
-        .await?;
-    Ok(inserted == 1)
+        .await
+        .map_err(|e| StoreError::from_insert(e, "a call with this request_id"))?;
+    Ok(())
 }
