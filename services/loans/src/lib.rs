@@ -106,20 +106,18 @@ impl Loans {
         if bank != own {
             return Err(ApiError::permission_denied(format!("a key of bank {own} may not submit for bank {bank}")));
         }
-        let policy = self.state.policy.clone();
+        // What the decision reads (the bank's status, the enterprise's covered outstanding)
+        // is read at once, on two connections, before the write transaction: the decision
+        // is as of the moment of submission, and enrolment checks the limits again anyway.
+        let connection = self.state.store.connection();
+        let (bank_record, enterprise_covered_outstanding) = tokio::try_join!(
+            store::banks::get(connection, &bank),
+            store::exposure::enterprise_outstanding(connection, submission.enterprise.uscc.as_str()),
+        )?;
+        let bank_record = bank_record.ok_or_else(|| ApiError::not_found(format!("banks/{bank}")))?;
+        let context = Context { decision_date: today, bank_status: bank_record.status, enterprise_covered_outstanding };
+        let decision = underwrite(&self.state.policy, &submission, &context);
         idempotent!(self.state, &caller, SUBMIT, request_id, &body, |txn| {
-            let bank_record =
-                store::banks::get(txn, &bank).await?.ok_or_else(|| ApiError::not_found(format!("banks/{bank}")))?;
-            let context = Context {
-                decision_date: today,
-                bank_status: bank_record.status,
-                enterprise_covered_outstanding: store::exposure::enterprise_outstanding(
-                    txn,
-                    submission.enterprise.uscc.as_str(),
-                )
-                .await?,
-            };
-            let decision = underwrite(&policy, &submission, &context);
             let status = match decision.outcome {
                 Outcome::Approved => ApplicationStatus::Approved,
                 Outcome::Referred => ApplicationStatus::Referred,
