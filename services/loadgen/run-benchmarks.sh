@@ -46,6 +46,12 @@ echo "## reference: pgbench TPC-B, scale 10, $CLIENTS clients"
 fresh_db techcredit_pgbench
 pgbench -i -q -s 10 "$PG/techcredit_pgbench" >/dev/null 2>&1
 pgbench -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" "$PG/techcredit_pgbench" 2>/dev/null | grep -E "^(tps|latency average)"
+# The same, paced at the rate SubmitApplication is paced at: the tail PostgreSQL itself
+# shows here for one small write transaction per call, beside the services' paced tails.
+echo "## reference: pgbench TPC-B paced at 500 tps, $CLIENTS clients (per-transaction latency)"
+( cd "$WORK" && pgbench -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -R 500 -l --log-prefix=paced "$PG/techcredit_pgbench" >/dev/null 2>&1 )
+cat "$WORK"/paced.* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {
+  printf "transactions=%d p50=%.2fms p99=%.2fms max=%.2fms\n", NR, v[int(NR*0.50)]/1000, v[int(NR*0.99)]/1000, v[NR]/1000 }'
 fi
 
 want apps && for engine in postgres sqlite; do
