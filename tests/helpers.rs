@@ -105,6 +105,7 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         migrate_on_start: true,
         log_format: LogFormat::Text,
         shutdown_grace_seconds: 5,
+        otlp_endpoint: None,
     }
 }
 
@@ -134,7 +135,7 @@ async fn start(
     admin_key: Option<String>,
 ) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
-        server::telemetry::init(LogFormat::Text);
+        let _ = server::telemetry::init(LogFormat::Text, None);
     }
     let application = Application::build(&settings).await.expect("server builds");
     let address = application.local_addr();

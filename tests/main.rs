@@ -10,3 +10,4 @@ mod pool;
 mod reconcile;
 mod settlement;
 mod support;
+mod telemetry;

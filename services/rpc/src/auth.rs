@@ -11,6 +11,8 @@ use domain::{BankId, Principal, Role};
 use store::Store;
 use tonic::Status;
 use tower::{Layer, Service};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::ApiError;
 
@@ -76,49 +78,71 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let store = self.store.clone();
-        Box::pin(async move {
-            let path = request.uri().path().to_owned();
-            if is_public(&path) {
-                return inner.call(request).await;
-            }
-            let started = Instant::now();
-            let principal = match bearer(&request) {
-                None => Err(ApiError::Unauthenticated(
-                    "missing credentials: send \"authorization: Bearer <api key>\"".to_owned(),
-                )),
-                Some(secret) => match store::api_keys::authenticate(store.connection(), &secret).await {
-                    Ok(Some(principal)) => Ok(principal),
-                    Ok(None) => Err(ApiError::Unauthenticated("invalid or revoked api key".to_owned())),
-                    Err(error) => Err(ApiError::from(error)),
-                },
-            };
-            let principal = match principal {
-                Ok(principal) => principal,
-                Err(error) => {
-                    tracing::info!(method = %path, "call refused: not authenticated");
-                    return Ok(Status::from(error).into_http());
+        let path = request.uri().path().to_owned();
+        if is_public(&path) {
+            return Box::pin(async move { inner.call(request).await });
+        }
+        // One span per call, a child of the caller's trace when it sent W3C trace context.
+        let span = tracing::info_span!("grpc", otel.name = %path, otel.kind = "server", rpc.method = %path);
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(request.headers()))
+        });
+        let _ = span.set_parent(parent);
+        Box::pin(
+            async move {
+                let started = Instant::now();
+                let principal = match bearer(&request) {
+                    None => Err(ApiError::Unauthenticated(
+                        "missing credentials: send \"authorization: Bearer <api key>\"".to_owned(),
+                    )),
+                    Some(secret) => match store::api_keys::authenticate(store.connection(), &secret).await {
+                        Ok(Some(principal)) => Ok(principal),
+                        Ok(None) => Err(ApiError::Unauthenticated("invalid or revoked api key".to_owned())),
+                        Err(error) => Err(ApiError::from(error)),
+                    },
+                };
+                let principal = match principal {
+                    Ok(principal) => principal,
+                    Err(error) => {
+                        tracing::info!(method = %path, "call refused: not authenticated");
+                        return Ok(Status::from(error).into_http());
+                    }
+                };
+                let key_id = principal.key_id.clone();
+                request.extensions_mut().insert(principal);
+                let response = inner.call(request).await;
+                if let Ok(response) = &response {
+                    let code = response
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("streamed")
+                        .to_owned();
+                    tracing::info!(
+                        method = %path,
+                        key_id = %key_id,
+                        grpc_status = %code,
+                        elapsed_us = started.elapsed().as_micros() as u64,
+                        "call"
+                    );
                 }
-            };
-            let key_id = principal.key_id.clone();
-            request.extensions_mut().insert(principal);
-            let response = inner.call(request).await;
-            if let Ok(response) = &response {
-                let code = response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("streamed")
-                    .to_owned();
-                tracing::info!(
-                    method = %path,
-                    key_id = %key_id,
-                    grpc_status = %code,
-                    elapsed_us = started.elapsed().as_micros() as u64,
-                    "call"
-                );
+                response
             }
-            response
-        })
+            .instrument(span),
+        )
+    }
+}
+
+/// Reads W3C trace context (`traceparent`, `tracestate`) from a call's HTTP/2 headers.
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
     }
 }
 

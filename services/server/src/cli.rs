@@ -66,14 +66,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Runs the command line given in the process arguments; the exit code says how it went.
 pub fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
-    };
-    runtime.block_on(run(Cli::parse()))
-}
-
-async fn run(cli: Cli) -> ExitCode {
+    let cli = Cli::parse();
     let flags = FlagOverrides {
         listen: cli.listen,
         data_dir: cli.data_dir.clone(),
@@ -86,7 +79,24 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return fail(error),
     };
-    telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
+    };
+    let telemetry = {
+        let _inside = runtime.enter();
+        match telemetry::init(settings.log_format, settings.otlp_endpoint.as_deref()) {
+            Ok(telemetry) => telemetry,
+            Err(error) => return fail(error),
+        }
+    };
+    let code = runtime.block_on(run(cli, settings));
+    // Here, off the runtime's worker threads, which do the last exports.
+    telemetry.shutdown();
+    code
+}
+
+async fn run(cli: Cli, settings: Settings) -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {

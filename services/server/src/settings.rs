@@ -63,6 +63,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Seconds in-flight calls get to finish after SIGTERM or Ctrl-C.
     pub shutdown_grace_seconds: u64,
+    /// OTLP/gRPC collector to export spans to (e.g. `http://otel-collector:4317`); when
+    /// absent, no spans are exported (logs only).
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             migrate_on_start: true,
             log_format: LogFormat::Text,
             shutdown_grace_seconds: 20,
+            otlp_endpoint: None,
         }
     }
 }
