@@ -4,19 +4,21 @@
 //! whose limits (bank quota, leverage) must hold across every server process. Taken one call
 //! per transaction, those row locks are held through each commit's WAL flush, so enrolments
 //! run one after another at the speed of the disk, whatever the number of clients. Here each
-//! server process has one enrolment worker: calls that arrive while a batch is being written
-//! wait in a queue and form the next batch, which is decided and written in one transaction
-//! with a fixed number of statements (see `store::enrolment`). Every call is still checked on
-//! its own, in arrival order, against the totals as the calls before it in the batch left
-//! them; a refused call changes nothing and does not affect the others. Each caller gets its
-//! answer only after the batch has committed.
+//! server process has a few enrolment workers (`WORKERS`): calls that arrive while they are
+//! busy wait in one queue and form the next batch, which is decided and written in one
+//! transaction with a fixed number of statements (see `store::enrolment`). Every call is
+//! still checked on its own, in arrival order, against the totals as the calls before it in
+//! the batch left them; a refused call changes nothing and does not affect the others. Each
+//! caller gets its answer only after its batch has committed.
+//!
+//! A batch is first decided optimistically (bank and pool totals read without locks, the
+//! limits checked again on what the final `UPDATE … RETURNING` writes), then, if that fails
+//! as a whole, under the row locks, then call by call (see [`Mode`] and [`run`]).
 //!
 //! Idempotency works as for every mutating call: (key id, method, `request_id`) guarded by
-//! the request's hash, the response remembered in the same transaction as the change. The
-//! key is looked up after the application's row lock is held, so a concurrent duplicate in
-//! another process is seen once it commits. If the batch as a whole fails (a database error,
-//! or a request id or loan number stored meanwhile by another process), each of its calls is
-//! retried as a batch of its own, so one call's trouble never becomes another's.
+//! the request's hash, the response remembered in the same transaction as the change. Keys
+//! are looked up after the applications' row locks are held, so a concurrent duplicate in
+//! another process is seen once it commits.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
