@@ -16,8 +16,7 @@
 use prost::Message;
 use sha2::{Digest, Sha256};
 use store::idempotency::{self, IdempotencyKey, Remembered};
-use store::sea_orm::DatabaseTransaction;
-use store::{Store, StoreError};
+use store::{Store, StoreError, WriteTxn};
 
 use domain::{Principal, RequestId};
 
@@ -28,7 +27,7 @@ use crate::error::ApiError;
 #[derive(Debug)]
 pub struct IdempotentTxn {
     store: Store,
-    txn: DatabaseTransaction,
+    txn: WriteTxn,
     principal: String,
     method: &'static str,
     request_id: RequestId,
@@ -86,7 +85,7 @@ pub async fn begin<Req: Message>(
 
 impl IdempotentTxn {
     /// The transaction to do the work in.
-    pub fn txn(&self) -> &DatabaseTransaction {
+    pub fn txn(&self) -> &WriteTxn {
         &self.txn
     }
 

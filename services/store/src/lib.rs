@@ -21,12 +21,13 @@ pub mod reconciliation;
 pub mod statements;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use migrations::MigratorTrait;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 pub use sea_orm;
@@ -63,6 +64,58 @@ impl StoreError {
     }
 }
 
+/// A write transaction (see [`Store::begin_write`]); use it wherever a connection is taken.
+///
+/// On SQLite it also holds this process's writer turn until it commits, rolls back or is
+/// dropped: SQLite admits one writer at a time, and writers that find the file locked sleep
+/// in its busy handler with growing back-off (up to 100 ms a try), which left calls waiting
+/// long after the lock was free (paced `SubmitApplication` p99 120 ms, maxima of seconds).
+/// Taking turns in the process first queues them in arrival order instead.
+#[derive(Debug)]
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    /// Rolls the transaction back.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute_raw(statement).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one_raw(statement).await
+    }
+
+    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all_raw(statement).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
+}
+
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -76,6 +129,8 @@ pub enum Engine {
 #[derive(Debug, Clone)]
 pub struct Store {
     connection: DatabaseConnection,
+    /// SQLite: the turn of this process's writers (one write transaction at a time).
+    sqlite_writers: Option<Arc<tokio::sync::Mutex<()>>>,
     engine: Engine,
 }
 
@@ -145,7 +200,8 @@ impl Store {
         }
         let connection = Database::connect(options).await?;
         connection.ping().await?;
-        Ok(Store { connection, engine })
+        let sqlite_writers = (engine == Engine::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { connection, engine, sqlite_writers })
     }
 
     /// Applies every pending migration.
@@ -171,9 +227,14 @@ impl Store {
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction cannot be overtaken; on
-    /// PostgreSQL callers lock the rows holding running totals with `FOR UPDATE`.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction cannot be overtaken, and the
+    /// writers of this process take turns in arrival order before that (see [`WriteTxn`]);
+    /// on PostgreSQL callers lock the rows holding running totals with `FOR UPDATE`.
+    pub async fn begin_write(&self) -> Result<WriteTxn, StoreError> {
+        let turn = match &self.sqlite_writers {
+            Some(writers) => Some(writers.clone().lock_owned().await),
+            None => None,
+        };
         let options = TransactionOptions {
             isolation_level: None,
             access_mode: None,
@@ -182,7 +243,7 @@ impl Store {
                 Engine::Postgres => None,
             },
         };
-        Ok(self.connection.begin_with_options(options).await?)
+        Ok(WriteTxn { txn: self.connection.begin_with_options(options).await?, _turn: turn })
     }
 
     /// True when the database answers.
