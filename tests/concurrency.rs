@@ -2,7 +2,6 @@
 //! more, and the running totals equal the sum of the enrolled loans. On PostgreSQL the
 //! race also runs across two server processes sharing the database.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use proto::v1 as pb;
@@ -241,16 +240,8 @@ fn start_process(database_url: &str, data_dir: &std::path::Path) -> ServerProces
         .stderr(Stdio::null())
         .spawn()
         .expect("start server process");
-    let stdout = child.stdout.take().unwrap();
-    let mut address = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(found) = line.strip_prefix("techcredit-server listening on ") {
-            address = Some(found.trim().to_owned());
-            break;
-        }
-    }
-    ServerProcess { child, address: address.expect("server process printed its address") }
+    let address = tests::process_address(&mut child);
+    ServerProcess { child, address }
 }
 
 #[tokio::test]

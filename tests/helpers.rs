@@ -221,3 +221,17 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The address a `techcredit-server` process (started with piped stdout and
+/// `--listen 127.0.0.1:0`) says it listens on.
+pub fn process_address(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("the process's stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read the process's stdout");
+        if let Some(found) = line.strip_prefix("techcredit-server listening on ") {
+            return found.trim().to_owned();
+        }
+    }
+    panic!("the server process ended without printing its address")
+}

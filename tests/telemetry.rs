@@ -2,7 +2,6 @@
 //! call to an OTLP/gRPC collector (here a real tonic collector in the test), as a child of
 //! the W3C trace context the caller sent, and flushes what it holds when it stops.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -57,16 +56,7 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
         command.env("DATABASE_URL", url);
     }
     let mut child = command.spawn().expect("start server process");
-    let stdout = child.stdout.take().unwrap();
-    let mut address = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(found) = line.strip_prefix("techcredit-server listening on ") {
-            address = Some(found.trim().to_owned());
-            break;
-        }
-    }
-    let address = address.expect("server process printed its address");
+    let address = tests::process_address(&mut child);
     let admin_key = std::fs::read_to_string(dir.path().join("bootstrap-admin.key")).unwrap();
 
     let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
