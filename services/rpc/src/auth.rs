@@ -83,7 +83,7 @@ where
             return Box::pin(async move { inner.call(request).await });
         }
         // One span per call, a child of the caller's trace when it sent W3C trace context.
-        let span = tracing::info_span!("grpc", otel.name = %path, otel.kind = "server", rpc.method = %path);
+        let span = tracing::info_span!("grpc", otel.name = %path, otel.kind = "server");
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
