@@ -33,7 +33,15 @@ fn messages(bank: &str, as_of: &str, rows: Vec<pb::LoanTapeRow>) -> Vec<pb::Reco
             request_id: String::new(),
         });
     }
+    messages.push(end_of_tape(rows.len() as i64));
     messages
+}
+
+fn end_of_tape(rows: i64) -> pb::ReconcileLoanTapeRequest {
+    pb::ReconcileLoanTapeRequest {
+        part: Some(pb::reconcile_loan_tape_request::Part::End(pb::LoanTapeEnd { rows })),
+        request_id: String::new(),
+    }
 }
 
 /// Five covered loans L1–L5 of 100,000.00 each, the first reported 10 days past due.
@@ -179,9 +187,20 @@ async fn malformed_streams_are_refused_and_store_nothing() {
         .unwrap_err();
     assert_error(&not_mine, Code::PermissionDenied, "PERMISSION_DENIED");
 
-    // A stream that breaks off after a chunk: nothing is stored.
+    // A tape without its end message, or with a wrong count, is refused: nothing stored.
+    let mut cut_short = messages("banks/nbcb", &days_ago(0), vec![row(2, "A", "x", "1", "0", "NORMAL")]);
+    cut_short.pop();
+    let no_end = client.reconcile_loan_tape(tokio_stream::iter(cut_short.clone())).await.unwrap_err();
+    assert!(field_violations(&no_end).contains_key("end"), "{no_end:?}");
+    let mut miscounted = cut_short.clone();
+    miscounted.push(end_of_tape(2));
+    let wrong_count = client.reconcile_loan_tape(tokio_stream::iter(miscounted)).await.unwrap_err();
+    assert!(field_violations(&wrong_count).contains_key("end.rows"), "{wrong_count:?}");
+
+    // A stream that breaks off after a chunk (the client cancels its call; the server sees
+    // the stream end): nothing is stored.
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    for message in messages("banks/nbcb", &days_ago(0), vec![row(2, "A", "x", "1", "0", "NORMAL")]) {
+    for message in cut_short {
         sender.send(message).await.unwrap();
     }
     let mut streaming = app.settlement_as(&actors.bank_key);
@@ -189,9 +208,6 @@ async fn malformed_streams_are_refused_and_store_nothing() {
         streaming.reconcile_loan_tape(tokio_stream::wrappers::ReceiverStream::new(receiver)).await
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    // The client goes away mid-stream; the sender stays open, so the stream never ends
-    // cleanly (dropping it first could let the connection send a clean end of stream
-    // before the reset, which is a different case: a complete tape).
     call.abort();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let reports = app

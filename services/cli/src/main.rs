@@ -260,6 +260,16 @@ async fn reconcile(authed: Authed, bank: &str, as_of: &str, tape: &Path, report_
                 return Err("the server closed the stream".to_owned());
             }
         }
+        // The end message: only a tape read to its end is reconciled.
+        let end = pb::ReconcileLoanTapeRequest {
+            part: Some(pb::reconcile_loan_tape_request::Part::End(pb::LoanTapeEnd {
+                rows: i64::try_from(count).unwrap_or(i64::MAX),
+            })),
+            request_id: String::new(),
+        };
+        if sender.blocking_send(end).is_err() {
+            return Err("the server closed the stream".to_owned());
+        }
         Ok(count)
     });
     let mut client = pb::settlement_service_client::SettlementServiceClient::new(authed.clone());

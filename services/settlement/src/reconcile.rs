@@ -105,9 +105,19 @@ pub async fn reconcile(
     let mut reconciler = Reconciler::new(store::reconciliation::registry(connection, &bank).await?);
     let mut hasher = Sha256::new();
     let mut discrepancies = Vec::new();
+    // Rows that arrived, and the count the end message gives. A clean end of stream alone
+    // does not prove the tape is whole: a client that cancels its call ends the stream the
+    // same way for the handler (tonic reports a cancelled request stream as its end).
+    let mut received: i64 = 0;
+    let mut end: Option<i64> = None;
     while let Some(message) = stream.message().await.map_err(stream_error)? {
+        if end.is_some() {
+            return Err(ApiError::invalid("end", "must be the last message of the stream"));
+        }
         match message.part {
+            Some(pb::reconcile_loan_tape_request::Part::End(last)) => end = Some(last.rows),
             Some(pb::reconcile_loan_tape_request::Part::Chunk(chunk)) => {
+                received += i64::try_from(chunk.rows.len()).unwrap_or(i64::MAX);
                 for row in &chunk.rows {
                     for field in [
                         &row.bank_loan_number,
@@ -133,8 +143,23 @@ pub async fn reconcile(
             Some(pb::reconcile_loan_tape_request::Part::Header(_)) => {
                 return Err(ApiError::invalid("header", "only the first message may be a header"));
             }
-            None => return Err(ApiError::invalid("part", "a message must carry a header or a chunk")),
+            None => return Err(ApiError::invalid("part", "a message must carry a header, a chunk or the end")),
         }
+    }
+    match end {
+        None => {
+            return Err(ApiError::invalid(
+                "end",
+                "the stream ended without its end message: the tape may be cut short; nothing was stored",
+            ));
+        }
+        Some(rows) if rows != received => {
+            return Err(ApiError::invalid(
+                "end.rows",
+                format!("says {rows} rows but {received} arrived; nothing was stored"),
+            ));
+        }
+        Some(_) => {}
     }
     let (summary, missing) = reconciler.finish();
     discrepancies.extend(missing);
