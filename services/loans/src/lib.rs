@@ -160,15 +160,10 @@ impl Loans {
         let body = request.into_inner();
         let mut v = Violations::new();
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
-        let bank = if body.bank.is_empty() { Some(None) } else { v.bank_name("bank", &body.bank).map(Some) };
-        let status = match pb::ApplicationStatus::try_from(body.status) {
-            Ok(pb::ApplicationStatus::Unspecified) => Some(None),
-            Ok(wire) => Some(ApplicationStatus::parse(wire.as_str_name().trim_start_matches("APPLICATION_STATUS_"))),
-            Err(_) => {
-                v.add("status", format!("has unknown value {}", body.status));
-                None
-            }
-        };
+        let bank = v.optional_bank_name("bank", &body.bank);
+        let status = v.optional_enumeration::<pb::ApplicationStatus>("status", body.status).map(|wire| {
+            wire.and_then(|wire| ApplicationStatus::parse(wire.as_str_name().trim_start_matches("APPLICATION_STATUS_")))
+        });
         let uscc = if body.uscc.is_empty() {
             Some(None)
         } else {
@@ -439,15 +434,10 @@ impl Loans {
         let body = request.into_inner();
         let mut v = Violations::new();
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
-        let bank = if body.bank.is_empty() { Some(None) } else { v.bank_name("bank", &body.bank).map(Some) };
-        let status = match pb::LoanStatus::try_from(body.status) {
-            Ok(pb::LoanStatus::Unspecified) => Some(None),
-            Ok(wire) => Some(domain::loan::LoanStatus::parse(wire.as_str_name().trim_start_matches("LOAN_STATUS_"))),
-            Err(_) => {
-                v.add("status", format!("has unknown value {}", body.status));
-                None
-            }
-        };
+        let bank = v.optional_bank_name("bank", &body.bank);
+        let status = v.optional_enumeration::<pb::LoanStatus>("status", body.status).map(|wire| {
+            wire.and_then(|wire| domain::loan::LoanStatus::parse(wire.as_str_name().trim_start_matches("LOAN_STATUS_")))
+        });
         let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
             return Err(v.into_error());
         };

@@ -306,14 +306,9 @@ impl Pool {
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
         let from = v.optional_date("effective_from", &body.effective_from);
         let to = v.optional_date("effective_to", &body.effective_to);
-        let kind = match pb::EntryKind::try_from(body.kind) {
-            Ok(pb::EntryKind::Unspecified) => Some(None),
-            Ok(wire) => Some(EntryKind::parse(wire.as_str_name().trim_start_matches("ENTRY_KIND_"))),
-            Err(_) => {
-                v.add("kind", format!("has unknown value {}", body.kind));
-                None
-            }
-        };
+        let kind = v
+            .optional_enumeration::<pb::EntryKind>("kind", body.kind)
+            .map(|wire| wire.and_then(|wire| EntryKind::parse(wire.as_str_name().trim_start_matches("ENTRY_KIND_"))));
         let account = if body.account.is_empty() {
             Some(None)
         } else if Account::parse(&body.account).is_some() {

@@ -117,6 +117,27 @@ impl Violations {
         self.check(field, BankId::parse(id))
     }
 
+    /// An optional bank filter `banks/{bank_id}`: `Some(None)` when empty (no filter).
+    pub fn optional_bank_name(&mut self, field: &str, text: &str) -> Option<Option<BankId>> {
+        if text.is_empty() { Some(None) } else { self.bank_name(field, text).map(Some) }
+    }
+
+    /// An optional enum filter of the wire: `Some(None)` when unspecified (no filter),
+    /// `Some(Some(value))` when known, `None` (recorded) when unknown.
+    pub fn optional_enumeration<E>(&mut self, field: &str, value: i32) -> Option<Option<E>>
+    where
+        E: TryFrom<i32> + Default + PartialEq,
+    {
+        match E::try_from(value) {
+            Ok(known) if known != E::default() => Some(Some(known)),
+            Ok(_) => Some(None),
+            Err(_) => {
+                self.add(field, format!("has unknown value {value}"));
+                None
+            }
+        }
+    }
+
     /// A known, specified enum value of the wire.
     pub fn enumeration<E>(&mut self, field: &str, value: i32) -> Option<E>
     where

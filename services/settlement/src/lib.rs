@@ -467,15 +467,10 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
-        let bank = if body.bank.is_empty() { Some(None) } else { v.bank_name("bank", &body.bank).map(Some) };
-        let status = match pb::ClaimStatus::try_from(body.status) {
-            Ok(pb::ClaimStatus::Unspecified) => Some(None),
-            Ok(wire) => Some(ClaimStatus::parse(wire.as_str_name().trim_start_matches("CLAIM_STATUS_"))),
-            Err(_) => {
-                v.add("status", format!("has unknown value {}", body.status));
-                None
-            }
-        };
+        let bank = v.optional_bank_name("bank", &body.bank);
+        let status = v.optional_enumeration::<pb::ClaimStatus>("status", body.status).map(|wire| {
+            wire.and_then(|wire| ClaimStatus::parse(wire.as_str_name().trim_start_matches("CLAIM_STATUS_")))
+        });
         let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
             return Err(v.into_error());
         };
@@ -605,7 +600,7 @@ impl Settlement {
         let body = request.into_inner();
         let mut v = Violations::new();
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
-        let bank = if body.bank.is_empty() { Some(None) } else { v.bank_name("bank", &body.bank).map(Some) };
+        let bank = v.optional_bank_name("bank", &body.bank);
         let period = if body.period.is_empty() {
             Some(None)
         } else {

@@ -215,7 +215,7 @@ pub async fn list(
     require_role(caller, READERS)?;
     let mut v = Violations::new();
     let page = Page::parse(&mut v, body.page_size, &body.page_token);
-    let bank = if body.bank.is_empty() { Some(None) } else { v.bank_name("bank", &body.bank).map(Some) };
+    let bank = v.optional_bank_name("bank", &body.bank);
     let (Some(page), Some(bank)) = (page, bank) else {
         return Err(v.into_error());
     };
@@ -241,14 +241,9 @@ pub async fn discrepancies(
     let mut v = Violations::new();
     let page = Page::parse(&mut v, body.page_size, &body.page_token);
     let id = v.numeric_name("report", &body.report, "reconciliationReports");
-    let kind = match pb::DiscrepancyKind::try_from(body.kind) {
-        Ok(pb::DiscrepancyKind::Unspecified) => Some(None),
-        Ok(wire) => Some(DiscrepancyKind::parse(wire.as_str_name().trim_start_matches("DISCREPANCY_KIND_"))),
-        Err(_) => {
-            v.add("kind", format!("has unknown value {}", body.kind));
-            None
-        }
-    };
+    let kind = v.optional_enumeration::<pb::DiscrepancyKind>("kind", body.kind).map(|wire| {
+        wire.and_then(|wire| DiscrepancyKind::parse(wire.as_str_name().trim_start_matches("DISCREPANCY_KIND_")))
+    });
     let (Some(page), Some(id), Some(kind)) = (page, id, kind) else {
         return Err(v.into_error());
     };
