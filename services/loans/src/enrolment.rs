@@ -32,8 +32,8 @@ use rpc::{ApiError, AppState};
 use rust_decimal::Decimal;
 use store::applications::ApplicationRecord;
 use store::banks::BankRecord;
-use store::enrolment::Remember;
 use store::exposure::PoolAfter;
+use store::idempotency::Remember;
 use store::loans::NewLoan;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -244,7 +244,7 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
         refused.iter().map(|(index, _)| key_of(&enrolments[*index])).collect()
     };
     let mut remembered =
-        if unsure.is_empty() { HashMap::new() } else { store::enrolment::remembered(&txn, ENROLL, &unsure).await? };
+        if unsure.is_empty() { HashMap::new() } else { store::idempotency::find_many(&txn, ENROLL, &unsure).await? };
     for (index, error) in refused {
         outcomes[index] = Some(Err(error));
     }
@@ -334,7 +334,7 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
             });
             outcomes[*index] = Some(Ok(response));
         }
-        store::enrolment::remember(&txn, ENROLL, remember).await?;
+        store::idempotency::remember_many(&txn, ENROLL, remember).await?;
         // The hot rows last (lock order: bank, pool), each in one statement that adds the
         // batch and returns the totals it wrote; every limit must hold on those.
         for (bank_id, (bank_outstanding, bank_exposure)) in &banks {

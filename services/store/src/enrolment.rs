@@ -9,31 +9,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use domain::{BankId, Money};
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder, QuerySelect,
-    StatementBuilder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, StatementBuilder,
 };
 
-use crate::StoreError;
 use crate::applications::ApplicationRecord;
 use crate::banks::BankRecord;
-use crate::entities::{application, bank, enterprise_exposure, idempotency_record, loan, pool_totals};
+use crate::entities::{application, bank, enterprise_exposure, loan, pool_totals};
 use crate::exposure::PoolAfter;
-use crate::idempotency::Remembered;
 use crate::loans::{LoanRecord, NewLoan};
-
-/// `SELECT … UNION ALL SELECT …`: each part an exact probe of a unique index. Written so
-/// rather than as one `WHERE (a AND b) OR …`, whose plan PostgreSQL may turn into a scan of
-/// every row sharing the leading column when its statistics are stale (seen with the
-/// idempotency records of one bank key: 3 ms per lookup after a few thousand enrolments).
-fn union_all(mut parts: impl Iterator<Item = SelectStatement>) -> Option<SelectStatement> {
-    let mut query = parts.next()?;
-    for part in parts {
-        query.union(UnionType::All, part);
-    }
-    Some(query)
-}
+use crate::{StoreError, union_all};
 
 /// The applications with these ids that exist, locked until the transaction ends (taken in
 /// id order, so two batches never wait on each other in a cycle).
@@ -48,32 +34,6 @@ pub async fn lock_applications(
         .all(connection)
         .await?;
     rows.into_iter().map(|row| ApplicationRecord::try_from(row).map(|r| (r.application_id, r))).collect()
-}
-
-/// The responses remembered for `method` under these (key id, request id) pairs.
-pub async fn remembered(
-    connection: &impl ConnectionTrait,
-    method: &str,
-    keys: &BTreeSet<(String, String)>,
-) -> Result<HashMap<(String, String), Remembered>, StoreError> {
-    let probes = keys.iter().map(|(principal, request_id)| {
-        Query::select()
-            .columns(idempotency_record::Column::iter())
-            .from(idempotency_record::Entity)
-            .and_where(idempotency_record::Column::Principal.eq(principal.as_str()))
-            .and_where(idempotency_record::Column::Method.eq(method))
-            .and_where(idempotency_record::Column::RequestId.eq(request_id.as_str()))
-            .to_owned()
-    });
-    let Some(query) = union_all(probes) else { return Ok(HashMap::new()) };
-    let statement = StatementBuilder::build(&query, &connection.get_database_backend());
-    let rows = idempotency_record::Entity::find().from_raw_sql(statement).all(connection).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            ((row.principal, row.request_id), Remembered { request_sha256: row.request_sha256, response: row.response })
-        })
-        .collect())
 }
 
 /// Which of these (bank, bank loan number) pairs are taken by stored loans.
@@ -262,38 +222,4 @@ pub async fn add_to_pool(
     let row =
         rows.into_iter().next().ok_or_else(|| StoreError::Corrupt("the pool totals row is missing".to_owned()))?;
     Ok(pool_figures(row))
-}
-
-/// One response to remember.
-#[derive(Debug, Clone)]
-pub struct Remember {
-    /// Key id of the caller.
-    pub principal: String,
-    /// The client's request id.
-    pub request_id: String,
-    /// SHA-256 of the request, hex.
-    pub request_sha256: String,
-    /// The encoded response.
-    pub response: Vec<u8>,
-}
-
-/// Remembers the responses of successful calls of `method`, in one statement. A key stored
-/// meanwhile by another process fails the statement (unique violation), and so the batch.
-pub async fn remember(connection: &impl ConnectionTrait, method: &str, calls: Vec<Remember>) -> Result<(), StoreError> {
-    if calls.is_empty() {
-        return Ok(());
-    }
-    let now = Utc::now();
-    idempotency_record::Entity::insert_many(calls.into_iter().map(|call| idempotency_record::ActiveModel {
-        principal: Set(call.principal),
-        method: Set(method.to_owned()),
-        request_id: Set(call.request_id),
-        request_sha256: Set(call.request_sha256),
-        response: Set(call.response),
-        created_at: Set(now),
-    }))
-    .exec_without_returning(connection)
-    .await
-    .map_err(|e| StoreError::from_insert(e, "a call with this request_id"))?;
-    Ok(())
 }

@@ -1,11 +1,14 @@
 //! Remembered responses of successful mutating calls, keyed by (principal, method,
 //! request id) and guarded by a hash of the request.
 
-use chrono::Utc;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use std::collections::{BTreeSet, HashMap};
 
-use crate::StoreError;
+use chrono::Utc;
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, Set, StatementBuilder};
+
 use crate::entities::idempotency_record;
+use crate::{StoreError, union_all};
 
 /// The key of one remembered call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,17 +54,75 @@ pub async fn remember(
     request_sha256: &str,
     response: Vec<u8>,
 ) -> Result<(), StoreError> {
-    let row = idempotency_record::ActiveModel {
-        principal: Set(key.principal.to_owned()),
-        method: Set(key.method.to_owned()),
-        request_id: Set(key.request_id.to_owned()),
-        request_sha256: Set(request_sha256.to_owned()),
-        response: Set(response),
-        created_at: Set(Utc::now()),
+    let call = Remember {
+        principal: key.principal.to_owned(),
+        request_id: key.request_id.to_owned(),
+        request_sha256: request_sha256.to_owned(),
+        response,
     };
-    idempotency_record::Entity::insert(row)
-        .exec_without_returning(connection)
-        .await
-        .map_err(|e| StoreError::from_insert(e, "a call with this request_id"))?;
+    remember_many(connection, key.method, vec![call]).await
+}
+
+/// One response to remember.
+#[derive(Debug, Clone)]
+pub struct Remember {
+    /// Key id of the caller.
+    pub principal: String,
+    /// The client's request id.
+    pub request_id: String,
+    /// SHA-256 of the request, hex.
+    pub request_sha256: String,
+    /// The encoded response.
+    pub response: Vec<u8>,
+}
+
+/// Remembers the responses of successful calls of `method`, in one statement. A key stored
+/// meanwhile by another process fails the statement (unique violation), and so the batch.
+pub async fn remember_many(
+    connection: &impl ConnectionTrait,
+    method: &str,
+    calls: Vec<Remember>,
+) -> Result<(), StoreError> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    idempotency_record::Entity::insert_many(calls.into_iter().map(|call| idempotency_record::ActiveModel {
+        principal: Set(call.principal),
+        method: Set(method.to_owned()),
+        request_id: Set(call.request_id),
+        request_sha256: Set(call.request_sha256),
+        response: Set(call.response),
+        created_at: Set(now),
+    }))
+    .exec_without_returning(connection)
+    .await
+    .map_err(|e| StoreError::from_insert(e, "a call with this request_id"))?;
     Ok(())
+}
+
+/// The responses remembered for `method` under these (key id, request id) pairs.
+pub async fn find_many(
+    connection: &impl ConnectionTrait,
+    method: &str,
+    keys: &BTreeSet<(String, String)>,
+) -> Result<HashMap<(String, String), Remembered>, StoreError> {
+    let probes = keys.iter().map(|(principal, request_id)| {
+        Query::select()
+            .columns(idempotency_record::Column::iter())
+            .from(idempotency_record::Entity)
+            .and_where(idempotency_record::Column::Principal.eq(principal.as_str()))
+            .and_where(idempotency_record::Column::Method.eq(method))
+            .and_where(idempotency_record::Column::RequestId.eq(request_id.as_str()))
+            .to_owned()
+    });
+    let Some(query) = union_all(probes) else { return Ok(HashMap::new()) };
+    let statement = StatementBuilder::build(&query, &connection.get_database_backend());
+    let rows = idempotency_record::Entity::find().from_raw_sql(statement).all(connection).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            ((row.principal, row.request_id), Remembered { request_sha256: row.request_sha256, response: row.response })
+        })
+        .collect())
 }
