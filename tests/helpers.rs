@@ -106,6 +106,7 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         log_format: LogFormat::Text,
         shutdown_grace_seconds: 5,
         otlp_endpoint: None,
+        clock: "system".to_owned(),
     }
 }
 
@@ -114,6 +115,16 @@ pub async fn spawn_app() -> TestApp {
     let database = fresh_database().await;
     let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
     let settings = test_settings(&database, data_dir.path().to_path_buf());
+    start(settings, database, data_dir, None).await
+}
+
+/// Starts a server with a fresh database and a simulated business clock starting on `date`
+/// ("YYYY-MM-DD"), moved with `AdminService.AdvanceBusinessDate`.
+pub async fn spawn_app_on(date: &str) -> TestApp {
+    let database = fresh_database().await;
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(&database, data_dir.path().to_path_buf());
+    settings.clock = format!("simulated:{date}");
     start(settings, database, data_dir, None).await
 }
 
@@ -176,6 +187,17 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             task.await.expect("server task ends cleanly");
         }
+    }
+
+    /// Moves the simulated business date to `date` ("YYYY-MM-DD").
+    pub async fn advance_to(&self, date: &str) {
+        self.admin()
+            .advance_business_date(proto::v1::AdvanceBusinessDateRequest {
+                request_id: format!("advance-to-{date}"),
+                business_date: date.to_owned(),
+            })
+            .await
+            .expect("the simulated clock moves forward");
     }
 
     /// A raw channel without credentials.

@@ -10,6 +10,7 @@ mod m20261201_000002_bank_quota_used;
 mod m20261201_000003_settlement_links;
 mod m20261201_000004_pool_net_assets;
 mod m20261201_000005_journal_source_index;
+mod m20261201_000006_payments_and_clock;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_settlement_links::Migration),
             Box::new(m20261201_000004_pool_net_assets::Migration),
             Box::new(m20261201_000005_journal_source_index::Migration),
+            Box::new(m20261201_000006_payments_and_clock::Migration),
         ]
     }
 }

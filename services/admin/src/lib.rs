@@ -3,7 +3,8 @@
 use domain::{BankId, Role};
 use proto::v1::{self as pb, admin_service_server::AdminService};
 use rpc::auth::{principal, require_bank_visible, require_role};
-use rpc::convert::{Page, Violations, timestamp};
+use rpc::convert::{Page, Violations, format_date, timestamp};
+use store::clock::ClockMode;
 use rpc::{ApiError, AppState, idempotent};
 use sha2::{Digest, Sha256};
 use store::api_keys::ApiKeyRecord;
@@ -80,6 +81,7 @@ const CREATE_BANK: &str = "/techcredit.v1.AdminService/CreateBank";
 const UPDATE_BANK: &str = "/techcredit.v1.AdminService/UpdateBank";
 const CREATE_API_KEY: &str = "/techcredit.v1.AdminService/CreateApiKey";
 const REVOKE_API_KEY: &str = "/techcredit.v1.AdminService/RevokeApiKey";
+const ADVANCE_DATE: &str = "/techcredit.v1.AdminService/AdvanceBusinessDate";
 
 /// Roles that may read bank records besides the bank itself.
 const BANK_READERS: &[Role] = &[Role::Admin, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch];
@@ -202,7 +204,8 @@ impl Admin {
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<pb::ListApiKeysResponse, ApiError> {
         let caller = principal(&request)?;
-        require_role(&caller, &[Role::Admin])?;
+        // Auditors check who held which key when; neither role ever sees a secret.
+        require_role(&caller, &[Role::Admin, Role::Auditor])?;
         let body = request.into_inner();
         let mut violations = Violations::new();
         let page = Page::parse(&mut violations, body.page_size, &body.page_token);
@@ -238,6 +241,57 @@ impl Admin {
             let key = store::api_keys::revoke(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
             tracing::info!(key_id = %key.key_id, "api key revoked");
             pb::RevokeApiKeyResponse { api_key: Some(api_key_to_proto(&key)) }
+        })
+    }
+
+    fn server_info(&self, request: Request<pb::GetServerInfoRequest>) -> Result<pb::GetServerInfoResponse, ApiError> {
+        principal(&request)?;
+        let mode = self.state.store.clock_mode();
+        Ok(pb::GetServerInfoResponse {
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            policy_version: self.state.policy.version.clone(),
+            clock_mode: match mode {
+                ClockMode::System => pb::ClockMode::System,
+                ClockMode::Simulated { .. } => pb::ClockMode::Simulated,
+            } as i32,
+            business_date: format_date(store::clock::today()),
+        })
+    }
+
+    async fn advance_date(
+        &self,
+        request: Request<pb::AdvanceBusinessDateRequest>,
+    ) -> Result<pb::AdvanceBusinessDateResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.request_id(&body.request_id);
+        let date = violations.date("business_date", &body.business_date);
+        let (Some(request_id), Some(date)) = (request_id, date) else {
+            return Err(violations.into_error());
+        };
+        let ClockMode::Simulated { start } = self.state.store.clock_mode() else {
+            return Err(ApiError::precondition(
+                "CLOCK_NOT_SIMULATED",
+                "the business clock is the system clock; only a simulated clock (setting clock = \"simulated:YYYY-MM-DD\") is moved",
+            ));
+        };
+        idempotent!(self.state, &caller, ADVANCE_DATE, request_id, &body, |txn| {
+            let previous = store::clock::lock(txn, start).await?;
+            if date < previous {
+                return Err(ApiError::precondition_with(
+                    "CLOCK_CANNOT_GO_BACK",
+                    format!("the business date is {previous}; it moves forward only, not to {date}"),
+                    &[("business_date", previous.to_string())],
+                ));
+            }
+            store::clock::advance(txn, date).await?;
+            tracing::warn!(from = %previous, to = %date, "business date advanced");
+            pb::AdvanceBusinessDateResponse {
+                previous_business_date: format_date(previous),
+                business_date: format_date(date),
+            }
         })
     }
 
@@ -305,5 +359,19 @@ impl AdminService for Admin {
         request: Request<pb::GetPolicyRequest>,
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
         Ok(Response::new(Admin::get_policy(self, request)?))
+    }
+
+    async fn get_server_info(
+        &self,
+        request: Request<pb::GetServerInfoRequest>,
+    ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
+        Ok(Response::new(self.server_info(request)?))
+    }
+
+    async fn advance_business_date(
+        &self,
+        request: Request<pb::AdvanceBusinessDateRequest>,
+    ) -> Result<Response<pb::AdvanceBusinessDateResponse>, Status> {
+        Ok(Response::new(self.advance_date(request).await?))
     }
 }

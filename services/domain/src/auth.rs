@@ -66,6 +66,16 @@ impl Principal {
         roles.contains(&self.role)
     }
 
+    /// Whose request ids a retry is recognised among: a partner bank's (whichever of its keys
+    /// calls, so that rotating a key between a call and its retry changes nothing), or the
+    /// key's own for the pool's staff and jobs. Written `bank:{bank_id}` or `key:{key_id}`.
+    pub fn idempotency_scope(&self) -> String {
+        match (&self.role, &self.bank) {
+            (Role::Bank, Some(bank)) => format!("bank:{bank}"),
+            _ => format!("key:{}", self.key_id),
+        }
+    }
+
     /// True when the caller may see the records of `bank`: any non-bank role, or the bank itself.
     pub fn may_see_bank(&self, bank: &BankId) -> bool {
         match (&self.role, &self.bank) {

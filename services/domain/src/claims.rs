@@ -3,10 +3,11 @@
 //! * principal loss = outstanding principal on the default date; interest is not covered;
 //! * requested compensation = pool share × principal loss;
 //! * compensation = min(requested, the bank's remaining cap for the approval's calendar
-//!   year), rounded half-up to the fen once, on that final amount;
-//! * payment happens when a settlement statement is confirmed: recoveries owed by the bank
-//!   are netted first, then escrow cash pays what it can; the rest is a shortfall carried
-//!   to the next statement, so cash never goes negative;
+//!   year), rounded half-up to the fen once, on that final amount — 0.00 when the cap is
+//!   used up: the claim is still decided;
+//! * payment goes through the bank's settlement statement: confirming it nets what each side
+//!   owes (`statement::net`), and cash moves only when finance records the transfer; the pool
+//!   pays only the cash it has, and what stays unpaid is carried to the next statement;
 //! * the pool's part of a recovery = recovery × compensation ÷ principal loss (half-up);
 //!   Σ recoveries never exceed the principal loss.
 
@@ -43,12 +44,6 @@ pub enum ClaimError {
     /// The same officer approves twice.
     #[error("a second approval must come from a different risk officer")]
     SameApprover,
-    /// The annual cap is used up.
-    #[error("the bank's compensation cap for {year} is used up")]
-    AnnualCapExhausted {
-        /// Cap year.
-        year: i32,
-    },
     /// Recoveries would exceed the loss.
     #[error("recoveries would total {total}, above the principal loss {loss}")]
     RecoveriesExceedLoss {
@@ -67,7 +62,6 @@ impl ClaimError {
             ClaimError::DeadlinePassed { .. } => "CLAIM_DEADLINE_PASSED",
             ClaimError::BeforeDefault { .. } => "CLAIM_BEFORE_DEFAULT",
             ClaimError::SameApprover => "SAME_APPROVER",
-            ClaimError::AnnualCapExhausted { .. } => "ANNUAL_CAP_EXHAUSTED",
             ClaimError::RecoveriesExceedLoss { .. } => "RECOVERIES_EXCEED_LOSS",
         }
     }

@@ -358,6 +358,14 @@ impl EntryDraft {
         EntryDraft::pair(EntryKind::SettlementNetting, date, memo, payable, receivable, amount)
     }
 
+    /// A bank's unpaid contribution is set against compensation the pool owes it, when a
+    /// settlement statement nets what each side owes the other.
+    pub fn contribution_netting(bank: &BankId, amount: Money, date: NaiveDate, memo: &str) -> EntryDraft {
+        let payable = Account::compensation_payable(bank);
+        let receivable = Account::contributions_receivable(&Contributor::Bank(bank.clone()));
+        EntryDraft::pair(EntryKind::SettlementNetting, date, memo, payable, receivable, amount)
+    }
+
     /// The mirror of an entry: every posting with its sides swapped.
     pub fn reversal_of(postings: &[Posting], date: NaiveDate, memo: &str) -> EntryDraft {
         EntryDraft {

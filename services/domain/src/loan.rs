@@ -178,9 +178,15 @@ pub fn meets_default_trigger(policy: &Policy, days_past_due: u32, classification
     days_past_due >= policy.default_trigger.days_past_due || classification >= policy.default_trigger.classification
 }
 
-/// Non-performing (counted in the NPL ratio): classified SUBSTANDARD or worse.
-pub fn is_non_performing(classification: Classification) -> bool {
-    classification >= Classification::Substandard
+/// Non-performing (counted in the NPL ratio, bank watch and suspension): DEFAULTED by the
+/// pool's trigger (and every later stage of a default: claimed, compensated, recovering),
+/// or classified SUBSTANDARD or worse by the bank. A closed loan is never counted.
+pub fn is_non_performing(status: LoanStatus, classification: Classification) -> bool {
+    let defaulted = matches!(
+        status,
+        LoanStatus::Defaulted | LoanStatus::Claimed | LoanStatus::Compensated | LoanStatus::Recovering
+    );
+    !status.is_closed() && (defaulted || classification >= Classification::Substandard)
 }
 
 /// Applies a report to a loan's state: the new state, or why the report is refused.
@@ -272,6 +278,15 @@ mod tests {
                 assert_eq!(next.principal_at_default, Some(Money::parse_signed("900000.00").unwrap()));
             }
         }
+    }
+
+    #[test]
+    fn defaulted_loans_are_non_performing_whatever_their_classification() {
+        assert!(is_non_performing(LoanStatus::Defaulted, Classification::SpecialMention));
+        assert!(is_non_performing(LoanStatus::Compensated, Classification::Normal));
+        assert!(is_non_performing(LoanStatus::Overdue, Classification::Substandard));
+        assert!(!is_non_performing(LoanStatus::Overdue, Classification::SpecialMention));
+        assert!(!is_non_performing(LoanStatus::Repaid, Classification::Loss));
     }
 
     #[test]

@@ -179,6 +179,194 @@ pub fn build(bank: BankId, period: Period, mut lines: Vec<Line>) -> Statement {
     }
 }
 
+/// Where a statement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Built; may be rebuilt.
+    Draft,
+    /// Confirmed: amounts agreed, netting posted, nothing paid yet.
+    Confirmed,
+    /// Confirmed and paid in part.
+    PartiallyPaid,
+    /// Confirmed and paid in full (or nothing was due after netting).
+    Paid,
+    /// Confirmed; what stayed unpaid is carried by a later statement of the bank.
+    CarriedForward,
+}
+
+impl Status {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "DRAFT",
+            Status::Confirmed => "CONFIRMED",
+            Status::PartiallyPaid => "PARTIALLY_PAID",
+            Status::Paid => "PAID",
+            Status::CarriedForward => "CARRIED_FORWARD",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Status> {
+        [Status::Draft, Status::Confirmed, Status::PartiallyPaid, Status::Paid, Status::CarriedForward]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// True once confirmed (whatever has been paid since).
+    pub fn is_confirmed(self) -> bool {
+        self != Status::Draft
+    }
+
+    /// True while payments may be recorded against it.
+    pub fn takes_payments(self) -> bool {
+        matches!(self, Status::Confirmed | Status::PartiallyPaid)
+    }
+
+    /// The status of a confirmed statement that has `paid` of `due`.
+    pub fn after_payment(due: Money, paid: Money) -> Status {
+        if paid >= due {
+            Status::Paid
+        } else if paid.is_zero() {
+            Status::Confirmed
+        } else {
+            Status::PartiallyPaid
+        }
+    }
+}
+
+/// Why a statement cannot be confirmed or paid as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettlementError {
+    /// The month has not ended on the business date.
+    #[error("the month {period} has not ended: it can be confirmed after {last_day} (today is {today})")]
+    PeriodNotEnded {
+        /// The month.
+        period: Period,
+        /// Its last day.
+        last_day: NaiveDate,
+        /// Today's business date.
+        today: NaiveDate,
+    },
+    /// An item of the statement was settled after the month ended, through another statement.
+    #[error(
+        "{item} has {open} open now, less than the {listed} on this statement (settled since the month ended); confirm the bank's next statement instead"
+    )]
+    ItemSettledSince {
+        /// The item.
+        item: String,
+        /// Amount on the statement.
+        listed: Money,
+        /// Amount open now.
+        open: Money,
+    },
+    /// More than what is outstanding.
+    #[error("{amount} is more than the {outstanding} outstanding on the statement")]
+    AboveOutstanding {
+        /// Asked.
+        amount: Money,
+        /// Outstanding.
+        outstanding: Money,
+    },
+}
+
+impl SettlementError {
+    /// Stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SettlementError::PeriodNotEnded { .. } => "PERIOD_NOT_ENDED",
+            SettlementError::ItemSettledSince { .. } => "STATEMENT_ITEM_SETTLED_SINCE",
+            SettlementError::AboveOutstanding { .. } => "PAYMENT_ABOVE_OUTSTANDING",
+        }
+    }
+}
+
+/// True when `period` can be confirmed on `today`: its last day is past.
+pub fn check_period_ended(period: Period, today: NaiveDate) -> Result<(), SettlementError> {
+    let last_day = period.last_day();
+    if today > last_day { Ok(()) } else { Err(SettlementError::PeriodNotEnded { period, last_day, today }) }
+}
+
+/// Checks that every line's item is still open by at least the line's amount now (an item
+/// settled through another statement after the month ended must not be settled twice).
+/// `open_now` gives each line's item's open amount now.
+pub fn check_items_open(statement: &Statement, open_now: impl Fn(&Line) -> Money) -> Result<(), SettlementError> {
+    for line in &statement.lines {
+        let open = open_now(line);
+        if open < line.amount {
+            return Err(SettlementError::ItemSettledSince { item: line.source.clone(), listed: line.amount, open });
+        }
+    }
+    Ok(())
+}
+
+/// Part of an amount set against one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    /// The line's source (`claims/3`, `recoveries/4`, `accounts/…`).
+    pub source: String,
+    /// The line's kind.
+    pub kind: LineKind,
+    /// Amount set against it.
+    pub amount: Money,
+}
+
+/// Spreads `amount` over `lines` in their order, each up to its open amount.
+pub fn allocate<'a>(lines: impl IntoIterator<Item = (&'a Line, Money)>, amount: Money) -> Vec<Allocation> {
+    let mut left = amount;
+    let mut result = Vec::new();
+    for (line, open) in lines {
+        if left.is_zero() {
+            break;
+        }
+        let share = open.min(left);
+        if share.fen() > 0 {
+            result.push(Allocation { source: line.source.clone(), kind: line.kind, amount: share });
+            left = left.saturating_sub(share);
+        }
+    }
+    result
+}
+
+/// What confirming a statement settles by netting, and what is left to pay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Netting {
+    /// Owed each way that cancels out: min(owed to the bank, owed to the pool).
+    pub netted: Money,
+    /// How the netted amount is set against the lines, both sides, in line order: what the
+    /// pool owes (compensation) and what the bank owes (recoveries first, then contributions).
+    pub allocations: Vec<Allocation>,
+    /// Left to transfer after netting, in the statement's direction.
+    pub amount_due: Money,
+}
+
+/// Nets what the pool owes the bank against what the bank owes the pool.
+pub fn net(statement: &Statement) -> Netting {
+    let to_bank = Money::from_fen(statement.compensation_total.fen() + statement.shortfall_total.fen());
+    let to_pool = Money::from_fen(statement.recoveries_total.fen() + statement.contributions_due_total.fen());
+    let netted = to_bank.min(to_pool);
+    let owed_to_bank = statement.lines.iter().filter(|l| l.kind.owed_to_bank()).map(|l| (l, l.amount));
+    let owed_to_pool = statement.lines.iter().filter(|l| !l.kind.owed_to_bank()).map(|l| (l, l.amount));
+    let mut allocations = allocate(owed_to_bank, netted);
+    allocations.extend(allocate(owed_to_pool, netted));
+    Netting { netted, allocations, amount_due: statement.net }
+}
+
+/// The lines a payment settles (those owed in the statement's direction), each with what is
+/// still open of it on this statement (`settled` gives what netting and earlier payments set
+/// against a source).
+pub fn payable_lines<'a>(
+    statement: &'a Statement,
+    settled: impl Fn(&str) -> Money + 'a,
+) -> impl Iterator<Item = (&'a Line, Money)> + 'a {
+    let to_bank = statement.direction == Direction::PoolPaysBank;
+    statement
+        .lines
+        .iter()
+        .filter(move |l| l.kind.owed_to_bank() == to_bank)
+        .map(move |l| (l, l.amount.saturating_sub(settled(&l.source))))
+}
+
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
 }
@@ -228,6 +416,54 @@ mod tests {
         assert_eq!(Period::parse("2024-12").unwrap().last_day(), NaiveDate::from_ymd_opt(2024, 12, 31).unwrap());
         assert!(Period::parse("2024-13").is_none());
         assert!(Period::parse("2024-1").is_none());
+    }
+
+    #[test]
+    fn confirmation_waits_for_the_month_to_end() {
+        let period = Period::parse("2025-12").unwrap();
+        let error = check_period_ended(period, NaiveDate::from_ymd_opt(2025, 12, 31).unwrap()).unwrap_err();
+        assert_eq!(error.reason(), "PERIOD_NOT_ENDED");
+        assert!(check_period_ended(period, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn netting_sets_recoveries_then_contributions_against_compensation() {
+        let line = |kind, source: &str, amount: &str| Line {
+            kind,
+            source: source.into(),
+            description: String::new(),
+            amount: money(amount),
+        };
+        let statement = build(
+            BankId::parse("nbcb").unwrap(),
+            Period::parse("2025-06").unwrap(),
+            vec![
+                line(LineKind::Compensation, "claims/1", "1000.00"),
+                line(LineKind::ShortfallCarried, "claims/2", "500.00"),
+                line(LineKind::Recovery, "recoveries/1", "300.00"),
+                line(LineKind::ContributionDue, "accounts/contributions_receivable:bank:nbcb", "400.00"),
+            ],
+        );
+        let netting = net(&statement);
+        assert_eq!(netting.netted, money("700.00"));
+        assert_eq!(netting.amount_due, money("800.00"));
+        let settled: Vec<(&str, Money)> =
+            netting.allocations.iter().map(|a| (a.source.as_str(), a.amount)).collect();
+        assert_eq!(
+            settled,
+            vec![
+                ("claims/1", money("700.00")),
+                ("recoveries/1", money("300.00")),
+                ("accounts/contributions_receivable:bank:nbcb", money("400.00"))
+            ]
+        );
+        // A payment of 500.00 then settles what stays open, in line order.
+        let open = |source: &str| netting.allocations.iter().filter(|a| a.source == source).map(|a| a.amount).sum();
+        let paid = allocate(payable_lines(&statement, open), money("500.00"));
+        let paid: Vec<(&str, Money)> = paid.iter().map(|a| (a.source.as_str(), a.amount)).collect();
+        assert_eq!(paid, vec![("claims/1", money("300.00")), ("claims/2", money("200.00"))]);
+        assert_eq!(Status::after_payment(money("800.00"), money("500.00")), Status::PartiallyPaid);
+        assert_eq!(Status::after_payment(money("800.00"), money("800.00")), Status::Paid);
     }
 
     #[test]

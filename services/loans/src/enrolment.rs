@@ -62,6 +62,8 @@ pub(crate) struct Enrolment {
     pub maturity_date: NaiveDate,
     /// The business date the call was made on.
     pub today: NaiveDate,
+    /// The clock's reading when the call arrived (its batch is written at that reading).
+    pub now: store::clock::Now,
 }
 
 type Outcome = Result<pb::EnrollLoanResponse, ApiError>;
@@ -118,7 +120,9 @@ async fn worker(state: AppState, queue: Arc<Mutex<Queue>>) {
             take_batch(waiting)
         };
         let (enrolments, replies): (Vec<Enrolment>, Vec<_>) = batch.into_iter().unzip();
-        let outcomes = run(&state, &enrolments).await;
+        // A batch is written at the clock reading of its latest call.
+        let now = enrolments.iter().map(|e| e.now).max_by_key(|now| now.instant).unwrap_or_else(store::clock::now);
+        let outcomes = store::clock::scope(now, run(&state, &enrolments)).await;
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             // A caller that went away (deadline, cancellation) no longer waits for its answer;
             // the change stands and a retry with its request_id replays it.
@@ -142,7 +146,7 @@ fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
             continue;
         }
         let e = &call.0;
-        let key = (e.caller.key_id.clone(), e.request_id.as_str().to_owned());
+        let key = (e.caller.idempotency_scope(), e.request_id.as_str().to_owned());
         let number = (e.caller.bank.clone(), e.bank_loan_number.clone());
         if keys.contains(&key) || applications.contains(&e.application_id) || numbers.contains(&number) {
             later.push_back(call);
@@ -225,7 +229,7 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
     let txn = state.store.begin_write().await?;
     let ids: BTreeSet<i64> = enrolments.iter().map(|e| e.application_id).collect();
     let applications = store::enrolment::lock_applications(&txn, &ids).await?;
-    let key_of = |e: &Enrolment| (e.caller.key_id.clone(), e.request_id.as_str().to_owned());
+    let key_of = |e: &Enrolment| (e.caller.idempotency_scope(), e.request_id.as_str().to_owned());
 
     let mut outcomes: Vec<Option<Outcome>> = enrolments.iter().map(|_| None).collect();
     let mut candidates: Vec<(usize, &ApplicationRecord)> = Vec::new();
@@ -327,7 +331,7 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
             })?;
             let response = pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan)) };
             remember.push(Remember {
-                principal: e.caller.key_id.clone(),
+                principal: e.caller.idempotency_scope(),
                 request_id: e.request_id.as_str().to_owned(),
                 request_sha256: e.request_sha256.clone(),
                 response: prost::Message::encode_to_vec(&response),

@@ -83,7 +83,7 @@ fn exposure_of(outstanding: Money, share: Decimal) -> Result<Money, ApiError> {
 
 /// Non-performing outstanding of a loan state (0 once closed).
 fn npl_of(state: &LoanState) -> i64 {
-    if !state.status.is_closed() && is_non_performing(state.classification) { state.outstanding.fen() } else { 0 }
+    if is_non_performing(state.status, state.classification) { state.outstanding.fen() } else { 0 }
 }
 
 impl Loans {
@@ -343,6 +343,7 @@ impl Loans {
             annual_rate: rate,
             maturity_date: maturity,
             today,
+            now: store::clock::now(),
         };
         self.enroller.enroll(enrolment).await
     }

@@ -226,7 +226,7 @@ pub fn decision_to_wire(
             })
             .collect(),
         grade: grade_to_wire(decision.grade),
-        pool_share: fraction(decision.pool_share),
+        pool_share: rpc::convert::share_to_wire(decision.pool_share),
         enterprise_cap: decision.enterprise_cap.to_string(),
         approval_expire_date: approval_expire_date.map(format_date).unwrap_or_default(),
         policy_version: decision.policy_version.clone(),
@@ -315,7 +315,7 @@ pub fn loan_to_wire(record: &LoanRecord) -> pb::Loan {
         uscc: record.uscc.clone(),
         enterprise_name: record.enterprise_name.clone(),
         grade: grade_to_wire(record.grade),
-        pool_share: fraction(record.pool_share),
+        pool_share: rpc::convert::share_to_wire(record.pool_share),
         disbursed_amount: money_text(record.disbursed),
         disbursement_date: format_date(record.disbursement_date),
         maturity_date: format_date(record.maturity_date),

@@ -77,8 +77,9 @@ pub fn entry_to_wire(entry: &EntryRecord) -> pb::JournalEntry {
     }
 }
 
+/// A ratio on the wire: six fraction digits ("0.055477", "12.000000"); empty when undefined.
 fn ratio_text(value: Option<Decimal>) -> String {
-    value.map(|r| r.normalize().to_string()).unwrap_or_default()
+    value.map(rpc::convert::ratio_to_wire).unwrap_or_default()
 }
 
 fn status_to_wire(status: BankStatus) -> i32 {
@@ -121,7 +122,7 @@ impl Pool {
             quota_headroom: Money::from_fen(bank.quota.fen() - bank.quota_used.fen()).to_string(),
             covered_outstanding: bank.quota_used.to_string(),
             pool_exposure: bank.pool_exposure.to_string(),
-            npl_ratio: ratio_text(npl_ratio(bank.quota_used, bank.npl_outstanding).map(|r| r.round_dp(6))),
+            npl_ratio: ratio_text(npl_ratio(bank.quota_used, bank.npl_outstanding)),
             status: status_to_wire(bank.status),
             status_reason: bank.status_reason.clone(),
             compensation_this_year: this_year.to_string(),
@@ -159,7 +160,7 @@ impl Pool {
         let request_id = v.request_id(&request_id);
         let contributor = Pool::contributor(&mut v, contributor, &bank);
         let amount = v.money_positive("amount", &amount);
-        let date = v.date("effective_date", &effective_date);
+        let date = v.past_date("effective_date", &effective_date);
         let memo = optional_text(&memo, 500, "memo", &mut v);
         let (Some(request_id), Some(contributor), Some(amount), Some(date), Some(memo)) =
             (request_id, contributor, amount, date, memo)
@@ -189,7 +190,7 @@ impl Pool {
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
         let amount = v.money_positive("amount", &body.amount);
-        let date = v.date("effective_date", &body.effective_date);
+        let date = v.past_date("effective_date", &body.effective_date);
         let memo = optional_text(&body.memo, 500, "memo", &mut v);
         let (Some(request_id), Some(amount), Some(date), Some(memo)) = (request_id, amount, date, memo) else {
             return Err(v.into_error());
@@ -215,7 +216,7 @@ impl Pool {
                 None
             }
         });
-        let date = v.date("effective_date", &body.effective_date);
+        let date = v.past_date("effective_date", &body.effective_date);
         let reason = v.text("reason", &body.reason, 500);
         let (Some(request_id), Some(entry_id), Some(date), Some(reason)) = (request_id, entry_id, date, reason) else {
             return Err(v.into_error());
@@ -227,6 +228,16 @@ impl Pool {
             let refuse = |reason: &str, message: String| ApiError::precondition(reason, message);
             if original.reversed_by.is_some() {
                 return Err(refuse("ENTRY_ALREADY_REVERSED", format!("{} was already reversed", body.entry)));
+            }
+            if original.kind == EntryKind::Reversal {
+                return Err(refuse(
+                    "ENTRY_IS_A_REVERSAL",
+                    format!(
+                        "{} is itself a reversal of {}; post the original kind of entry again instead of reversing a reversal",
+                        body.entry,
+                        original.reverses.map(|id| format!("journalEntries/{id}")).unwrap_or_default()
+                    ),
+                ));
             }
             if !matches!(
                 original.kind,
@@ -336,7 +347,8 @@ impl Pool {
         require_role(&caller, BOOK_READERS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let Some(as_of) = v.optional_date("as_of", &body.as_of) else {
+        let as_of = if body.as_of.is_empty() { Some(None) } else { v.past_date("as_of", &body.as_of).map(Some) };
+        let Some(as_of) = as_of else {
             return Err(v.into_error());
         };
         let connection = self.state.store.connection();

@@ -108,9 +108,14 @@ where
                         return Ok(Status::from(error).into_http());
                     }
                 };
+                // One reading of the business clock for the whole call.
+                let now = match store.now().await {
+                    Ok(now) => now,
+                    Err(error) => return Ok(Status::from(ApiError::from(error)).into_http()),
+                };
                 let key_id = principal.key_id.clone();
                 request.extensions_mut().insert(principal);
-                let response = inner.call(request).await;
+                let response = store::clock::scope(now, inner.call(request)).await;
                 if let Ok(response) = &response {
                     let code = response
                         .headers()

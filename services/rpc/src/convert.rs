@@ -259,9 +259,27 @@ impl Page {
     }
 }
 
-/// Today's business date: the calendar date in Asia/Shanghai (UTC+8, no daylight saving).
+/// Today's business date, from the business clock as the call being served read it (the
+/// system clock's date in Asia/Shanghai, or the simulated date): see `store::clock`.
 pub fn business_today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+    store::clock::today()
+}
+
+/// A ratio on the wire (leverage, coverage, NPL ratio, progress, stress rates): rounded half
+/// away from zero to six fraction digits and written with exactly six.
+pub fn ratio_to_wire(value: rust_decimal::Decimal) -> String {
+    let mut rounded = value.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    rounded.rescale(6);
+    rounded.to_string()
+}
+
+/// A pool share on the wire: exactly two fraction digits ("0.70"), as the policy writes them.
+pub fn share_to_wire(value: rust_decimal::Decimal) -> String {
+    let mut share = value.normalize();
+    if share.scale() < 2 {
+        share.rescale(2);
+    }
+    share.to_string()
 }
 
 /// Parses a rate, share or ratio written as a decimal fraction ("0.0385").
@@ -298,6 +316,18 @@ mod tests {
         assert!(parse_date("2025-7-1").is_err());
         assert!(parse_date("2025-02-30").is_err());
         assert!(parse_date("").is_err());
+    }
+
+    #[test]
+    fn ratios_have_six_digits_and_shares_two() {
+        use rust_decimal::Decimal;
+        assert_eq!(ratio_to_wire(Decimal::new(7, 1)), "0.700000");
+        assert_eq!(ratio_to_wire(Decimal::new(12, 0)), "12.000000");
+        assert_eq!(ratio_to_wire(Decimal::ZERO), "0.000000");
+        assert_eq!(ratio_to_wire(Decimal::new(5547654, 8)), "0.055477");
+        assert_eq!(share_to_wire(Decimal::new(7, 1)), "0.70");
+        assert_eq!(share_to_wire(Decimal::new(5000, 4)), "0.50");
+        assert_eq!(share_to_wire(Decimal::new(555, 3)), "0.555");
     }
 
     #[test]

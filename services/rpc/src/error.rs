@@ -78,6 +78,15 @@ impl ApiError {
         ApiError::FailedPrecondition { reason: reason.into(), message: message.into(), metadata: Vec::new() }
     }
 
+    /// FAILED_PRECONDITION with the figures involved as ErrorInfo metadata.
+    pub fn precondition_with(reason: impl Into<String>, message: impl Into<String>, figures: &[(&str, String)]) -> ApiError {
+        ApiError::FailedPrecondition {
+            reason: reason.into(),
+            message: message.into(),
+            metadata: figures.iter().map(|(key, value)| ((*key).to_owned(), value.clone())).collect(),
+        }
+    }
+
     /// NOT_FOUND for a resource name.
     pub fn not_found(resource: impl Into<String>) -> ApiError {
         ApiError::NotFound { resource: resource.into() }

@@ -1,6 +1,8 @@
 //! The one idempotency mechanism of every mutating RPC (AIP-155).
 //!
-//! The key is (caller's key id, full method name, `request_id`); the request's SHA-256
+//! The key is (caller's scope, full method name, `request_id`) — the scope is the bank for a
+//! BANK key, whichever of its keys calls (so rotating a key does not duplicate a retried
+//! call), and the key itself for the pool's staff and jobs —; the request's SHA-256
 //! guards it. The work runs in a write transaction and the response is remembered by one
 //! `INSERT` of the key in that same transaction, just before it commits: change and memory
 //! commit together or not at all, and survive restarts.
@@ -76,7 +78,7 @@ pub async fn begin<Req: Message>(
     Ok(IdempotentTxn {
         store: store.clone(),
         txn,
-        principal: principal.key_id.clone(),
+        principal: principal.idempotency_scope(),
         method,
         request_id,
         request_sha256,

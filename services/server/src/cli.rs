@@ -31,6 +31,9 @@ struct Cli {
     /// Log format: text or json.
     #[arg(long, global = true, value_parser = parse_log_format)]
     log_format: Option<LogFormat>,
+    /// Business clock: system (the default) or simulated:YYYY-MM-DD (demos, tests).
+    #[arg(long, global = true)]
+    clock: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
         policy_file: cli.policy_file.clone(),
         migrate_on_start: cli.no_migrate.then_some(false),
         log_format: cli.log_format,
+        clock: cli.clock.clone(),
     };
     let settings = match Settings::load(cli.config.as_deref(), &flags) {
         Ok(settings) => settings,
@@ -140,6 +144,12 @@ async fn serve(settings: Settings) -> ExitCode {
         );
         println!("{key}");
     }
+    if application.state().store.clock_mode().is_simulated() {
+        match application.state().store.now().await {
+            Ok(now) => println!("business clock simulated: today is {}", now.today),
+            Err(error) => return fail(error),
+        }
+    }
     println!("techcredit-server listening on {}", application.local_addr());
     match application.run_until_stopped(startup::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -150,13 +160,15 @@ async fn serve(settings: Settings) -> ExitCode {
 async fn verify_ledger(settings: Settings) -> ExitCode {
     let result = async {
         let (policy, document) = startup::load_policy(&settings)?;
-        let store = startup::connect(&settings).await?;
+        let clock = settings.clock_mode().map_err(startup::StartupError::Clock)?;
+        let store = startup::connect(&settings).await?.with_clock(clock);
+        let now = store.now().await.map_err(|e| startup::StartupError::Clock(e.to_string()))?;
         let state = rpc::AppState {
             store,
             policy: std::sync::Arc::new(policy),
             policy_document: std::sync::Arc::from(document),
         };
-        pool::verify_ledger(&state).await.map_err(|e| startup::StartupError::Serve(e.to_string()))
+        store::clock::scope(now, pool::verify_ledger(&state)).await.map_err(|e| startup::StartupError::Serve(e.to_string()))
     }
     .await;
     match result {

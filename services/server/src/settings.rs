@@ -66,6 +66,9 @@ pub struct Settings {
     /// OTLP/gRPC collector to export spans to (e.g. `http://otel-collector:4317`); when
     /// absent, no spans are exported (logs only).
     pub otlp_endpoint: Option<String>,
+    /// The business clock: `system` (production) or `simulated:YYYY-MM-DD` (demos and tests
+    /// of date rules; moved forward with `AdminService.AdvanceBusinessDate`).
+    pub clock: String,
 }
 
 impl Default for Settings {
@@ -80,6 +83,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             shutdown_grace_seconds: 20,
             otlp_endpoint: None,
+            clock: "system".to_owned(),
         }
     }
 }
@@ -105,6 +109,9 @@ pub struct FlagOverrides {
     /// `--log-format`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
+    /// `--clock`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
 }
 
 /// A setting that cannot be used; start-up stops with this one line.
@@ -128,7 +135,14 @@ impl Settings {
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
             .merge(Env::prefixed("TECHCREDIT__").split("__"))
             .merge(Serialized::defaults(flags));
-        figment.extract().map_err(|e| SettingsError(e.to_string()))
+        let settings: Settings = figment.extract().map_err(|e| SettingsError(e.to_string()))?;
+        settings.clock_mode().map_err(SettingsError)?;
+        Ok(settings)
+    }
+
+    /// The business clock the `clock` setting names.
+    pub fn clock_mode(&self) -> Result<store::clock::ClockMode, String> {
+        store::clock::ClockMode::parse(&self.clock)
     }
 }
 

@@ -72,6 +72,9 @@ pub enum StartupError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The business clock cannot start.
+    #[error("clock: {0}")]
+    Clock(String),
     /// The gRPC server failed.
     #[error("server failed: {0}")]
     Serve(String),
@@ -149,7 +152,8 @@ impl Application {
     /// empty database, and binds the listener (port 0 picks a free port).
     pub async fn build(settings: &Settings) -> Result<Application, StartupError> {
         let (policy, policy_document) = load_policy(settings)?;
-        let store = connect(settings).await?;
+        let clock = settings.clock_mode().map_err(StartupError::Clock)?;
+        let store = connect(settings).await?.with_clock(clock);
         if settings.migrate_on_start {
             migrate(settings, &store).await?;
         } else {
@@ -180,6 +184,10 @@ impl Application {
                 return Err(StartupError::Database { url, source });
             }
         };
+        let now = store::clock::start(store.connection(), clock).await.map_err(|e| StartupError::Clock(e.to_string()))?;
+        if clock.is_simulated() {
+            tracing::warn!(business_date = %now.today, "the business clock is simulated: dates move only by AdvanceBusinessDate");
+        }
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartupError::Listen { address: settings.listen, source })?;

@@ -4,11 +4,11 @@
 mod export;
 mod reconcile;
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use domain::claims::{self, ClaimError};
 use domain::ledger::{Account, Contributor, EntryDraft};
 use domain::loan::LoanStatus;
-use domain::statement::{self as st, Line, LineKind, Period};
+use domain::statement::{self as st, Direction, Line, LineKind, Period, Status as StatementStatus};
 use domain::{BankId, Money, Principal, Role};
 use proto::v1::{self as pb, settlement_service_server::SettlementService};
 use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use store::claims::{ClaimChange, ClaimRecord, ClaimStatus, NewClaim};
 use store::exposure::ExposureDelta;
 use store::sea_orm::ConnectionTrait;
-use store::statements::StatementRecord;
+use store::statements::{PaymentRecord, StatementRecord};
 use tonic::{Request, Response, Status};
 
 /// The service over the shared state.
@@ -41,6 +41,7 @@ const RECOVER: &str = "/techcredit.v1.SettlementService/ReportRecovery";
 const CLOSE: &str = "/techcredit.v1.SettlementService/CloseLoan";
 const RUN: &str = "/techcredit.v1.SettlementService/RunSettlement";
 const CONFIRM: &str = "/techcredit.v1.SettlementService/ConfirmStatement";
+const PAY: &str = "/techcredit.v1.SettlementService/RecordStatementPayment";
 
 const READERS: &[Role] = &[Role::Bank, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch, Role::Admin];
 
@@ -66,7 +67,7 @@ fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
         bank: format!("banks/{}", claim.bank_id),
         status: claim_status_to_wire(claim.status),
         principal_loss: claim.principal_loss.to_string(),
-        pool_share: claim.pool_share.normalize().to_string(),
+        pool_share: rpc::convert::share_to_wire(claim.pool_share),
         requested_compensation: claim.requested.to_string(),
         compensation: claim.compensation.map(|c| c.to_string()).unwrap_or_default(),
         compensation_paid: claim.paid.to_string(),
@@ -87,24 +88,85 @@ fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
         decide_time: claim.decided_at.map(timestamp),
         recoveries_total: claim.recoveries.to_string(),
         pool_recoveries: claim.pool_recoveries.to_string(),
+        breakdown: match (claim.compensation, claim.cap_remaining, claim.cap_year) {
+            (Some(compensation), Some(cap_remaining), Some(cap_year)) => Some(pb::ClaimBreakdown {
+                entitled: claim.requested.to_string(),
+                cap_remaining: cap_remaining.to_string(),
+                compensation: compensation.to_string(),
+                cap_cut: claim.requested.saturating_sub(compensation).to_string(),
+                cap_year,
+            }),
+            _ => None,
+        },
     }
 }
 
-fn statement_to_wire(record: &StatementRecord, entries: Vec<String>) -> pb::Statement {
+fn line_kind_to_wire(kind: LineKind) -> pb::StatementLineKind {
+    match kind {
+        LineKind::Compensation => pb::StatementLineKind::Compensation,
+        LineKind::ShortfallCarried => pb::StatementLineKind::ShortfallCarried,
+        LineKind::Recovery => pb::StatementLineKind::Recovery,
+        LineKind::ContributionDue => pb::StatementLineKind::ContributionDue,
+    }
+}
+
+fn direction_to_wire(direction: Direction) -> pb::SettlementDirection {
+    match direction {
+        Direction::PoolPaysBank => pb::SettlementDirection::PoolPaysBank,
+        Direction::BankPaysPool => pb::SettlementDirection::BankPaysPool,
+        Direction::None => pb::SettlementDirection::None,
+    }
+}
+
+fn statement_status_to_wire(status: StatementStatus) -> pb::StatementStatus {
+    match status {
+        StatementStatus::Draft => pb::StatementStatus::Draft,
+        StatementStatus::Confirmed => pb::StatementStatus::Confirmed,
+        StatementStatus::PartiallyPaid => pb::StatementStatus::PartiallyPaid,
+        StatementStatus::Paid => pb::StatementStatus::Paid,
+        StatementStatus::CarriedForward => pb::StatementStatus::CarriedForward,
+    }
+}
+
+/// What a statement shows besides its own row: the entries it posted and its payments.
+struct StatementExtras {
+    entries: Vec<String>,
+    payments: Vec<pb::StatementPayment>,
+}
+
+fn payment_to_wire(payment: &PaymentRecord, entries: Vec<String>) -> pb::StatementPayment {
+    pb::StatementPayment {
+        name: format!("statementPayments/{}", payment.payment_id),
+        statement: format!("statements/{}", payment.statement_id),
+        direction: direction_to_wire(payment.direction) as i32,
+        amount: payment.amount.to_string(),
+        value_date: format_date(payment.value_date),
+        reference: payment.reference.clone(),
+        recorded_by: payment.recorded_by.clone(),
+        record_time: Some(timestamp(payment.created_at)),
+        journal_entries: entries,
+    }
+}
+
+fn statement_to_wire(record: &StatementRecord, extras: StatementExtras) -> pb::Statement {
     let s = &record.statement;
+    let outstanding = if record.status == StatementStatus::CarriedForward {
+        Money::ZERO
+    } else {
+        record.amount_due.saturating_sub(record.amount_paid)
+    };
     pb::Statement {
         name: format!("statements/{}", record.statement_id),
         bank: format!("banks/{}", s.bank),
         period: s.period.to_string(),
-        status: if record.confirmed { pb::StatementStatus::Confirmed } else { pb::StatementStatus::Draft } as i32,
+        status: statement_status_to_wire(record.status) as i32,
         lines: s
             .lines
             .iter()
             .enumerate()
             .map(|(index, line)| pb::StatementLine {
                 line_number: i32::try_from(index + 1).unwrap_or(i32::MAX),
-                kind: pb::StatementLineKind::from_str_name(&format!("STATEMENT_LINE_KIND_{}", line.kind.as_str()))
-                    .unwrap_or_default() as i32,
+                kind: line_kind_to_wire(line.kind) as i32,
                 source: line.source.clone(),
                 description: line.description.clone(),
                 amount: line.amount.to_string(),
@@ -115,18 +177,33 @@ fn statement_to_wire(record: &StatementRecord, entries: Vec<String>) -> pb::Stat
         contributions_due_total: s.contributions_due_total.to_string(),
         shortfall_total: s.shortfall_total.to_string(),
         net_amount: s.net.to_string(),
-        direction: pb::SettlementDirection::from_str_name(&format!("SETTLEMENT_DIRECTION_{}", s.direction.as_str()))
-            .unwrap_or_default() as i32,
+        direction: direction_to_wire(s.direction) as i32,
         content_sha256: record.content_sha256.clone(),
         build_time: Some(timestamp(record.built_at)),
         confirm_time: record.confirmed_at.map(timestamp),
-        journal_entries: entries,
+        journal_entries: extras.entries,
+        preview: !record.confirmed && st::check_period_ended(s.period, business_today()).is_err(),
+        amount_due: if record.confirmed { record.amount_due.to_string() } else { String::new() },
+        amount_paid: record.amount_paid.to_string(),
+        amount_outstanding: if record.confirmed { outstanding.to_string() } else { String::new() },
+        payments: extras.payments,
+        carried_to: record.carried_to.map(|id| format!("statements/{id}")).unwrap_or_default(),
     }
 }
 
-async fn statement_entries(connection: &impl ConnectionTrait, statement_id: i64) -> Result<Vec<String>, ApiError> {
-    let ids = store::ledger::entry_ids_by_source(connection, &format!("statements/{statement_id}")).await?;
+async fn entries_of(connection: &impl ConnectionTrait, source: &str) -> Result<Vec<String>, ApiError> {
+    let ids = store::ledger::entry_ids_by_source(connection, source).await?;
     Ok(ids.into_iter().map(|id| format!("journalEntries/{id}")).collect())
+}
+
+async fn statement_extras(connection: &impl ConnectionTrait, statement_id: i64) -> Result<StatementExtras, ApiError> {
+    let entries = entries_of(connection, &format!("statements/{statement_id}")).await?;
+    let mut payments = Vec::new();
+    for payment in store::statements::payments(connection, statement_id).await? {
+        let entries = entries_of(connection, &format!("statementPayments/{}", payment.payment_id)).await?;
+        payments.push(payment_to_wire(&payment, entries));
+    }
+    Ok(StatementExtras { entries, payments })
 }
 
 fn visible_claim(caller: &Principal, claim: Option<ClaimRecord>, name: &str) -> Result<ClaimRecord, ApiError> {
@@ -145,7 +222,7 @@ async fn close_loan(
     store::exposure::lock_enterprise(connection, &loan.uscc).await?;
     store::banks::get_for_update(connection, &loan.bank_id).await?;
     store::ledger::lock_pool(connection).await?;
-    let npl = if domain::loan::is_non_performing(loan.state.classification) { loan.state.outstanding.fen() } else { 0 };
+    let npl = if domain::loan::is_non_performing(loan.state.status, loan.state.classification) { loan.state.outstanding.fen() } else { 0 };
     let delta = ExposureDelta {
         outstanding: -loan.state.outstanding.fen(),
         pool_exposure: -loan.pool_exposure.fen(),
@@ -264,23 +341,26 @@ impl Settlement {
                 store::ledger::lock_pool(txn).await?;
                 let used = store::claims::lock_annual(txn, &claim.bank_id, year).await?;
                 let remaining = policy.claims.annual_cap_per_bank.saturating_sub(used);
+                // A used-up cap still decides the claim: it is approved for what the cap
+                // leaves, 0.00 included, and its breakdown shows what the cap cut.
                 let compensation = claims::compensation(claim.principal_loss, claim.pool_share, remaining);
-                if compensation.is_zero() {
-                    return Err(refuse(ClaimError::AnnualCapExhausted { year }));
+                if compensation.fen() > 0 {
+                    let draft =
+                        EntryDraft::claim_approved(&claim.bank_id, compensation, date, &format!("claim {claim_id}"))
+                            .with_source(format!("claims/{claim_id}"));
+                    store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ApiError::from)?;
                 }
-                let draft =
-                    EntryDraft::claim_approved(&claim.bank_id, compensation, date, &format!("claim {claim_id}"))
-                        .with_source(format!("claims/{claim_id}"));
-                store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ApiError::from)?;
                 store::claims::set_annual(txn, &claim.bank_id, year, Money::from_fen(used.fen() + compensation.fen()))
                     .await?;
                 store::claims::update(
                     txn,
                     claim_id,
                     ClaimChange {
-                        status: Some(ClaimStatus::Approved),
+                        // Nothing to pay: the claim is settled as it is decided.
+                        status: Some(if compensation.is_zero() { ClaimStatus::Paid } else { ClaimStatus::Approved }),
                         compensation: Some(compensation),
                         cap_year: Some(year),
+                        cap_remaining: Some(remaining),
                         decided: true,
                         ..Default::default()
                     },
@@ -498,7 +578,7 @@ impl Settlement {
         let request_id = v.request_id(&body.request_id);
         let bank = v.bank_name("bank", &body.bank);
         let period = match Period::parse(&body.period) {
-            // The current month gives a month-to-date statement; confirm it once the month ends.
+            // The current month gives a month-to-date preview; confirm it once the month ends.
             Some(period) if period <= Period::of(business_today()) => Some(period),
             Some(_) => {
                 v.add("period", "must not be a future month");
@@ -513,7 +593,9 @@ impl Settlement {
             return Err(v.into_error());
         };
         idempotent!(self.state, &caller, RUN, request_id, &body, |txn| {
-            if store::banks::get(txn, &bank).await?.is_none() {
+            // The bank's row serialises runs and confirmations of its statements, so runs at
+            // once (from any process) build one statement and each answer with it.
+            if store::banks::get_for_update(txn, &bank).await?.is_none() {
                 return Err(ApiError::not_found(&body.bank));
             }
             let existing = store::statements::find_for_update(txn, &bank, period).await?;
@@ -522,11 +604,16 @@ impl Settlement {
                 existing => {
                     let content = build_statement(txn, &bank, period).await?;
                     let sha = hex::encode(Sha256::digest(content.to_csv().as_bytes()));
-                    store::statements::save_draft(txn, existing.map(|r| r.statement_id), &content, &sha).await?
+                    match existing {
+                        Some(record) if record.statement == content && record.content_sha256 == sha => record,
+                        existing => {
+                            store::statements::save_draft(txn, existing.map(|r| r.statement_id), &content, &sha).await?
+                        }
+                    }
                 }
             };
-            let entries = statement_entries(txn, record.statement_id).await?;
-            pb::RunSettlementResponse { statement: Some(statement_to_wire(&record, entries)) }
+            let extras = statement_extras(txn, record.statement_id).await?;
+            pb::RunSettlementResponse { statement: Some(statement_to_wire(&record, extras)) }
         })
     }
 
@@ -545,6 +632,11 @@ impl Settlement {
             return Err(v.into_error());
         };
         idempotent!(self.state, &caller, CONFIRM, request_id, &body, |txn| {
+            let Some(found) = store::statements::get(txn, statement_id).await? else {
+                return Err(ApiError::not_found(&body.name));
+            };
+            // Lock order: bank, then the statement, then (posting) the pool.
+            store::banks::get_for_update(txn, &found.statement.bank).await?;
             let record = store::statements::get_for_update(txn, statement_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(&body.name))?;
@@ -554,6 +646,8 @@ impl Settlement {
                     format!("{} is already confirmed", body.name),
                 ));
             }
+            let today = business_today();
+            st::check_period_ended(record.statement.period, today).map_err(settlement_refusal)?;
             if record.content_sha256 != sha {
                 return Err(ApiError::precondition(
                     "STATEMENT_CHANGED",
@@ -563,18 +657,99 @@ impl Settlement {
                     ),
                 ));
             }
-            let current = build_statement(txn, &record.statement.bank, record.statement.period).await?;
+            let bank = record.statement.bank.clone();
+            if let Some((later, period)) = store::statements::later_confirmed(txn, &bank, record.statement.period).await? {
+                return Err(ApiError::precondition(
+                    "LATER_STATEMENT_CONFIRMED",
+                    format!("statements/{later} of {bank} for {period} is confirmed already; it carries what this month left open"),
+                ));
+            }
+            let current = build_statement(txn, &bank, record.statement.period).await?;
             if current != record.statement {
                 return Err(ApiError::precondition(
                     "STATEMENT_STALE",
                     format!("the items of {} changed since it was built; run the settlement again", body.name),
                 ));
             }
-            post_statement(txn, &record, &caller.key_id).await?;
-            let record = store::statements::confirm(txn, statement_id).await?;
-            let entries = statement_entries(txn, statement_id).await?;
-            tracing::info!(statement_id, net = %record.statement.net, direction = record.statement.direction.as_str(), "statement confirmed");
-            pb::ConfirmStatementResponse { statement: Some(statement_to_wire(&record, entries)) }
+            let open = open_items(txn, &bank).await?;
+            st::check_items_open(&record.statement, |line| open.of(line)).map_err(settlement_refusal)?;
+            let netting = st::net(&record.statement);
+            post_netting(txn, &record, &netting, today, &caller.key_id).await?;
+            let record = store::statements::confirm(txn, statement_id, netting.amount_due).await?;
+            let carried = store::statements::carry_forward(txn, &bank, record.statement.period, statement_id).await?;
+            let extras = statement_extras(txn, statement_id).await?;
+            tracing::info!(
+                statement_id,
+                netted = %netting.netted,
+                amount_due = %netting.amount_due,
+                direction = record.statement.direction.as_str(),
+                carried_forward = ?carried,
+                "statement confirmed"
+            );
+            pb::ConfirmStatementResponse { statement: Some(statement_to_wire(&record, extras)) }
+        })
+    }
+
+    async fn record_payment(
+        &self,
+        request: Request<pb::RecordStatementPaymentRequest>,
+    ) -> Result<pb::RecordStatementPaymentResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Finance])?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let request_id = v.request_id(&body.request_id);
+        let statement_id = v.numeric_name("statement", &body.statement, "statements");
+        let amount = v.money_positive("amount", &body.amount);
+        let value_date = v.past_date("value_date", &body.value_date);
+        let reference = v.text("reference", &body.reference, 200);
+        let (Some(request_id), Some(statement_id), Some(amount), Some(value_date), Some(reference)) =
+            (request_id, statement_id, amount, value_date, reference)
+        else {
+            return Err(v.into_error());
+        };
+        idempotent!(self.state, &caller, PAY, request_id, &body, |txn| {
+            let Some(found) = store::statements::get(txn, statement_id).await? else {
+                return Err(ApiError::not_found(&body.statement));
+            };
+            store::banks::get_for_update(txn, &found.statement.bank).await?;
+            let record = store::statements::get_for_update(txn, statement_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(&body.statement))?;
+            if !record.status.takes_payments() {
+                let why = match (record.status, record.carried_to) {
+                    (StatementStatus::CarriedForward, Some(later)) => {
+                        format!("what it left unpaid is carried by statements/{later}: record the payment there")
+                    }
+                    (StatementStatus::Draft, _) => "confirm it first".to_owned(),
+                    _ => "nothing is outstanding on it".to_owned(),
+                };
+                return Err(ApiError::precondition(
+                    "STATEMENT_NOT_PAYABLE",
+                    format!("{} is {}; {why}", body.statement, record.status.as_str()),
+                ));
+            }
+            let last_day = record.statement.period.last_day();
+            if value_date <= last_day {
+                return Err(ApiError::invalid(
+                    "value_date",
+                    format!("{value_date} is not after the statement's month ended on {last_day}"),
+                ));
+            }
+            let outstanding = record.amount_due.saturating_sub(record.amount_paid);
+            if amount > outstanding {
+                return Err(settlement_refusal(st::SettlementError::AboveOutstanding { amount, outstanding }));
+            }
+            let payment = store::statements::insert_payment(txn, &record, amount, value_date, &reference, &caller.key_id).await?;
+            post_payment(txn, &record, &payment, &caller.key_id).await?;
+            let record = store::statements::add_paid(txn, &record, amount).await?;
+            let entries = entries_of(txn, &format!("statementPayments/{}", payment.payment_id)).await?;
+            let extras = statement_extras(txn, statement_id).await?;
+            tracing::info!(statement_id, payment_id = payment.payment_id, amount = %amount, direction = payment.direction.as_str(), "statement payment recorded");
+            pb::RecordStatementPaymentResponse {
+                payment: Some(payment_to_wire(&payment, entries)),
+                statement: Some(statement_to_wire(&record, extras)),
+            }
         })
     }
 
@@ -628,31 +803,84 @@ impl Settlement {
         let next_page_token = page.finish(&mut records, |r| r.statement_id.to_string());
         let mut statements = Vec::with_capacity(records.len());
         for record in &records {
-            statements.push(statement_to_wire(record, statement_entries(connection, record.statement_id).await?));
+            statements.push(statement_to_wire(record, statement_extras(connection, record.statement_id).await?));
         }
         Ok(pb::ListStatementsResponse { statements, next_page_token })
     }
 }
 
-/// Builds the statement of `bank` for `period` from what is owed as of the period's end.
+fn settlement_refusal(error: st::SettlementError) -> ApiError {
+    ApiError::precondition(error.reason(), error.to_string())
+}
+
+/// What each item of a bank has been settled by so far, and what is open of it now.
+struct OpenItems {
+    /// Compensation of each approved claim, by source.
+    claims: std::collections::HashMap<String, Money>,
+    /// The pool's share of each recovery, by source.
+    recoveries: std::collections::HashMap<String, Money>,
+    /// Settled so far, by source.
+    settled: std::collections::HashMap<String, Money>,
+    /// The bank's contributions receivable now.
+    contributions: Money,
+}
+
+impl OpenItems {
+    /// What is open now of the item a line points to.
+    fn of(&self, line: &Line) -> Money {
+        let settled = self.settled.get(&line.source).copied().unwrap_or_default();
+        match line.kind {
+            LineKind::Compensation | LineKind::ShortfallCarried => {
+                self.claims.get(&line.source).copied().unwrap_or_default().saturating_sub(settled)
+            }
+            LineKind::Recovery => self.recoveries.get(&line.source).copied().unwrap_or_default().saturating_sub(settled),
+            LineKind::ContributionDue => self.contributions,
+        }
+    }
+}
+
+async fn open_items(connection: &impl ConnectionTrait, bank: &BankId) -> Result<OpenItems, ApiError> {
+    let claims = store::claims::approved_for_bank(connection, bank)
+        .await?
+        .into_iter()
+        .map(|c| (format!("claims/{}", c.claim_id), c.compensation.unwrap_or_default()))
+        .collect();
+    let recoveries = store::claims::recoveries_until(connection, bank, NaiveDate::MAX)
+        .await?
+        .into_iter()
+        .map(|r| (format!("recoveries/{}", r.recovery_id), r.pool_share_amount))
+        .collect();
+    let receivable = Account::contributions_receivable(&Contributor::Bank(bank.clone()));
+    let contributions = store::ledger::balances(connection).await?.0.get(&receivable).copied().unwrap_or_default();
+    let settled = store::statements::settled(connection, bank, None, None).await?;
+    Ok(OpenItems { claims, recoveries, settled, contributions })
+}
+
+/// Builds the statement of `bank` for `period`: every line is as of the period's last day
+/// (compensation approved by then, recoveries dated by then, the contributions receivable
+/// then, each less what netting and payments had settled by then), so a month run again gives
+/// the same statement whenever it is run.
 async fn build_statement(
     connection: &impl ConnectionTrait,
     bank: &BankId,
     period: Period,
 ) -> Result<st::Statement, ApiError> {
     let end = period.last_day();
+    let settled = store::statements::settled(connection, bank, Some(end), None).await?;
+    let settled_of = |source: &str| settled.get(source).copied().unwrap_or_default();
+    let carried = store::statements::confirmed_sources_before(connection, bank, period).await?;
     let mut lines = Vec::new();
-    for claim in store::claims::unpaid_for_bank(connection, bank).await? {
+    for claim in store::claims::approved_for_bank(connection, bank).await? {
         let approved_on = claim.approvals.iter().map(|a| a.approval_date).max();
         if approved_on.is_none_or(|d| d > end) {
             continue;
         }
-        let compensation = claim.compensation.unwrap_or_default();
-        let unpaid = compensation.saturating_sub(claim.paid);
-        let (kind, description) = if claim.shortfall.fen() > 0 {
+        let source = format!("claims/{}", claim.claim_id);
+        let open = claim.compensation.unwrap_or_default().saturating_sub(settled_of(&source));
+        let (kind, description) = if carried.contains(&source) {
             (
                 LineKind::ShortfallCarried,
-                format!("compensation for loans/{} left unpaid for want of cash", claim.loan_id),
+                format!("compensation for loans/{} agreed on an earlier statement and not yet paid", claim.loan_id),
             )
         } else {
             (
@@ -660,102 +888,163 @@ async fn build_statement(
                 format!(
                     "compensation for loans/{} ({} of a {} loss)",
                     claim.loan_id,
-                    claim.pool_share.normalize(),
+                    rpc::convert::share_to_wire(claim.pool_share),
                     claim.principal_loss
                 ),
             )
         };
-        lines.push(Line { kind, source: format!("claims/{}", claim.claim_id), description, amount: unpaid });
+        lines.push(Line { kind, source, description, amount: open });
     }
-    for recovery in store::claims::unsettled_recoveries(connection, bank, end).await? {
+    for recovery in store::claims::recoveries_until(connection, bank, end).await? {
+        let source = format!("recoveries/{}", recovery.recovery_id);
         lines.push(Line {
             kind: LineKind::Recovery,
-            source: format!("recoveries/{}", recovery.recovery_id),
+            amount: recovery.pool_share_amount.saturating_sub(settled_of(&source)),
+            source,
             description: format!("pool share of a {} recovery on loans/{}", recovery.amount, recovery.loan_id),
-            amount: recovery.pool_share_amount,
         });
     }
     let receivable = Account::contributions_receivable(&Contributor::Bank(bank.clone()));
-    let now = store::ledger::balances(connection).await?.0.get(&receivable).copied().unwrap_or_default();
-    let then = store::ledger::balances_as_of(connection, end).await?.0.get(&receivable).copied().unwrap_or_default();
-    let due = now.min(then);
-    if due.fen() > 0 {
-        lines.push(Line {
-            kind: LineKind::ContributionDue,
-            source: format!("accounts/{receivable}"),
-            description: "committed contribution not yet paid".to_owned(),
-            amount: due,
-        });
-    }
+    let due = store::ledger::balances_as_of(connection, end).await?.0.get(&receivable).copied().unwrap_or_default();
+    lines.push(Line {
+        kind: LineKind::ContributionDue,
+        source: format!("accounts/{receivable}"),
+        description: format!("committed contribution not yet paid on {end}"),
+        amount: due,
+    });
+    // Lines of 0.00 are dropped by `build`.
     Ok(st::build(bank.clone(), period, lines))
 }
 
-/// Posts a confirmed statement: the bank's payments, netting, then the pool's payment from
-/// cash (never below zero, the rest a shortfall), and updates the claims.
-async fn post_statement(connection: &impl ConnectionTrait, record: &StatementRecord, by: &str) -> Result<(), ApiError> {
+/// Posts a confirmation's netting (payable against the bank's recoveries, then contributions
+/// receivable) and records what it settled of each item and claim.
+async fn post_netting(
+    connection: &impl ConnectionTrait,
+    record: &StatementRecord,
+    netting: &st::Netting,
+    today: NaiveDate,
+    by: &str,
+) -> Result<(), ApiError> {
     let s = &record.statement;
-    let today = business_today();
     let source = format!("statements/{}", record.statement_id);
     let memo = format!("settlement {} {}", s.bank, s.period);
-    let post = |draft: EntryDraft| {
-        let draft = draft.with_source(source.clone());
-        async move { store::ledger::post(connection, &draft, by, None).await.map_err(ApiError::from) }
+    let sum = |kind: LineKind| -> Money {
+        netting.allocations.iter().filter(|a| a.kind == kind).map(|a| a.amount).sum()
     };
-    let owed_to_bank = Money::from_fen(s.compensation_total.fen() + s.shortfall_total.fen());
-    let cash = store::ledger::balances(connection).await?.escrow_cash();
-    let settlement =
-        claims::settle(owed_to_bank, s.recoveries_total, cash.checked_add(s.contributions_due_total).unwrap_or(cash));
-    if settlement.netted.fen() > 0 {
-        post(EntryDraft::settlement_netting(&s.bank, settlement.netted, today, &memo)).await?;
+    let (recoveries, contributions) = (sum(LineKind::Recovery), sum(LineKind::ContributionDue));
+    for draft in [
+        (recoveries.fen() > 0).then(|| EntryDraft::settlement_netting(&s.bank, recoveries, today, &memo)),
+        (contributions.fen() > 0).then(|| EntryDraft::contribution_netting(&s.bank, contributions, today, &memo)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        store::ledger::post(connection, &draft.with_source(source.clone()), by, None).await.map_err(ApiError::from)?;
     }
-    if settlement.bank_owes.fen() > 0 {
-        post(EntryDraft::recovery_received(&s.bank, settlement.bank_owes, today, &memo)).await?;
+    for allocation in &netting.allocations {
+        store::statements::allocate(connection, record.statement_id, None, &s.bank, &allocation.source, allocation.amount, today)
+            .await?;
     }
-    if s.contributions_due_total.fen() > 0 {
-        let contributor = Contributor::Bank(s.bank.clone());
-        post(EntryDraft::contribution_received(&contributor, s.contributions_due_total, today, &memo)).await?;
-    }
-    // Cash after the bank's payments; pay what it allows.
-    let cash = store::ledger::balances(connection).await?.escrow_cash();
-    let after_netting = owed_to_bank.saturating_sub(settlement.netted);
-    let paid = after_netting.min(cash);
-    if paid.fen() > 0 {
-        post(EntryDraft::compensation_paid(&s.bank, paid, today, &memo)).await?;
-    }
-    // Allocate netting and payment to the claims in line order.
-    let mut available = Money::from_fen(settlement.netted.fen() + paid.fen());
+    // Every claim on the statement is now agreed: what netting left of it is owed and unpaid.
+    let netted: std::collections::HashMap<&str, Money> =
+        netting.allocations.iter().map(|a| (a.source.as_str(), a.amount)).collect();
+    let mut paid_change = 0i64;
     let mut shortfall_change = 0i64;
     for line in s.lines.iter().filter(|l| l.kind.owed_to_bank()) {
-        let Some(claim_id) = line.source.strip_prefix("claims/").and_then(|id| id.parse::<i64>().ok()) else {
-            continue;
-        };
-        let Some(claim) = store::claims::get_for_update(connection, claim_id).await? else { continue };
-        let share = line.amount.min(available);
-        available = available.saturating_sub(share);
-        let paid_total = Money::from_fen(claim.paid.fen() + share.fen());
-        let shortfall = claim.compensation.unwrap_or_default().saturating_sub(paid_total);
-        shortfall_change += shortfall.fen() - claim.shortfall.fen();
-        store::claims::update(
+        let share = netted.get(line.source.as_str()).copied().unwrap_or_default();
+        let (paid, shortfall) = settle_claim(connection, &line.source, share).await?;
+        paid_change += paid;
+        shortfall_change += shortfall;
+    }
+    store::exposure::add_pool_counters(connection, 0, 0, paid_change, shortfall_change, 0).await?;
+    Ok(())
+}
+
+/// Adds `share` to a claim's settled amount; its shortfall becomes what stays unpaid. Returns
+/// the changes of the pool's paid and shortfall counters, in fen.
+async fn settle_claim(connection: &impl ConnectionTrait, source: &str, share: Money) -> Result<(i64, i64), ApiError> {
+    let Some(claim_id) = source.strip_prefix("claims/").and_then(|id| id.parse::<i64>().ok()) else {
+        return Ok((0, 0));
+    };
+    let Some(claim) = store::claims::get_for_update(connection, claim_id).await? else {
+        return Err(ApiError::Internal(format!("{source} of a statement is missing")));
+    };
+    let paid = claim.paid.checked_add(share).ok_or_else(|| ApiError::Internal("claim paid overflows".into()))?;
+    let shortfall = claim.compensation.unwrap_or_default().saturating_sub(paid);
+    store::claims::update(
+        connection,
+        claim_id,
+        ClaimChange {
+            paid: Some(paid),
+            shortfall: Some(shortfall),
+            status: shortfall.is_zero().then_some(ClaimStatus::Paid),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok((share.fen(), shortfall.fen() - claim.shortfall.fen()))
+}
+
+/// Posts a payment: the pool's (compensation payable → escrow cash, refused beyond the cash
+/// there is) or the bank's (escrow cash ← its recoveries, then contributions receivable), and
+/// records what it settled, in line order.
+async fn post_payment(
+    connection: &impl ConnectionTrait,
+    record: &StatementRecord,
+    payment: &PaymentRecord,
+    by: &str,
+) -> Result<(), ApiError> {
+    let s = &record.statement;
+    let settled = store::statements::settled(connection, &s.bank, None, Some(record.statement_id)).await?;
+    let allocations = st::allocate(
+        st::payable_lines(s, |source| settled.get(source).copied().unwrap_or_default()),
+        payment.amount,
+    );
+    let source = format!("statementPayments/{}", payment.payment_id);
+    let memo = format!("payment {} for the {} statement of {}", payment.reference, s.period, s.bank);
+    let date = payment.value_date;
+    let sum = |kind: LineKind| -> Money { allocations.iter().filter(|a| a.kind == kind).map(|a| a.amount).sum() };
+    let drafts = match s.direction {
+        Direction::PoolPaysBank => vec![EntryDraft::compensation_paid(&s.bank, payment.amount, date, &memo)],
+        Direction::BankPaysPool => {
+            let (recoveries, contributions) = (sum(LineKind::Recovery), sum(LineKind::ContributionDue));
+            let contributor = Contributor::Bank(s.bank.clone());
+            [
+                (recoveries.fen() > 0).then(|| EntryDraft::recovery_received(&s.bank, recoveries, date, &memo)),
+                (contributions.fen() > 0)
+                    .then(|| EntryDraft::contribution_received(&contributor, contributions, date, &memo)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        }
+        Direction::None => Vec::new(),
+    };
+    for draft in drafts {
+        store::ledger::post(connection, &draft.with_source(source.clone()), by, None).await.map_err(ApiError::from)?;
+    }
+    let mut paid_change = 0i64;
+    let mut shortfall_change = 0i64;
+    for allocation in &allocations {
+        store::statements::allocate(
             connection,
-            claim_id,
-            ClaimChange {
-                paid: Some(paid_total),
-                shortfall: Some(shortfall),
-                status: shortfall.is_zero().then_some(ClaimStatus::Paid),
-                ..Default::default()
-            },
+            record.statement_id,
+            Some(payment.payment_id),
+            &s.bank,
+            &allocation.source,
+            allocation.amount,
+            date,
         )
         .await?;
+        if allocation.kind.owed_to_bank() {
+            let (paid, shortfall) = settle_claim(connection, &allocation.source, allocation.amount).await?;
+            paid_change += paid;
+            shortfall_change += shortfall;
+        }
     }
-    let recovery_ids: Vec<i64> = s
-        .lines
-        .iter()
-        .filter(|l| l.kind == LineKind::Recovery)
-        .filter_map(|l| l.source.strip_prefix("recoveries/").and_then(|id| id.parse().ok()))
-        .collect();
-    store::claims::settle_recoveries(connection, &recovery_ids, record.statement_id).await?;
-    store::exposure::add_pool_counters(connection, 0, 0, settlement.netted.fen() + paid.fen(), shortfall_change, 0)
-        .await?;
+    if paid_change != 0 || shortfall_change != 0 {
+        store::exposure::add_pool_counters(connection, 0, 0, paid_change, shortfall_change, 0).await?;
+    }
     Ok(())
 }
 
@@ -821,13 +1110,20 @@ impl SettlementService for Settlement {
         Ok(Response::new(self.confirm(request).await?))
     }
 
+    async fn record_statement_payment(
+        &self,
+        request: Request<pb::RecordStatementPaymentRequest>,
+    ) -> Result<Response<pb::RecordStatementPaymentResponse>, Status> {
+        Ok(Response::new(self.record_payment(request).await?))
+    }
+
     async fn get_statement(
         &self,
         request: Request<pb::GetStatementRequest>,
     ) -> Result<Response<pb::GetStatementResponse>, Status> {
         let caller = principal(&request)?;
         let record = Settlement::get_statement(self, &caller, &request.get_ref().name).await?;
-        let entries = statement_entries(self.state.store.connection(), record.statement_id).await?;
+        let entries = statement_extras(self.state.store.connection(), record.statement_id).await?;
         Ok(Response::new(pb::GetStatementResponse { statement: Some(statement_to_wire(&record, entries)) }))
     }
 

@@ -96,7 +96,7 @@ async fn insert(
         role: Set(role.as_str().to_owned()),
         bank_id: Set(bank.map(|b| b.as_str().to_owned())),
         description: Set(description.to_owned()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::instant()),
         revoked_at: Set(None),
     };
     let row = row.insert(connection).await.map_err(|e| StoreError::from_insert(e, format!("api key {key_id}")))?;
@@ -168,6 +168,6 @@ pub async fn revoke(connection: &impl ConnectionTrait, key_id: &str) -> Result<O
         return ApiKeyRecord::try_from(row).map(Some);
     }
     let mut active: api_key::ActiveModel = row.into();
-    active.revoked_at = Set(Some(Utc::now()));
+    active.revoked_at = Set(Some(crate::clock::instant()));
     ApiKeyRecord::try_from(active.update(connection).await?).map(Some)
 }

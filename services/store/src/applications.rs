@@ -90,7 +90,7 @@ pub async fn insert(
     decision: &Decision,
     status: ApplicationStatus,
 ) -> Result<ApplicationRecord, StoreError> {
-    let now = Utc::now();
+    let now = crate::clock::instant();
     let encode =
         |value: serde_json::Result<String>| value.map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")));
     let row = application::ActiveModel {
@@ -230,7 +230,7 @@ pub async fn update(
     if let Some(expiry) = change.approval_expire_date {
         active.approval_expire_date = Set(Some(expiry));
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::clock::instant());
     ApplicationRecord::try_from(active.update(connection).await?)
 }
 

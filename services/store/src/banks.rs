@@ -59,7 +59,7 @@ pub async fn create(
     display_name: &str,
     quota: Money,
 ) -> Result<BankRecord, StoreError> {
-    let now = Utc::now();
+    let now = crate::clock::instant();
     let row = bank::ActiveModel {
         bank_id: Set(bank_id.as_str().to_owned()),
         display_name: Set(display_name.to_owned()),
@@ -126,7 +126,7 @@ pub async fn update(
     if let Some(quota) = quota {
         active.quota_fen = Set(quota.fen());
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::clock::instant());
     let row = active.update(connection).await?;
     BankRecord::try_from(row).map(Some)
 }
@@ -144,7 +144,7 @@ pub async fn set_status(
         status: Set(status.as_str().to_owned()),
         status_reason: Set(reason.to_owned()),
         status_manual: Set(manual),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(crate::clock::instant()),
         ..Default::default()
     };
     active.update(connection).await?;

@@ -94,6 +94,8 @@ pub struct ClaimRecord {
     pub approvals_required: u32,
     /// Cap year.
     pub cap_year: Option<i32>,
+    /// The bank's annual cap remaining when the claim was approved.
+    pub cap_remaining: Option<Money>,
     /// Why rejected.
     pub rejection_reason: Option<String>,
     /// Filing date.
@@ -125,6 +127,7 @@ fn record(row: claim::Model, approvals: Vec<ApprovalRecord>) -> Result<ClaimReco
         pool_recoveries: Money::from_fen(row.pool_recoveries_fen),
         approvals_required: u32::try_from(row.approvals_required).unwrap_or(1),
         cap_year: row.cap_year,
+        cap_remaining: row.cap_remaining_fen.map(Money::from_fen),
         rejection_reason: row.rejection_reason,
         claim_date: row.claim_date,
         memo: row.memo,
@@ -202,8 +205,9 @@ pub async fn insert(connection: &impl ConnectionTrait, new: &NewClaim) -> Result
         rejection_reason: Set(None),
         claim_date: Set(new.claim_date),
         memo: Set(new.memo.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::instant()),
         decided_at: Set(None),
+        cap_remaining_fen: Set(None),
     }
     .insert(connection)
     .await?;
@@ -259,11 +263,14 @@ pub async fn list(
     with_approvals(connection, rows).await
 }
 
-/// Approved claims of a bank that still owe money (compensation − paid > 0), oldest first.
-pub async fn unpaid_for_bank(connection: &impl ConnectionTrait, bank: &BankId) -> Result<Vec<ClaimRecord>, StoreError> {
+/// Approved claims of a bank (paid since or not), oldest first.
+pub async fn approved_for_bank(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+) -> Result<Vec<ClaimRecord>, StoreError> {
     let rows = claim::Entity::find()
         .filter(claim::Column::BankId.eq(bank.as_str()))
-        .filter(claim::Column::Status.eq(ClaimStatus::Approved.as_str()))
+        .filter(claim::Column::Status.is_in([ClaimStatus::Approved.as_str(), ClaimStatus::Paid.as_str()]))
         .order_by_asc(claim::Column::ClaimId)
         .all(connection)
         .await?;
@@ -283,7 +290,7 @@ pub async fn add_approval(
         approver: Set(approver.to_owned()),
         comment: Set(comment.to_owned()),
         approval_date: Set(approval_date),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::instant()),
     }
     .insert(connection)
     .await
@@ -300,6 +307,8 @@ pub struct ClaimChange {
     pub compensation: Option<Money>,
     /// Cap year.
     pub cap_year: Option<i32>,
+    /// Cap remaining at approval.
+    pub cap_remaining: Option<Money>,
     /// Rejection reason.
     pub rejection_reason: Option<String>,
     /// Mark decided now.
@@ -326,11 +335,14 @@ pub async fn update(connection: &impl ConnectionTrait, claim_id: i64, change: Cl
     if let Some(year) = change.cap_year {
         active.cap_year = Set(Some(year));
     }
+    if let Some(remaining) = change.cap_remaining {
+        active.cap_remaining_fen = Set(Some(remaining.fen()));
+    }
     if let Some(reason) = change.rejection_reason {
         active.rejection_reason = Set(Some(reason));
     }
     if change.decided {
-        active.decided_at = Set(Some(Utc::now()));
+        active.decided_at = Set(Some(crate::clock::instant()));
     }
     if let Some(paid) = change.paid {
         active.paid_fen = Set(paid.fen());
@@ -447,7 +459,7 @@ pub async fn insert_recovery(
         pool_share_fen: Set(pool_share_amount.fen()),
         recovery_date: Set(recovery_date),
         is_final: Set(is_final),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::instant()),
         settled_statement_id: Set(None),
         bank_id: Set(claim.bank_id.to_string()),
     }
@@ -456,17 +468,30 @@ pub async fn insert_recovery(
     Ok(row.into())
 }
 
-/// Recoveries of a bank not yet settled, dated on or before `until`, oldest first.
-pub async fn unsettled_recoveries(
+/// Recoveries of a bank dated on or before `until`, oldest first.
+pub async fn recoveries_until(
     connection: &impl ConnectionTrait,
     bank: &BankId,
     until: NaiveDate,
 ) -> Result<Vec<RecoveryRecord>, StoreError> {
     Ok(recovery::Entity::find()
         .filter(recovery::Column::BankId.eq(bank.as_str()))
-        .filter(recovery::Column::SettledStatementId.is_null())
         .filter(recovery::Column::RecoveryDate.lte(until))
         .order_by_asc(recovery::Column::RecoveryId)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(RecoveryRecord::from)
+        .collect())
+}
+
+/// Recoveries by id.
+pub async fn recoveries_by_id(connection: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<RecoveryRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(recovery::Entity::find()
+        .filter(recovery::Column::RecoveryId.is_in(ids.to_vec()))
         .all(connection)
         .await?
         .into_iter()

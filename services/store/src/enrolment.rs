@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::Utc;
 use domain::{BankId, Money};
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
@@ -141,7 +140,7 @@ pub async fn insert_loans(
     if loans.is_empty() {
         return Ok(HashMap::new());
     }
-    let now = Utc::now();
+    let now = crate::clock::instant();
     let rows = loan::Entity::insert_many(loans.iter().map(|new| crate::loans::new_loan_row(new, now)))
         .exec_with_returning(connection)
         .await
@@ -162,7 +161,7 @@ pub async fn mark_enrolled(connection: &impl ConnectionTrait, loans: &[(i64, i64
     let updated = application::Entity::update_many()
         .col_expr(application::Column::Status, Expr::val(domain::loan::ApplicationStatus::Enrolled.as_str()))
         .col_expr(application::Column::LoanId, case.into())
-        .col_expr(application::Column::UpdatedAt, Expr::val(Utc::now()))
+        .col_expr(application::Column::UpdatedAt, Expr::val(crate::clock::instant()))
         .filter(application::Column::ApplicationId.is_in(loans.iter().map(|(application_id, _)| *application_id)))
         .exec(connection)
         .await?;
@@ -215,7 +214,7 @@ pub async fn add_to_pool(
         .col_expr(pool_totals::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))
         .col_expr(pool_totals::Column::PoolExposureFen, add("pool_exposure_fen", pool_exposure.fen()))
         .col_expr(pool_totals::Column::CoveredLoans, add("covered_loans", loans))
-        .col_expr(pool_totals::Column::UpdatedAt, Expr::val(Utc::now()))
+        .col_expr(pool_totals::Column::UpdatedAt, Expr::val(crate::clock::instant()))
         .filter(pool_totals::Column::Id.eq(1))
         .exec_with_returning(connection)
         .await?;

@@ -487,6 +487,8 @@ pub mod claim {
         pub created_at: DateTimeUtc,
         #[allow(missing_docs)]
         pub decided_at: Option<DateTimeUtc>,
+        #[allow(missing_docs)]
+        pub cap_remaining_fen: Option<i64>,
     }
 
     /// No declared relations: queries join by explicit filters.
@@ -623,6 +625,12 @@ pub mod statement {
         pub built_at: DateTimeUtc,
         #[allow(missing_docs)]
         pub confirmed_at: Option<DateTimeUtc>,
+        #[allow(missing_docs)]
+        pub amount_due_fen: i64,
+        #[allow(missing_docs)]
+        pub amount_paid_fen: i64,
+        #[allow(missing_docs)]
+        pub carried_to_statement_id: Option<i64>,
     }
 
     /// No declared relations: queries join by explicit filters.
@@ -748,6 +756,98 @@ pub mod discrepancy {
     }
 
     /// No declared relations: queries join by explicit filters.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `business_clock`: the simulated business date (one row).
+pub mod business_clock {
+    use sea_orm::entity::prelude::*;
+
+    /// The one row of `business_clock`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "business_clock")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub id: i32,
+        #[allow(missing_docs)]
+        pub business_date: Date,
+        #[allow(missing_docs)]
+        pub updated_at: DateTimeUtc,
+    }
+
+    /// No declared relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `statement_payments`.
+pub mod statement_payment {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `statement_payments`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "statement_payments")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        #[allow(missing_docs)]
+        pub payment_id: i64,
+        #[allow(missing_docs)]
+        pub statement_id: i64,
+        #[allow(missing_docs)]
+        pub bank_id: String,
+        #[allow(missing_docs)]
+        pub direction: String,
+        #[allow(missing_docs)]
+        pub amount_fen: i64,
+        #[allow(missing_docs)]
+        pub value_date: Date,
+        #[allow(missing_docs)]
+        pub reference: String,
+        #[allow(missing_docs)]
+        pub recorded_by: String,
+        #[allow(missing_docs)]
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No declared relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `settlement_allocations`.
+pub mod settlement_allocation {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `settlement_allocations`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "settlement_allocations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        #[allow(missing_docs)]
+        pub allocation_id: i64,
+        #[allow(missing_docs)]
+        pub statement_id: i64,
+        #[allow(missing_docs)]
+        pub payment_id: Option<i64>,
+        #[allow(missing_docs)]
+        pub bank_id: String,
+        #[allow(missing_docs)]
+        pub source: String,
+        #[allow(missing_docs)]
+        pub amount_fen: i64,
+        #[allow(missing_docs)]
+        pub effective_date: Date,
+    }
+
+    /// No declared relations.
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 

@@ -96,7 +96,7 @@ pub async fn apply(
         .col_expr(pool_totals::Column::PoolExposureFen, add("pool_exposure_fen", delta.pool_exposure))
         .col_expr(pool_totals::Column::NplOutstandingFen, add("npl_outstanding_fen", delta.npl_outstanding))
         .col_expr(pool_totals::Column::CoveredLoans, add("covered_loans", delta.loans))
-        .col_expr(pool_totals::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .col_expr(pool_totals::Column::UpdatedAt, Expr::value(crate::clock::instant()))
         .filter(pool_totals::Column::Id.eq(1))
         .exec(connection)
         .await?;
@@ -146,7 +146,7 @@ fn add_loan(totals: &mut domain::position::CoverTotals, state: &domain::loan::Lo
     }
     totals.covered_outstanding = Money::from_fen(totals.covered_outstanding.fen() + state.outstanding.fen());
     totals.pool_exposure = Money::from_fen(totals.pool_exposure.fen() + exposure.fen());
-    if domain::loan::is_non_performing(state.classification) {
+    if domain::loan::is_non_performing(state.status, state.classification) {
         totals.npl_outstanding = Money::from_fen(totals.npl_outstanding.fen() + state.outstanding.fen());
     }
     totals.covered_loans += 1;

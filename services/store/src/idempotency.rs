@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::Utc;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, Set, StatementBuilder};
 
@@ -13,7 +12,7 @@ use crate::{StoreError, union_all};
 /// The key of one remembered call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey<'a> {
-    /// Key id of the caller.
+    /// Whose request ids these are: `bank:{bank_id}` or `key:{key_id}` (`Principal::idempotency_scope`).
     pub principal: &'a str,
     /// Full gRPC method name.
     pub method: &'a str,
@@ -66,7 +65,7 @@ pub async fn remember(
 /// One response to remember.
 #[derive(Debug, Clone)]
 pub struct Remember {
-    /// Key id of the caller.
+    /// Whose request ids these are: `bank:{bank_id}` or `key:{key_id}` (`Principal::idempotency_scope`).
     pub principal: String,
     /// The client's request id.
     pub request_id: String,
@@ -86,7 +85,7 @@ pub async fn remember_many(
     if calls.is_empty() {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = crate::clock::instant();
     idempotency_record::Entity::insert_many(calls.into_iter().map(|call| idempotency_record::ActiveModel {
         principal: Set(call.principal),
         method: Set(method.to_owned()),

@@ -159,8 +159,9 @@ pub async fn post(
         match existing.get(account.code()) {
             Some(row) => {
                 let mut active: account::ActiveModel = row.clone().into();
-                active.debit_total_fen = Set(row.debit_total_fen + debits);
-                active.credit_total_fen = Set(row.credit_total_fen + credits);
+                let overflow = || StoreError::Corrupt(format!("the totals of account {} overflow", row.code));
+                active.debit_total_fen = Set(row.debit_total_fen.checked_add(debits).ok_or_else(overflow)?);
+                active.credit_total_fen = Set(row.credit_total_fen.checked_add(credits).ok_or_else(overflow)?);
                 active.update(connection).await?;
             }
             None => {
@@ -187,7 +188,7 @@ pub async fn post(
             .exec(connection)
             .await?;
     }
-    let now = Utc::now();
+    let now = crate::clock::instant();
     let entry = journal_entry::ActiveModel {
         entry_id: Default::default(),
         kind: Set(draft.kind.as_str().to_owned()),

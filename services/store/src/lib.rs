@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod applications;
 pub mod banks;
 pub mod claims;
+pub mod clock;
 pub mod enrolment;
 pub mod entities;
 pub mod exposure;
@@ -145,6 +146,7 @@ pub struct Store {
     /// SQLite: the turn of this process's writers (one write transaction at a time).
     sqlite_writers: Option<Arc<tokio::sync::Mutex<()>>>,
     engine: Engine,
+    clock: clock::ClockMode,
 }
 
 /// Hides the password of a database URL, for messages and logs.
@@ -214,7 +216,7 @@ impl Store {
         let connection = Database::connect(options).await?;
         connection.ping().await?;
         let sqlite_writers = (engine == Engine::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Store { connection, engine, sqlite_writers })
+        Ok(Store { connection, engine, sqlite_writers, clock: clock::ClockMode::System })
     }
 
     /// Applies every pending migration.
@@ -227,6 +229,22 @@ impl Store {
     pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
         let pending = migrations::Migrator::get_pending_migrations(&self.connection).await?;
         Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// This store with the business clock `mode` (the system clock unless set).
+    pub fn with_clock(mut self, mode: clock::ClockMode) -> Store {
+        self.clock = mode;
+        self
+    }
+
+    /// The business clock's mode.
+    pub fn clock_mode(&self) -> clock::ClockMode {
+        self.clock
+    }
+
+    /// Reads the business clock (one query on a simulated clock, none on the system's).
+    pub async fn now(&self) -> Result<clock::Now, StoreError> {
+        clock::read(&self.connection, self.clock).await
     }
 
     /// The engine behind this store.

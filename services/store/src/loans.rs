@@ -205,7 +205,7 @@ pub async fn record_report(
     pool_exposure: Money,
     repaid: bool,
 ) -> Result<LoanRecord, StoreError> {
-    let now = Utc::now();
+    let now = crate::clock::instant();
     let active = loan::ActiveModel {
         loan_id: Set(before.loan_id),
         outstanding_fen: Set(after.outstanding.fen()),
@@ -251,7 +251,7 @@ pub async fn set_state(
         pool_exposure_fen: Set(pool_exposure.fen()),
         last_report_date: Set(after.last_report_date),
         closed_on: Set(after.status.is_closed().then_some(after.last_report_date)),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(crate::clock::instant()),
         ..Default::default()
     };
     LoanRecord::try_from(active.update(connection).await?)

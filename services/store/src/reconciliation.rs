@@ -171,7 +171,7 @@ pub async fn insert(
         pool_outstanding_fen: Set(summary.pool_outstanding.fen()),
         supersedes_report_id: Set(supersedes),
         file_name: Set(file_name.to_owned()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::instant()),
     }
     .insert(connection)
     .await

@@ -1,12 +1,14 @@
 //! Settlement statements and their lines.
 
-use chrono::{DateTime, Utc};
-use domain::statement::{Direction, Line, LineKind, Period, Statement};
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::statement::{Direction, Line, LineKind, Period, Statement, Status};
 use domain::{BankId, Money};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::StoreError;
-use crate::entities::{statement, statement_line};
+use crate::entities::{settlement_allocation, statement, statement_line, statement_payment};
 
 /// A stored statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +17,16 @@ pub struct StatementRecord {
     pub statement_id: i64,
     /// Content.
     pub statement: Statement,
-    /// "DRAFT" or "CONFIRMED".
+    /// Where it stands.
+    pub status: Status,
+    /// True once confirmed.
     pub confirmed: bool,
+    /// Agreed at confirmation: the net left to transfer after netting.
+    pub amount_due: Money,
+    /// Σ payments recorded against it.
+    pub amount_paid: Money,
+    /// The later statement carrying its unpaid remainder.
+    pub carried_to: Option<i64>,
     /// SHA-256 of the canonical CSV.
     pub content_sha256: String,
     /// When (re)built.
@@ -55,7 +65,11 @@ async fn load(connection: &impl ConnectionTrait, row: statement::Model) -> Resul
             net: Money::from_fen(row.net_fen),
             direction: Direction::parse(&row.direction).ok_or_else(|| corrupt("direction"))?,
         },
-        confirmed: row.status == "CONFIRMED",
+        status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+        confirmed: row.status != Status::Draft.as_str(),
+        amount_due: Money::from_fen(row.amount_due_fen),
+        amount_paid: Money::from_fen(row.amount_paid_fen),
+        carried_to: row.carried_to_statement_id,
         content_sha256: row.content_sha256,
         built_at: row.built_at,
         confirmed_at: row.confirmed_at,
@@ -134,7 +148,7 @@ pub async fn save_draft(
     content: &Statement,
     content_sha256: &str,
 ) -> Result<StatementRecord, StoreError> {
-    let now = Utc::now();
+    let now = crate::clock::instant();
     let mut active = statement::ActiveModel {
         statement_id: Default::default(),
         bank_id: Set(content.bank.to_string()),
@@ -149,6 +163,9 @@ pub async fn save_draft(
         content_sha256: Set(content_sha256.to_owned()),
         built_at: Set(now),
         confirmed_at: Set(None),
+        amount_due_fen: Set(0),
+        amount_paid_fen: Set(0),
+        carried_to_statement_id: Set(None),
     };
     let row = match existing {
         Some(id) => {
@@ -183,15 +200,233 @@ pub async fn save_draft(
     load(connection, row).await
 }
 
-/// Marks a statement confirmed.
-pub async fn confirm(connection: &impl ConnectionTrait, statement_id: i64) -> Result<StatementRecord, StoreError> {
+/// Marks a statement confirmed with the amount left to transfer after netting.
+pub async fn confirm(
+    connection: &impl ConnectionTrait,
+    statement_id: i64,
+    amount_due: Money,
+) -> Result<StatementRecord, StoreError> {
+    let status = Status::after_payment(amount_due, Money::ZERO);
     let row = statement::ActiveModel {
         statement_id: Set(statement_id),
-        status: Set("CONFIRMED".to_owned()),
-        confirmed_at: Set(Some(Utc::now())),
+        status: Set(status.as_str().to_owned()),
+        confirmed_at: Set(Some(crate::clock::instant())),
+        amount_due_fen: Set(amount_due.fen()),
         ..Default::default()
     }
     .update(connection)
     .await?;
     load(connection, row).await
+}
+
+/// Adds a payment to a statement's paid amount and sets its status (the caller holds its lock).
+pub async fn add_paid(
+    connection: &impl ConnectionTrait,
+    record: &StatementRecord,
+    amount: Money,
+) -> Result<StatementRecord, StoreError> {
+    let paid = record.amount_paid.checked_add(amount).ok_or_else(|| StoreError::Corrupt("paid overflows".into()))?;
+    let row = statement::ActiveModel {
+        statement_id: Set(record.statement_id),
+        status: Set(Status::after_payment(record.amount_due, paid).as_str().to_owned()),
+        amount_paid_fen: Set(paid.fen()),
+        ..Default::default()
+    }
+    .update(connection)
+    .await?;
+    load(connection, row).await
+}
+
+/// Marks every earlier statement of `bank` that still had something outstanding as carried
+/// forward to `statement_id` (confirmed now, it carries what they left unpaid).
+pub async fn carry_forward(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    period: Period,
+    statement_id: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let rows = statement::Entity::find()
+        .filter(statement::Column::BankId.eq(bank.as_str()))
+        .filter(statement::Column::Period.lt(period.to_string()))
+        .filter(statement::Column::Status.is_in([Status::Confirmed.as_str(), Status::PartiallyPaid.as_str()]))
+        .all(connection)
+        .await?;
+    let mut carried = Vec::new();
+    for row in rows {
+        carried.push(row.statement_id);
+        statement::ActiveModel {
+            statement_id: Set(row.statement_id),
+            status: Set(Status::CarriedForward.as_str().to_owned()),
+            carried_to_statement_id: Set(Some(statement_id)),
+            ..Default::default()
+        }
+        .update(connection)
+        .await?;
+    }
+    Ok(carried)
+}
+
+/// True when `bank` has a confirmed statement for a month after `period`.
+pub async fn later_confirmed(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    period: Period,
+) -> Result<Option<(i64, Period)>, StoreError> {
+    let row = statement::Entity::find()
+        .filter(statement::Column::BankId.eq(bank.as_str()))
+        .filter(statement::Column::Period.gt(period.to_string()))
+        .filter(statement::Column::Status.ne(Status::Draft.as_str()))
+        .order_by_desc(statement::Column::Period)
+        .one(connection)
+        .await?;
+    Ok(row.and_then(|row| Period::parse(&row.period).map(|p| (row.statement_id, p))))
+}
+
+/// The sources (`claims/3`, …) listed on confirmed statements of `bank` for months before `period`.
+pub async fn confirmed_sources_before(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    period: Period,
+) -> Result<BTreeSet<String>, StoreError> {
+    let ids: Vec<i64> = statement::Entity::find()
+        .select_only()
+        .column(statement::Column::StatementId)
+        .filter(statement::Column::BankId.eq(bank.as_str()))
+        .filter(statement::Column::Period.lt(period.to_string()))
+        .filter(statement::Column::Status.ne(Status::Draft.as_str()))
+        .into_tuple()
+        .all(connection)
+        .await?;
+    if ids.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let sources: Vec<String> = statement_line::Entity::find()
+        .select_only()
+        .column(statement_line::Column::Source)
+        .filter(statement_line::Column::StatementId.is_in(ids))
+        .into_tuple()
+        .all(connection)
+        .await?;
+    Ok(sources.into_iter().collect())
+}
+
+/// Records that `amount` of the item `source` was settled by a statement's netting
+/// (`payment_id` None) or by one of its payments, effective on `date`.
+pub async fn allocate(
+    connection: &impl ConnectionTrait,
+    statement_id: i64,
+    payment_id: Option<i64>,
+    bank: &BankId,
+    source: &str,
+    amount: Money,
+    date: NaiveDate,
+) -> Result<(), StoreError> {
+    settlement_allocation::ActiveModel {
+        allocation_id: Default::default(),
+        statement_id: Set(statement_id),
+        payment_id: Set(payment_id),
+        bank_id: Set(bank.to_string()),
+        source: Set(source.to_owned()),
+        amount_fen: Set(amount.fen()),
+        effective_date: Set(date),
+    }
+    .insert(connection)
+    .await?;
+    Ok(())
+}
+
+/// Σ settled per item of `bank`: on or before `until` when given, else ever; only by
+/// statement `statement_id` when given.
+pub async fn settled(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    until: Option<NaiveDate>,
+    statement_id: Option<i64>,
+) -> Result<HashMap<String, Money>, StoreError> {
+    let mut query =
+        settlement_allocation::Entity::find().filter(settlement_allocation::Column::BankId.eq(bank.as_str()));
+    if let Some(until) = until {
+        query = query.filter(settlement_allocation::Column::EffectiveDate.lte(until));
+    }
+    if let Some(statement_id) = statement_id {
+        query = query.filter(settlement_allocation::Column::StatementId.eq(statement_id));
+    }
+    let mut result: HashMap<String, Money> = HashMap::new();
+    for row in query.all(connection).await? {
+        let entry = result.entry(row.source).or_default();
+        *entry = entry.checked_add(Money::from_fen(row.amount_fen)).ok_or_else(|| StoreError::Corrupt("settled amount overflows".into()))?;
+    }
+    Ok(result)
+}
+
+/// A recorded payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    /// Id.
+    pub payment_id: i64,
+    /// Statement.
+    pub statement_id: i64,
+    /// Who paid whom.
+    pub direction: Direction,
+    /// Amount.
+    pub amount: Money,
+    /// Value date.
+    pub value_date: NaiveDate,
+    /// The transfer's reference.
+    pub reference: String,
+    /// Key id of who recorded it.
+    pub recorded_by: String,
+    /// When recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+fn payment(row: statement_payment::Model) -> Result<PaymentRecord, StoreError> {
+    Ok(PaymentRecord {
+        payment_id: row.payment_id,
+        statement_id: row.statement_id,
+        direction: Direction::parse(&row.direction)
+            .ok_or_else(|| StoreError::Corrupt(format!("payment {}: direction", row.payment_id)))?,
+        amount: Money::from_fen(row.amount_fen),
+        value_date: row.value_date,
+        reference: row.reference,
+        recorded_by: row.recorded_by,
+        created_at: row.created_at,
+    })
+}
+
+/// Records a payment.
+pub async fn insert_payment(
+    connection: &impl ConnectionTrait,
+    record: &StatementRecord,
+    amount: Money,
+    value_date: NaiveDate,
+    reference: &str,
+    recorded_by: &str,
+) -> Result<PaymentRecord, StoreError> {
+    let row = statement_payment::ActiveModel {
+        payment_id: Default::default(),
+        statement_id: Set(record.statement_id),
+        bank_id: Set(record.statement.bank.to_string()),
+        direction: Set(record.statement.direction.as_str().to_owned()),
+        amount_fen: Set(amount.fen()),
+        value_date: Set(value_date),
+        reference: Set(reference.to_owned()),
+        recorded_by: Set(recorded_by.to_owned()),
+        created_at: Set(crate::clock::instant()),
+    }
+    .insert(connection)
+    .await?;
+    payment(row)
+}
+
+/// The payments of a statement, oldest first.
+pub async fn payments(connection: &impl ConnectionTrait, statement_id: i64) -> Result<Vec<PaymentRecord>, StoreError> {
+    statement_payment::Entity::find()
+        .filter(statement_payment::Column::StatementId.eq(statement_id))
+        .order_by_asc(statement_payment::Column::PaymentId)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(payment)
+        .collect()
 }
