@@ -128,6 +128,19 @@ pub async fn spawn_app_on(date: &str) -> TestApp {
     start(settings, database, data_dir, None).await
 }
 
+/// Starts a server with a fresh database, the policy document `policy` (TOML) and a
+/// simulated business clock starting on `date`.
+pub async fn spawn_app_with_policy_on(policy: &str, date: &str) -> TestApp {
+    let database = fresh_database().await;
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let path = data_dir.path().join("policy.toml");
+    std::fs::write(&path, policy).expect("write policy");
+    let mut settings = test_settings(&database, data_dir.path().to_path_buf());
+    settings.policy_file = Some(path);
+    settings.clock = format!("simulated:{date}");
+    start(settings, database, data_dir, None).await
+}
+
 /// Starts a server with a fresh database and the policy document `policy` (TOML).
 pub async fn spawn_app_with_policy(policy: &str) -> TestApp {
     let database = fresh_database().await;

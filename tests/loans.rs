@@ -22,7 +22,7 @@ async fn a_good_application_is_approved_with_its_decision() {
         modules,
         [("management".into(), 180), ("technology".into(), 270), ("market".into(), 200), ("finance".into(), 250)]
     );
-    assert_eq!(decision.pool_share, "0.5");
+    assert_eq!(decision.pool_share, "0.50");
     assert_eq!(decision.policy_version, "2025.1");
     assert_eq!(decision.approval_expire_date, (today() + chrono::Days::new(90)).format("%Y-%m-%d").to_string());
 
@@ -199,7 +199,7 @@ async fn enrolment_takes_on_exposure_and_updates_the_position() {
         .unwrap();
     assert_eq!(loan.status(), pb::LoanStatus::Active);
     assert_eq!(loan.outstanding_principal, "1000000.00");
-    assert_eq!(loan.pool_share, "0.5");
+    assert_eq!(loan.pool_share, "0.50");
     assert_eq!(loan.bank_loan_number, "NB-2025-0001");
     let fetched = app
         .loans_as(&actors.officer)
@@ -216,7 +216,7 @@ async fn enrolment_takes_on_exposure_and_updates_the_position() {
     assert_eq!(position.net_pool_assets, "1000000.00");
     assert_eq!(position.covered_outstanding, "1000000.00");
     assert_eq!(position.pool_exposure, "500000.00");
-    assert_eq!(position.leverage, "1");
+    assert_eq!(position.leverage, "1.000000");
     assert_eq!(position.headroom, "11000000.00");
     let bank = app.admin().get_bank(pb::GetBankRequest { name: "banks/nbcb".into() }).await.unwrap().into_inner();
     assert_eq!(bank.bank.unwrap().quota_used, "1000000.00");
@@ -370,7 +370,7 @@ async fn status_reports_move_loans_and_close_them() {
         .exposure
         .unwrap();
     assert_eq!(exposure.status(), pb::BankStatus::Suspended);
-    assert_eq!(exposure.npl_ratio, "1");
+    assert_eq!(exposure.npl_ratio, "1.000000");
 
     let repaid = loans
         .report_loan_status(report("r5", "0.00", 0, pb::LoanClassification::Normal, true))

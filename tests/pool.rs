@@ -84,7 +84,7 @@ async fn the_position_matches_a_hand_computed_book() {
         .into_inner()
         .application
         .unwrap();
-    assert_eq!(b.decision.as_ref().unwrap().pool_share, "0.7");
+    assert_eq!(b.decision.as_ref().unwrap().pool_share, "0.70");
     loans.enroll_loan(enrol_request(&b, "B")).await.unwrap();
     let c = submit(&app, &actors, &local_uscc(13), "500000.00").await;
     let c = loans.enroll_loan(enrol_request(&c, "C")).await.unwrap().into_inner().loan.unwrap();
@@ -115,8 +115,8 @@ async fn the_position_matches_a_hand_computed_book() {
         ("coverage_ratio", &position.coverage_ratio, "1.956098"),
         ("headroom", &position.headroom, "44820000.00"),
         ("npl_ratio", &position.npl_ratio, "0.090909"),
-        ("pool_size_progress", &position.pool_size_progress, "0.08"),
-        ("covered_balance_progress", &position.covered_balance_progress, "0.0055"),
+        ("pool_size_progress", &position.pool_size_progress, "0.080000"),
+        ("covered_balance_progress", &position.covered_balance_progress, "0.005500"),
         ("pool_size_target", &position.pool_size_target, "50000000.00"),
         ("covered_balance_target", &position.covered_balance_target, "600000000.00"),
     ];

@@ -2,7 +2,7 @@
 //! worked example.
 
 use proto::v1 as pb;
-use tests::{TestApp, spawn_app, spawn_app_with_policy};
+use tests::{TestApp, spawn_app, spawn_app_on, spawn_app_with_policy, spawn_app_with_policy_on};
 use tonic::Code;
 
 use crate::support::*;
@@ -50,7 +50,7 @@ async fn enrolled_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) 
         .into_inner()
         .loan
         .unwrap();
-    assert_eq!(loan.pool_share, "0.7");
+    assert_eq!(loan.pool_share, "0.70");
     loan.name
 }
 
@@ -101,7 +101,7 @@ fn approve(claim: &pb::Claim, id: &str) -> pb::ApproveClaimRequest {
 
 #[tokio::test]
 async fn the_worked_example_from_default_to_a_confirmed_statement() {
-    let app = spawn_app().await;
+    let app = spawn_app_on(&days_ago(0)).await;
     let actors = actors(&app, "nbcb", "100000000.00").await;
     fund_pool(&app, &actors.finance, "10000000.00").await;
     let loan = defaulted_pure_credit_loan(&app, &actors, 41).await;
@@ -226,7 +226,7 @@ async fn the_worked_example_from_default_to_a_confirmed_statement() {
         bank,period
         nbcb,PERIOD
         line,kind,source,description,amount
-        1,COMPENSATION,claims/1,compensation for loans/1 (0.7 of a 2400000.00 loss),1680000.00
+        1,COMPENSATION,claims/1,compensation for loans/1 (0.70 of a 2400000.00 loss),1680000.00
         2,RECOVERY,recoveries/1,pool share of a 600000.00 recovery on loans/1,420000.00
         total,COMPENSATION,,,1680000.00
         total,SHORTFALL_CARRIED,,,0.00
@@ -236,6 +236,19 @@ async fn the_worked_example_from_default_to_a_confirmed_statement() {
     "#]]
     .assert_eq(&exported.replace(&period, "PERIOD"));
 
+    // A month-to-date statement is a preview: it is confirmed once the month has ended.
+    assert!(statement.preview);
+    let early = app
+        .settlement_as(&actors.finance)
+        .confirm_statement(pb::ConfirmStatementRequest {
+            request_id: "c-early".into(),
+            name: statement.name.clone(),
+            content_sha256: statement.content_sha256.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&early, Code::FailedPrecondition, "PERIOD_NOT_ENDED");
+    app.advance_to(&next_month_start()).await;
     let stale_hash = app
         .settlement_as(&actors.finance)
         .confirm_statement(pb::ConfirmStatementRequest {
@@ -260,7 +273,31 @@ async fn the_worked_example_from_default_to_a_confirmed_statement() {
         .unwrap();
     assert_eq!(confirmed.status(), pb::StatementStatus::Confirmed);
     assert_eq!(confirmed.content_sha256, statement.content_sha256);
-    assert_eq!(confirmed.journal_entries.len(), 2, "netting and payment");
+    assert_eq!(confirmed.journal_entries.len(), 1, "the netting; no cash moves at confirmation");
+    assert_eq!((confirmed.amount_due.as_str(), confirmed.amount_outstanding.as_str()), ("1260000.00", "1260000.00"));
+    let agreed = position(&app, &actors.auditor).await;
+    assert_eq!(agreed.escrow_cash, "10000000.00");
+    assert_eq!((agreed.payables.as_str(), agreed.receivables.as_str()), ("1260000.00", "0.00"));
+    // The payment is its own step: the transfer as on the custodian bank's statement.
+    let paid_statement = app
+        .settlement_as(&actors.finance)
+        .record_statement_payment(pb::RecordStatementPaymentRequest {
+            request_id: "pay-1".into(),
+            statement: statement.name.clone(),
+            amount: "1260000.00".into(),
+            value_date: next_month_start(),
+            reference: "CUST-2025-0001".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let payment = paid_statement.payment.unwrap();
+    assert_eq!((payment.amount.as_str(), payment.reference.as_str()), ("1260000.00", "CUST-2025-0001"));
+    assert_eq!(payment.journal_entries.len(), 1);
+    let settled = paid_statement.statement.unwrap();
+    assert_eq!(settled.status(), pb::StatementStatus::Paid);
+    assert_eq!((settled.amount_paid.as_str(), settled.amount_outstanding.as_str()), ("1260000.00", "0.00"));
+    assert_eq!(settled.payments.len(), 1);
     let after = position(&app, &actors.auditor).await;
     assert_eq!(after.escrow_cash, "8740000.00", "10,000,000 − 1,260,000");
     assert_eq!((after.payables.as_str(), after.receivables.as_str()), ("0.00", "0.00"));
@@ -275,7 +312,7 @@ async fn the_worked_example_from_default_to_a_confirmed_statement() {
     assert_eq!((paid.status(), paid.compensation_paid.as_str()), (pb::ClaimStatus::Paid, "1680000.00"));
     // A confirmed statement never changes: running it again returns it as it is.
     let rerun = finance.run_settlement(run("s3")).await.unwrap().into_inner().statement.unwrap();
-    assert_eq!((rerun.status(), rerun.content_sha256), (pb::StatementStatus::Confirmed, statement.content_sha256));
+    assert_eq!((rerun.status(), rerun.content_sha256), (pb::StatementStatus::Paid, statement.content_sha256));
     let confirm_twice = app
         .settlement_as(&actors.finance)
         .confirm_statement(pb::ConfirmStatementRequest {
@@ -296,13 +333,13 @@ async fn the_worked_example_from_default_to_a_confirmed_statement() {
         .unwrap()
         .into_inner();
     let page = String::from_utf8(html.content).unwrap();
-    assert!(page.contains("The pool pays the bank") && page.contains("1260000.00") && page.contains("CONFIRMED"));
+    assert!(page.contains("The pool pays the bank") && page.contains("1260000.00") && page.contains("PAID"));
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
 
 #[tokio::test]
 async fn an_empty_pool_pays_what_it_has_and_records_the_shortfall() {
-    let app = spawn_app().await;
+    let app = spawn_app_on(&days_ago(0)).await;
     let actors = actors(&app, "nbcb", "100000000.00").await;
     // 300,000.00 of capital carries 3,600,000.00 at 12× leverage: enough for the loan.
     fund_pool(&app, &actors.finance, "300000.00").await;
@@ -320,14 +357,37 @@ async fn an_empty_pool_pays_what_it_has_and_records_the_shortfall() {
         .into_inner()
         .statement
         .unwrap();
+    app.advance_to(&next_month_start()).await;
     app.settlement_as(&actors.finance)
         .confirm_statement(pb::ConfirmStatementRequest {
             request_id: "c".into(),
-            name: statement.name,
+            name: statement.name.clone(),
             content_sha256: statement.content_sha256,
         })
         .await
         .unwrap();
+    let pay = |id: &str, amount: &str| pb::RecordStatementPaymentRequest {
+        request_id: id.into(),
+        statement: statement.name.clone(),
+        amount: amount.into(),
+        value_date: next_month_start(),
+        reference: format!("CUST-{id}"),
+    };
+    // The pool pays only the cash it has.
+    let too_much =
+        app.settlement_as(&actors.finance).record_statement_payment(pay("p0", "1680000.00")).await.unwrap_err();
+    assert_error(&too_much, Code::FailedPrecondition, "INSUFFICIENT_ESCROW_CASH");
+    assert!(too_much.message().contains("300000.00"), "{}", too_much.message());
+    let partly = app
+        .settlement_as(&actors.finance)
+        .record_statement_payment(pay("p1", "300000.00"))
+        .await
+        .unwrap()
+        .into_inner()
+        .statement
+        .unwrap();
+    assert_eq!(partly.status(), pb::StatementStatus::PartiallyPaid);
+    assert_eq!(partly.amount_outstanding, "1380000.00");
     let after = position(&app, &actors.auditor).await;
     assert_eq!(after.escrow_cash, "0.00", "cash is exactly zero, never below");
     assert_eq!(after.payables, "1380000.00");
@@ -346,7 +406,7 @@ async fn an_empty_pool_pays_what_it_has_and_records_the_shortfall() {
 }
 
 #[tokio::test]
-async fn the_annual_cap_limits_compensation_and_then_refuses() {
+async fn the_annual_cap_limits_compensation_and_a_used_up_cap_approves_nothing() {
     let policy =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
             .unwrap()
@@ -388,8 +448,29 @@ async fn the_annual_cap_limits_compensation_and_then_refuses() {
     );
     let claim = file(&app, &actors, &loans[2]).await;
     app.settlement_as(&actors.officer).approve_claim(approve(&claim, "a63")).await.unwrap();
-    let exhausted = app.settlement_as(&second).approve_claim(approve(&claim, "b63")).await.unwrap_err();
-    assert_error(&exhausted, Code::FailedPrecondition, "ANNUAL_CAP_EXHAUSTED");
+    // The used-up cap still decides the claim: approved for 0.00, with what the cap cut.
+    let decided = app.settlement_as(&second).approve_claim(approve(&claim, "b63")).await.unwrap().into_inner();
+    let decided = decided.claim.unwrap();
+    assert_eq!((decided.status(), decided.compensation.as_str()), (pb::ClaimStatus::Paid, "0.00"));
+    let breakdown = decided.breakdown.unwrap();
+    assert_eq!(
+        (breakdown.entitled.as_str(), breakdown.cap_remaining.as_str(), breakdown.cap_cut.as_str()),
+        ("1680000.00", "0.00", "1680000.00")
+    );
+    let second_breakdown = second_claim.breakdown.unwrap();
+    assert_eq!(
+        (second_breakdown.cap_remaining.as_str(), second_breakdown.cap_cut.as_str()),
+        ("320000.00", "1360000.00")
+    );
+    let loan_now = app
+        .loans_as(&actors.officer)
+        .get_loan(pb::GetLoanRequest { name: loans[2].clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(loan_now.status(), pb::LoanStatus::Compensated, "the claim moved on like any approved claim");
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
 
@@ -500,10 +581,12 @@ proptest::proptest! {
             let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
                 .unwrap()
                 .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"3000000.00\"");
-            let app = spawn_app_with_policy(&policy).await;
+            let app = spawn_app_with_policy_on(&policy, &days_ago(0)).await;
             let actors = actors(&app, "nbcb", "100000000.00").await;
             let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
             fund_pool(&app, &actors.finance, "800000.00").await;
+            // Each settlement closes a month: the business date moves to the next month's first day.
+            let mut business = today();
             let mut loans = Vec::new();
             for serial in 0..3 {
                 loans.push(enrolled_pure_credit_loan(&app, &actors, 80 + serial).await);
@@ -513,7 +596,6 @@ proptest::proptest! {
                 default_loan(&app, &actors, loan).await;
                 claims.push(file(&app, &actors, loan).await);
             }
-            let period = today().format("%Y-%m").to_string();
             for (n, step) in steps.into_iter().enumerate() {
                 match step {
                     Step::Approve(i) => {
@@ -529,28 +611,65 @@ proptest::proptest! {
                                 request_id: format!("p{n}-r"),
                                 loan: loans[i].clone(),
                                 amount: format!("{}.{:02}", fen / 100, fen % 100),
-                                recovery_date: days_ago(0),
+                                recovery_date: business.format("%Y-%m-%d").to_string(),
                                 r#final: false,
                             })
                             .await;
                     }
-                    Step::Fund(fen) => fund_pool(&app, &actors.finance, &format!("{}.{:02}", fen / 100, fen % 100)).await,
+                    Step::Fund(fen) => {
+                        let amount = format!("{}.{:02}", fen / 100, fen % 100);
+                        let mut pool = app.pool_as(&actors.finance);
+                        let date = business.format("%Y-%m-%d").to_string();
+                        for (kind, id) in [("commit", format!("p{n}-fc")), ("receive", format!("p{n}-fr"))] {
+                            if kind == "commit" {
+                                pool.commit_contribution(pb::CommitContributionRequest { request_id: id, contributor: pb::ContributorKind::CityBureau as i32, bank: String::new(), amount: amount.clone(), effective_date: date.clone(), memo: String::new() }).await.unwrap();
+                            } else {
+                                pool.receive_contribution(pb::ReceiveContributionRequest { request_id: id, contributor: pb::ContributorKind::CityBureau as i32, bank: String::new(), amount: amount.clone(), effective_date: date.clone(), memo: String::new() }).await.unwrap();
+                            }
+                        }
+                    }
                     Step::Settle => {
+                        let period = domain::statement::Period::of(business).to_string();
+                        business = domain::statement::Period::of(business).last_day().succ_opt().unwrap();
+                        let date = business.format("%Y-%m-%d").to_string();
+                        app.advance_to(&date).await;
                         let run = |id: String| pb::RunSettlementRequest { request_id: id, bank: "banks/nbcb".into(), period: period.clone() };
                         let mut finance = app.settlement_as(&actors.finance);
                         let first = finance.run_settlement(run(format!("p{n}-s1"))).await.unwrap().into_inner().statement.unwrap();
                         let again = finance.run_settlement(run(format!("p{n}-s2"))).await.unwrap().into_inner().statement.unwrap();
                         assert_eq!(first.content_sha256, again.content_sha256);
                         assert_eq!(first.lines, again.lines);
-                        if first.status() == pb::StatementStatus::Draft {
-                            finance
-                                .confirm_statement(pb::ConfirmStatementRequest {
-                                    request_id: format!("p{n}-c"),
-                                    name: first.name,
-                                    content_sha256: first.content_sha256,
+                        assert!(!first.preview, "the month has ended");
+                        let confirmed = finance
+                            .confirm_statement(pb::ConfirmStatementRequest {
+                                request_id: format!("p{n}-c"),
+                                name: first.name.clone(),
+                                content_sha256: first.content_sha256,
+                            })
+                            .await
+                            .unwrap()
+                            .into_inner()
+                            .statement
+                            .unwrap();
+                        // Pay what is due: the bank in full, the pool as far as its cash goes.
+                        let due = money_fen(&confirmed.amount_outstanding);
+                        let cash = money_fen(&position(&app, &actors.auditor).await.escrow_cash);
+                        let amount = if confirmed.direction() == pb::SettlementDirection::PoolPaysBank { due.min(cash) } else { due };
+                        if amount > 0 {
+                            let paid = finance
+                                .record_statement_payment(pb::RecordStatementPaymentRequest {
+                                    request_id: format!("p{n}-pay"),
+                                    statement: first.name,
+                                    amount: format!("{}.{:02}", amount / 100, amount % 100),
+                                    value_date: date.clone(),
+                                    reference: format!("ref-{n}"),
                                 })
                                 .await
+                                .unwrap()
+                                .into_inner()
+                                .statement
                                 .unwrap();
+                            assert_eq!(money_fen(&paid.amount_outstanding), due - amount);
                         }
                     }
                 }

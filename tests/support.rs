@@ -86,6 +86,17 @@ pub fn days_ago(days: u64) -> String {
     (today() - chrono::Days::new(days)).format("%Y-%m-%d").to_string()
 }
 
+/// The first day of the month after today's, as text.
+pub fn next_month_start() -> String {
+    let today = today();
+    let (year, month) = if chrono::Datelike::month(&today) == 12 {
+        (chrono::Datelike::year(&today) + 1, 1)
+    } else {
+        (chrono::Datelike::year(&today), chrono::Datelike::month(&today) + 1)
+    };
+    format!("{year:04}-{month:02}-01")
+}
+
 /// A valid USCC registered in Yinzhou (330212) with serial number `n`.
 pub fn local_uscc(n: u32) -> String {
     uscc_in("330212", n)

@@ -94,7 +94,10 @@ impl MigrationTrait for Migration {
         // The cap remaining when a claim was approved (its breakdown shows what the cap cut).
         manager
             .alter_table(
-                Table::alter().table("claims").add_column(ColumnDef::new("cap_remaining_fen").big_integer().null()).take(),
+                Table::alter()
+                    .table("claims")
+                    .add_column(ColumnDef::new("cap_remaining_fen").big_integer().null())
+                    .take(),
             )
             .await?;
         Ok(())

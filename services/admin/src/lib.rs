@@ -4,11 +4,11 @@ use domain::{BankId, Role};
 use proto::v1::{self as pb, admin_service_server::AdminService};
 use rpc::auth::{principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, format_date, timestamp};
-use store::clock::ClockMode;
 use rpc::{ApiError, AppState, idempotent};
 use sha2::{Digest, Sha256};
 use store::api_keys::ApiKeyRecord;
 use store::banks::BankRecord;
+use store::clock::ClockMode;
 use tonic::{Request, Response, Status};
 
 /// The admin service over the shared state.

@@ -172,9 +172,49 @@ fn columns(headers: &csv::ByteRecord) -> Result<[usize; 5], String> {
     }
 }
 
-fn reader(tape: &Path) -> Result<csv::Reader<BufReader<File>>, String> {
+fn reader(tape: &Path) -> Result<csv::Reader<UnixLines<BufReader<File>>>, String> {
     let file = File::open(tape).map_err(|e| format!("cannot open {}: {e}", tape.display()))?;
-    Ok(csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(BufReader::new(file)))
+    Ok(csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(UnixLines::new(BufReader::new(file))))
+}
+
+/// A tape as if written with `\n` line ends and no UTF-8 byte-order mark: the same rows get
+/// the same line numbers and the same hash whether the file went through Excel (CRLF, a BOM)
+/// or not.
+struct UnixLines<R> {
+    inner: R,
+    line: Vec<u8>,
+    at: usize,
+    first: bool,
+}
+
+impl<R: std::io::BufRead> UnixLines<R> {
+    fn new(inner: R) -> UnixLines<R> {
+        UnixLines { inner, line: Vec::new(), at: 0, first: true }
+    }
+}
+
+impl<R: std::io::BufRead> std::io::Read for UnixLines<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.line.len() {
+            self.line.clear();
+            self.at = 0;
+            if self.inner.read_until(b'\n', &mut self.line)? == 0 {
+                return Ok(0);
+            }
+            if self.line.ends_with(b"\r\n") {
+                let end = self.line.len();
+                self.line[end - 2] = b'\n';
+                self.line.truncate(end - 1);
+            }
+            if std::mem::take(&mut self.first) && self.line.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                self.line.drain(..3);
+            }
+        }
+        let n = out.len().min(self.line.len() - self.at);
+        out[..n].copy_from_slice(&self.line[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 fn check_header(tape: &Path) -> Result<(), String> {
@@ -357,4 +397,19 @@ async fn write_report(
     out.flush().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     std::io::stdout().flush().ok();
     Ok(count)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::io::Read;
+
+    use super::UnixLines;
+
+    #[test]
+    fn crlf_and_a_bom_read_as_plain_lines() {
+        let mut read = String::new();
+        UnixLines::new("\u{feff}a,b\r\n1,2\r\n3,\"x\ry\"\n".as_bytes()).read_to_string(&mut read).unwrap();
+        assert_eq!(read, "a,b\n1,2\n3,\"x\ry\"\n");
+    }
 }

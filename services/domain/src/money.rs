@@ -31,14 +31,19 @@ pub enum MoneyError {
     /// Zero or negative where a positive amount is required.
     #[error("must be greater than 0")]
     NotPositive,
-    /// Larger than the representable range.
-    #[error("is too large")]
+    /// Larger than the largest amount the service takes ([`Money::MAX_AMOUNT`]).
+    #[error("is larger than 10000000000.00, the largest amount the service takes")]
     TooLarge,
 }
 
 impl Money {
     /// Zero.
     pub const ZERO: Money = Money(0);
+
+    /// The largest amount any field takes: 10,000,000,000.00, far above any real figure of the
+    /// pool (its capital is 50,000,000.00) and small enough that no sum the service computes
+    /// can overflow: 922,337 such amounts fit in an `i64` of fen.
+    pub const MAX_AMOUNT: Money = Money(1_000_000_000_000);
 
     /// From a whole number of fen.
     pub const fn from_fen(fen: i64) -> Money {
@@ -85,6 +90,9 @@ impl Money {
         }
         for _ in fraction.len()..2 {
             fen = fen.checked_mul(10).ok_or(MoneyError::TooLarge)?;
+        }
+        if fen > Money::MAX_AMOUNT.0 {
+            return Err(MoneyError::TooLarge);
         }
         Ok(Money(if negative { -fen } else { fen }))
     }
@@ -198,7 +206,7 @@ mod tests {
             ("0.01", 1, "0.01"),
             ("1", 100, "1.00"),
             ("1234.5", 123_450, "1234.50"),
-            ("99999999999.99", 9_999_999_999_999, "99999999999.99"),
+            ("10000000000.00", 1_000_000_000_000, "10000000000.00"),
             ("-12.30", -1230, "-12.30"),
             ("007.00", 700, "7.00"),
         ] {
@@ -224,6 +232,8 @@ mod tests {
             ("-", NotADecimal),
             ("NaN", NotADecimal),
             ("99999999999999999999", TooLarge),
+            ("10000000000.01", TooLarge),
+            ("-10000000000.01", TooLarge),
         ] {
             assert_eq!(Money::parse_signed(text), Err(error), "{text:?}");
         }

@@ -447,8 +447,7 @@ mod tests {
         let netting = net(&statement);
         assert_eq!(netting.netted, money("700.00"));
         assert_eq!(netting.amount_due, money("800.00"));
-        let settled: Vec<(&str, Money)> =
-            netting.allocations.iter().map(|a| (a.source.as_str(), a.amount)).collect();
+        let settled: Vec<(&str, Money)> = netting.allocations.iter().map(|a| (a.source.as_str(), a.amount)).collect();
         assert_eq!(
             settled,
             vec![

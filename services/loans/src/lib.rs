@@ -373,6 +373,19 @@ impl Loans {
         idempotent!(self.state, &caller, REPORT, request_id, &body, |txn| {
             let loan = store::loans::get_for_update(txn, id).await?;
             let loan = visible_loan(&caller, loan, &body.loan)?;
+            // Once a claim is filed, what the borrower pays is a recovery, not a repayment.
+            if let Some(claim) = store::claims::live_for_loan(txn, id).await? {
+                return Err(refuse(
+                    "LOAN_CLAIMED",
+                    format!(
+                        "{} has claims/{} ({}); money the borrower pays after a claim is filed is reported with ReportRecovery",
+                        body.loan,
+                        claim.claim_id,
+                        claim.status.as_str()
+                    ),
+                    &[("claim", format!("claims/{}", claim.claim_id)), ("status", loan.state.status.to_string())],
+                ));
+            }
             let next = apply_report(&policy, &loan.state, &report).map_err(|error| {
                 refuse(error.reason(), error.to_string(), &[("status", loan.state.status.to_string())])
             })?;

@@ -79,7 +79,11 @@ impl ApiError {
     }
 
     /// FAILED_PRECONDITION with the figures involved as ErrorInfo metadata.
-    pub fn precondition_with(reason: impl Into<String>, message: impl Into<String>, figures: &[(&str, String)]) -> ApiError {
+    pub fn precondition_with(
+        reason: impl Into<String>,
+        message: impl Into<String>,
+        figures: &[(&str, String)],
+    ) -> ApiError {
         ApiError::FailedPrecondition {
             reason: reason.into(),
             message: message.into(),

@@ -168,7 +168,9 @@ async fn verify_ledger(settings: Settings) -> ExitCode {
             policy: std::sync::Arc::new(policy),
             policy_document: std::sync::Arc::from(document),
         };
-        store::clock::scope(now, pool::verify_ledger(&state)).await.map_err(|e| startup::StartupError::Serve(e.to_string()))
+        store::clock::scope(now, pool::verify_ledger(&state))
+            .await
+            .map_err(|e| startup::StartupError::Serve(e.to_string()))
     }
     .await;
     match result {

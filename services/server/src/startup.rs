@@ -184,7 +184,8 @@ impl Application {
                 return Err(StartupError::Database { url, source });
             }
         };
-        let now = store::clock::start(store.connection(), clock).await.map_err(|e| StartupError::Clock(e.to_string()))?;
+        let now =
+            store::clock::start(store.connection(), clock).await.map_err(|e| StartupError::Clock(e.to_string()))?;
         if clock.is_simulated() {
             tracing::warn!(business_date = %now.today, "the business clock is simulated: dates move only by AdvanceBusinessDate");
         }

@@ -222,7 +222,11 @@ async fn close_loan(
     store::exposure::lock_enterprise(connection, &loan.uscc).await?;
     store::banks::get_for_update(connection, &loan.bank_id).await?;
     store::ledger::lock_pool(connection).await?;
-    let npl = if domain::loan::is_non_performing(loan.state.status, loan.state.classification) { loan.state.outstanding.fen() } else { 0 };
+    let npl = if domain::loan::is_non_performing(loan.state.status, loan.state.classification) {
+        loan.state.outstanding.fen()
+    } else {
+        0
+    };
     let delta = ExposureDelta {
         outstanding: -loan.state.outstanding.fen(),
         pool_exposure: -loan.pool_exposure.fen(),
@@ -658,10 +662,14 @@ impl Settlement {
                 ));
             }
             let bank = record.statement.bank.clone();
-            if let Some((later, period)) = store::statements::later_confirmed(txn, &bank, record.statement.period).await? {
+            if let Some((later, period)) =
+                store::statements::later_confirmed(txn, &bank, record.statement.period).await?
+            {
                 return Err(ApiError::precondition(
                     "LATER_STATEMENT_CONFIRMED",
-                    format!("statements/{later} of {bank} for {period} is confirmed already; it carries what this month left open"),
+                    format!(
+                        "statements/{later} of {bank} for {period} is confirmed already; it carries what this month left open"
+                    ),
                 ));
             }
             let current = build_statement(txn, &bank, record.statement.period).await?;
@@ -740,7 +748,8 @@ impl Settlement {
             if amount > outstanding {
                 return Err(settlement_refusal(st::SettlementError::AboveOutstanding { amount, outstanding }));
             }
-            let payment = store::statements::insert_payment(txn, &record, amount, value_date, &reference, &caller.key_id).await?;
+            let payment =
+                store::statements::insert_payment(txn, &record, amount, value_date, &reference, &caller.key_id).await?;
             post_payment(txn, &record, &payment, &caller.key_id).await?;
             let record = store::statements::add_paid(txn, &record, amount).await?;
             let entries = entries_of(txn, &format!("statementPayments/{}", payment.payment_id)).await?;
@@ -833,7 +842,9 @@ impl OpenItems {
             LineKind::Compensation | LineKind::ShortfallCarried => {
                 self.claims.get(&line.source).copied().unwrap_or_default().saturating_sub(settled)
             }
-            LineKind::Recovery => self.recoveries.get(&line.source).copied().unwrap_or_default().saturating_sub(settled),
+            LineKind::Recovery => {
+                self.recoveries.get(&line.source).copied().unwrap_or_default().saturating_sub(settled)
+            }
             LineKind::ContributionDue => self.contributions,
         }
     }
@@ -845,7 +856,8 @@ async fn open_items(connection: &impl ConnectionTrait, bank: &BankId) -> Result<
         .into_iter()
         .map(|c| (format!("claims/{}", c.claim_id), c.compensation.unwrap_or_default()))
         .collect();
-    let recoveries = store::claims::recoveries_until(connection, bank, NaiveDate::MAX)
+    let all_dates = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    let recoveries = store::claims::recoveries_until(connection, bank, all_dates)
         .await?
         .into_iter()
         .map(|r| (format!("recoveries/{}", r.recovery_id), r.pool_share_amount))
@@ -928,9 +940,8 @@ async fn post_netting(
     let s = &record.statement;
     let source = format!("statements/{}", record.statement_id);
     let memo = format!("settlement {} {}", s.bank, s.period);
-    let sum = |kind: LineKind| -> Money {
-        netting.allocations.iter().filter(|a| a.kind == kind).map(|a| a.amount).sum()
-    };
+    let sum =
+        |kind: LineKind| -> Money { netting.allocations.iter().filter(|a| a.kind == kind).map(|a| a.amount).sum() };
     let (recoveries, contributions) = (sum(LineKind::Recovery), sum(LineKind::ContributionDue));
     for draft in [
         (recoveries.fen() > 0).then(|| EntryDraft::settlement_netting(&s.bank, recoveries, today, &memo)),
@@ -942,8 +953,16 @@ async fn post_netting(
         store::ledger::post(connection, &draft.with_source(source.clone()), by, None).await.map_err(ApiError::from)?;
     }
     for allocation in &netting.allocations {
-        store::statements::allocate(connection, record.statement_id, None, &s.bank, &allocation.source, allocation.amount, today)
-            .await?;
+        store::statements::allocate(
+            connection,
+            record.statement_id,
+            None,
+            &s.bank,
+            &allocation.source,
+            allocation.amount,
+            today,
+        )
+        .await?;
     }
     // Every claim on the statement is now agreed: what netting left of it is owed and unpaid.
     let netted: std::collections::HashMap<&str, Money> =
@@ -996,10 +1015,8 @@ async fn post_payment(
 ) -> Result<(), ApiError> {
     let s = &record.statement;
     let settled = store::statements::settled(connection, &s.bank, None, Some(record.statement_id)).await?;
-    let allocations = st::allocate(
-        st::payable_lines(s, |source| settled.get(source).copied().unwrap_or_default()),
-        payment.amount,
-    );
+    let allocations =
+        st::allocate(st::payable_lines(s, |source| settled.get(source).copied().unwrap_or_default()), payment.amount);
     let source = format!("statementPayments/{}", payment.payment_id);
     let memo = format!("payment {} for the {} statement of {}", payment.reference, s.period, s.bank);
     let date = payment.value_date;

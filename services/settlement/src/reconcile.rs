@@ -169,9 +169,21 @@ pub async fn reconcile(
         return Ok(pb::ReconcileLoanTapeResponse { report: Some(report_to_wire(&existing)), existing: true });
     }
     let supersedes = store::reconciliation::latest(&txn, &bank, as_of).await?.map(|r| r.report_id);
-    let report =
-        store::reconciliation::insert(&txn, &bank, as_of, &sha, &summary, supersedes, &file_name, &discrepancies)
-            .await?;
+    let inserted =
+        store::reconciliation::insert(&txn, &bank, as_of, &sha, &summary, supersedes, &file_name, &discrepancies).await;
+    let report = match inserted {
+        Ok(report) => report,
+        // The same tape streamed at the same time by another call (any process) was stored
+        // first: answer as a later call would, with that report.
+        Err(store::StoreError::AlreadyExists(_)) => {
+            txn.rollback().await.map_err(store::StoreError::from)?;
+            let existing = store::reconciliation::find_same(state.store.connection(), &bank, as_of, &sha)
+                .await?
+                .ok_or_else(|| ApiError::Internal("a tape's report vanished after a conflict".to_owned()))?;
+            return Ok(pb::ReconcileLoanTapeResponse { report: Some(report_to_wire(&existing)), existing: true });
+        }
+        Err(error) => return Err(error.into()),
+    };
     txn.commit().await.map_err(store::StoreError::from)?;
     tracing::info!(
         report_id = report.report_id,

@@ -486,7 +486,10 @@ pub async fn recoveries_until(
 }
 
 /// Recoveries by id.
-pub async fn recoveries_by_id(connection: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<RecoveryRecord>, StoreError> {
+pub async fn recoveries_by_id(
+    connection: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<RecoveryRecord>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

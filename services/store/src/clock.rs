@@ -115,9 +115,7 @@ pub async fn stored(connection: &impl ConnectionTrait) -> Result<Option<NaiveDat
 pub async fn read(connection: &impl ConnectionTrait, mode: ClockMode) -> Result<Now, StoreError> {
     match mode {
         ClockMode::System => Ok(Now::system()),
-        ClockMode::Simulated { start } => {
-            Ok(Now::simulated(stored(connection).await?.unwrap_or(start).max(start)))
-        }
+        ClockMode::Simulated { start } => Ok(Now::simulated(stored(connection).await?.unwrap_or(start).max(start))),
     }
 }
 

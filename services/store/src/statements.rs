@@ -354,7 +354,9 @@ pub async fn settled(
     let mut result: HashMap<String, Money> = HashMap::new();
     for row in query.all(connection).await? {
         let entry = result.entry(row.source).or_default();
-        *entry = entry.checked_add(Money::from_fen(row.amount_fen)).ok_or_else(|| StoreError::Corrupt("settled amount overflows".into()))?;
+        *entry = entry
+            .checked_add(Money::from_fen(row.amount_fen))
+            .ok_or_else(|| StoreError::Corrupt("settled amount overflows".into()))?;
     }
     Ok(result)
 }
