@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod concurrency;
+mod dates;
 mod foundation;
 mod loans;
 mod pool;
