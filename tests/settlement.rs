@@ -697,3 +697,37 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn a_borrower_s_payment_after_a_claim_is_a_recovery_not_a_repayment() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    // Enrol both first: a default suspends the bank for new enrolments.
+    let repaid = enrolled_pure_credit_loan(&app, &actors, 91).await;
+    let claimed = enrolled_pure_credit_loan(&app, &actors, 92).await;
+    default_loan(&app, &actors, &repaid).await;
+    default_loan(&app, &actors, &claimed).await;
+    let repay = |loan: &str, id: &str| pb::ReportLoanStatusRequest {
+        request_id: id.into(),
+        loan: loan.to_owned(),
+        report_date: days_ago(0),
+        outstanding_principal: "0.00".into(),
+        days_past_due: 0,
+        classification: pb::LoanClassification::Normal as i32,
+        repaid: true,
+    };
+    // Before any claim, a defaulted loan repaid in full closes as REPAID.
+    let closed = app.loans_as(&actors.bank_key).report_loan_status(repay(&repaid, "r1")).await.unwrap();
+    assert_eq!(closed.into_inner().loan.unwrap().status(), pb::LoanStatus::Repaid);
+    let claim = file(&app, &actors, &claimed).await;
+    let refused = app.loans_as(&actors.bank_key).report_loan_status(repay(&claimed, "r2")).await.unwrap_err();
+    assert_error(&refused, Code::FailedPrecondition, "LOAN_CLAIMED");
+    assert!(
+        refused.message().contains(&claim.name) && refused.message().contains("ReportRecovery"),
+        "{}",
+        refused.message()
+    );
+    let position = position(&app, &actors.auditor).await;
+    assert_eq!(position.covered_outstanding, "2400000.00", "the claimed loan stays covered");
+}
