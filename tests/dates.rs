@@ -294,9 +294,9 @@ async fn settlement_runs_at_once_answer_like_runs_one_after_another() {
     assert_eq!(names.len(), 1, "every run answers with the one statement: {names:?}");
 }
 
-async fn futures_join_all<F: std::future::Future>(calls: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(calls: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = calls.map(tokio::spawn).collect();
