@@ -731,3 +731,24 @@ async fn a_borrower_s_payment_after_a_claim_is_a_recovery_not_a_repayment() {
     let position = position(&app, &actors.auditor).await;
     assert_eq!(position.covered_outstanding, "2400000.00", "the claimed loan stays covered");
 }
+
+#[tokio::test]
+async fn a_claim_is_filed_within_180_days_of_the_default_on_the_clock() {
+    let app = spawn_app_on(&days_ago(0)).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let loan = defaulted_pure_credit_loan(&app, &actors, 95).await;
+    let on = |days: u64| (today() + chrono::Days::new(days)).format("%Y-%m-%d").to_string();
+    let filing = |id: &str, date: String| pb::FileClaimRequest {
+        request_id: id.into(),
+        loan: loan.clone(),
+        claim_date: date,
+        memo: String::new(),
+    };
+    app.advance_to(&on(181)).await;
+    let late = app.settlement_as(&actors.bank_key).file_claim(filing("late", on(181))).await.unwrap_err();
+    assert_error(&late, Code::FailedPrecondition, "CLAIM_DEADLINE_PASSED");
+    // Dated on the 180th day, it is in time.
+    let claim = app.settlement_as(&actors.bank_key).file_claim(filing("in-time", on(180))).await.unwrap();
+    assert_eq!(claim.into_inner().claim.unwrap().status(), pb::ClaimStatus::Filed);
+}
