@@ -752,3 +752,37 @@ async fn a_claim_is_filed_within_180_days_of_the_default_on_the_clock() {
     let claim = app.settlement_as(&actors.bank_key).file_claim(filing("in-time", on(180))).await.unwrap();
     assert_eq!(claim.into_inner().claim.unwrap().status(), pb::ClaimStatus::Filed);
 }
+
+#[tokio::test]
+async fn the_annual_cap_starts_again_on_1_january() {
+    let policy =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
+            .unwrap()
+            .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"2000000.00\"");
+    let app = spawn_app_with_policy_on(&policy, &days_ago(0)).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let loans =
+        [enrolled_pure_credit_loan(&app, &actors, 97).await, enrolled_pure_credit_loan(&app, &actors, 98).await];
+    for loan in &loans {
+        default_loan(&app, &actors, loan).await;
+    }
+    let claims = [file(&app, &actors, &loans[0]).await, file(&app, &actors, &loans[1]).await];
+    app.settlement_as(&actors.officer).approve_claim(approve(&claims[0], "a1")).await.unwrap();
+    let this_year = app.settlement_as(&second).approve_claim(approve(&claims[0], "b1")).await.unwrap();
+    assert_eq!(this_year.into_inner().claim.unwrap().compensation, "1680000.00");
+    // 1 January: the bank's cap for the new year is whole again.
+    let new_year = format!("{}-01-01", chrono::Datelike::year(&today()) + 1);
+    app.advance_to(&new_year).await;
+    let in_new_year = |id: &str| pb::ApproveClaimRequest {
+        request_id: id.into(),
+        name: claims[1].name.clone(),
+        approval_date: new_year.clone(),
+        comment: String::new(),
+    };
+    app.settlement_as(&actors.officer).approve_claim(in_new_year("a2")).await.unwrap();
+    let next = app.settlement_as(&second).approve_claim(in_new_year("b2")).await.unwrap().into_inner().claim.unwrap();
+    assert_eq!((next.compensation.as_str(), next.cap_year), ("1680000.00", chrono::Datelike::year(&today()) + 1));
+    assert_eq!(next.breakdown.unwrap().cap_remaining, "2000000.00");
+}
