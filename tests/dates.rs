@@ -288,23 +288,14 @@ async fn settlement_runs_at_once_answer_like_runs_one_after_another() {
         };
         async move { client.run_settlement(request).await }
     });
-    let answers = futures_join_all(calls).await;
+    let calls: Vec<_> = calls.map(tokio::spawn).collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap());
+    }
     let names: std::collections::BTreeSet<String> =
         answers.into_iter().map(|a| a.unwrap().into_inner().statement.unwrap().name).collect();
     assert_eq!(names.len(), 1, "every run answers with the one statement: {names:?}");
-}
-
-async fn futures_join_all<F>(calls: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = calls.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for handle in handles {
-        out.push(handle.await.unwrap());
-    }
-    out
 }
 
 #[tokio::test]

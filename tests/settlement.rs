@@ -618,15 +618,7 @@ proptest::proptest! {
                     }
                     Step::Fund(fen) => {
                         let amount = format!("{}.{:02}", fen / 100, fen % 100);
-                        let mut pool = app.pool_as(&actors.finance);
-                        let date = business.format("%Y-%m-%d").to_string();
-                        for (kind, id) in [("commit", format!("p{n}-fc")), ("receive", format!("p{n}-fr"))] {
-                            if kind == "commit" {
-                                pool.commit_contribution(pb::CommitContributionRequest { request_id: id, contributor: pb::ContributorKind::CityBureau as i32, bank: String::new(), amount: amount.clone(), effective_date: date.clone(), memo: String::new() }).await.unwrap();
-                            } else {
-                                pool.receive_contribution(pb::ReceiveContributionRequest { request_id: id, contributor: pb::ContributorKind::CityBureau as i32, bank: String::new(), amount: amount.clone(), effective_date: date.clone(), memo: String::new() }).await.unwrap();
-                            }
-                        }
+                        fund_pool_on(&app, &actors.finance, &amount, &business.format("%Y-%m-%d").to_string()).await;
                     }
                     Step::Settle => {
                         let period = domain::statement::Period::of(business).to_string();

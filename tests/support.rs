@@ -180,6 +180,11 @@ pub async fn actors(app: &TestApp, bank: &str, quota: &str) -> Actors {
 
 /// Commits and receives `amount` from the city bureau, so net pool assets grow by it.
 pub async fn fund_pool(app: &TestApp, finance: &str, amount: &str) {
+    fund_pool_on(app, finance, amount, &days_ago(0)).await;
+}
+
+/// `fund_pool` with the contribution effective on `date`.
+pub async fn fund_pool_on(app: &TestApp, finance: &str, amount: &str, date: &str) {
     let mut pool = app.pool_as(finance);
     let suffix = rand_suffix();
     pool.commit_contribution(pb::CommitContributionRequest {
@@ -187,7 +192,7 @@ pub async fn fund_pool(app: &TestApp, finance: &str, amount: &str) {
         contributor: pb::ContributorKind::CityBureau as i32,
         bank: String::new(),
         amount: amount.to_owned(),
-        effective_date: days_ago(0),
+        effective_date: date.to_owned(),
         memo: "test funding".to_owned(),
     })
     .await
@@ -197,7 +202,7 @@ pub async fn fund_pool(app: &TestApp, finance: &str, amount: &str) {
         contributor: pb::ContributorKind::CityBureau as i32,
         bank: String::new(),
         amount: amount.to_owned(),
-        effective_date: days_ago(0),
+        effective_date: date.to_owned(),
         memo: "test funding".to_owned(),
     })
     .await

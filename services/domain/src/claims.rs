@@ -116,33 +116,6 @@ pub fn check_recovery(recovered_so_far: Money, recovery: Money, principal_loss: 
     Ok(())
 }
 
-/// How a confirmed statement settles a bank's payable: net against what the bank owes the
-/// pool, then pay from cash, never below zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settlement {
-    /// Payable netted against recoveries receivable.
-    pub netted: Money,
-    /// Paid from escrow cash.
-    pub paid: Money,
-    /// Payable left unpaid for want of cash.
-    pub shortfall: Money,
-    /// Recoveries receivable the bank still owes after netting.
-    pub bank_owes: Money,
-}
-
-/// Settles `payable` (owed to the bank) against `receivable` (owed by the bank) and `cash`.
-pub fn settle(payable: Money, receivable: Money, cash: Money) -> Settlement {
-    let netted = payable.min(receivable);
-    let after_netting = payable.saturating_sub(netted);
-    let paid = after_netting.min(cash.max(Money::ZERO));
-    Settlement {
-        netted,
-        paid,
-        shortfall: after_netting.saturating_sub(paid),
-        bank_owes: receivable.saturating_sub(netted),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,20 +161,6 @@ mod tests {
         assert_eq!(
             check_recovery(money("100.00"), money("900.01"), money("1000.00")).unwrap_err().reason(),
             "RECOVERIES_EXCEED_LOSS"
-        );
-    }
-
-    #[test]
-    fn settlement_nets_first_and_never_overdraws_cash() {
-        let s = settle(money("1680000.00"), money("420000.00"), money("1000000.00"));
-        assert_eq!(
-            (s.netted, s.paid, s.shortfall, s.bank_owes),
-            (money("420000.00"), money("1000000.00"), money("260000.00"), Money::ZERO)
-        );
-        let s = settle(money("100.00"), money("250.00"), money("0.00"));
-        assert_eq!(
-            (s.netted, s.paid, s.shortfall, s.bank_owes),
-            (money("100.00"), Money::ZERO, Money::ZERO, money("150.00"))
         );
     }
 }

@@ -32,7 +32,7 @@ pub enum MoneyError {
     #[error("must be greater than 0")]
     NotPositive,
     /// Larger than the largest amount the service takes ([`Money::MAX_AMOUNT`]).
-    #[error("is larger than 10000000000.00, the largest amount the service takes")]
+    #[error("is larger than {}, the largest amount the service takes", Money::MAX_AMOUNT)]
     TooLarge,
 }
 

@@ -60,9 +60,8 @@ pub(crate) struct Enrolment {
     pub disbursement_date: NaiveDate,
     pub annual_rate: Decimal,
     pub maturity_date: NaiveDate,
-    /// The business date the call was made on.
-    pub today: NaiveDate,
-    /// The clock's reading when the call arrived (its batch is written at that reading).
+    /// The clock's reading when the call arrived: its business date, and the reading its
+    /// batch is written at.
     pub now: store::clock::Now,
 }
 
@@ -384,7 +383,7 @@ fn check_application<'a>(
 ) -> Result<&'a ApplicationRecord, ApiError> {
     let application = application.ok_or_else(|| ApiError::not_found(&e.application_name))?;
     require_bank_visible(&e.caller, &application.bank_id, &e.application_name)?;
-    match application.status.as_of(application.approval_expire_date, e.today) {
+    match application.status.as_of(application.approval_expire_date, e.now.today) {
         ApplicationStatus::Approved => {}
         ApplicationStatus::Enrolled => {
             return Err(refuse(
@@ -430,7 +429,7 @@ fn check_application<'a>(
     let deadline = disbursement_date
         .checked_add_days(Days::new(u64::from(policy.enrolment.max_days_after_disbursement)))
         .unwrap_or(NaiveDate::MAX);
-    if e.today > deadline {
+    if e.now.today > deadline {
         return Err(refuse(
             "ENROLMENT_DEADLINE_PASSED",
             format!(

@@ -310,7 +310,6 @@ impl Loans {
         let disbursement_date = v.past_date("disbursement_date", &body.disbursement_date);
         let rate = v.check("annual_rate", parse_fraction(&body.annual_rate));
         let maturity = v.date("maturity_date", &body.maturity_date);
-        let today = business_today();
         if let (Some(start), Some(end)) = (disbursement_date, maturity)
             && end <= start
         {
@@ -342,7 +341,6 @@ impl Loans {
             disbursement_date,
             annual_rate: rate,
             maturity_date: maturity,
-            today,
             now: store::clock::now(),
         };
         self.enroller.enroll(enrolment).await

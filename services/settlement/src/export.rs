@@ -11,7 +11,7 @@ fn escape(text: &str) -> String {
 /// The printable page.
 pub fn html(record: &StatementRecord) -> String {
     let s = &record.statement;
-    let status = if record.confirmed { record.status.as_str() } else { "DRAFT — not yet confirmed" };
+    let status = if record.status.is_confirmed() { record.status.as_str() } else { "DRAFT — not yet confirmed" };
     let mut rows = String::new();
     for (index, line) in s.lines.iter().enumerate() {
         let owed = if line.kind.owed_to_bank() { "pool → bank" } else { "bank → pool" };

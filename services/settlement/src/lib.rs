@@ -182,10 +182,10 @@ fn statement_to_wire(record: &StatementRecord, extras: StatementExtras) -> pb::S
         build_time: Some(timestamp(record.built_at)),
         confirm_time: record.confirmed_at.map(timestamp),
         journal_entries: extras.entries,
-        preview: !record.confirmed && st::check_period_ended(s.period, business_today()).is_err(),
-        amount_due: if record.confirmed { record.amount_due.to_string() } else { String::new() },
+        preview: !record.status.is_confirmed() && st::check_period_ended(s.period, business_today()).is_err(),
+        amount_due: if record.status.is_confirmed() { record.amount_due.to_string() } else { String::new() },
         amount_paid: record.amount_paid.to_string(),
-        amount_outstanding: if record.confirmed { outstanding.to_string() } else { String::new() },
+        amount_outstanding: if record.status.is_confirmed() { outstanding.to_string() } else { String::new() },
         payments: extras.payments,
         carried_to: record.carried_to.map(|id| format!("statements/{id}")).unwrap_or_default(),
     }
@@ -604,12 +604,14 @@ impl Settlement {
             }
             let existing = store::statements::find_for_update(txn, &bank, period).await?;
             let record = match existing {
-                Some(record) if record.confirmed => record,
+                Some(record) if record.status.is_confirmed() => record,
                 existing => {
-                    let content = build_statement(txn, &bank, period).await?;
+                    let items = BankItems::load(txn, &bank).await?;
+                    let content = build_statement(txn, &items, period).await?;
                     let sha = hex::encode(Sha256::digest(content.to_csv().as_bytes()));
                     match existing {
-                        Some(record) if record.statement == content && record.content_sha256 == sha => record,
+                        // Unchanged: the draft stands as it was built (its hash is of its content).
+                        Some(record) if record.statement == content => record,
                         existing => {
                             store::statements::save_draft(txn, existing.map(|r| r.statement_id), &content, &sha).await?
                         }
@@ -636,15 +638,8 @@ impl Settlement {
             return Err(v.into_error());
         };
         idempotent!(self.state, &caller, CONFIRM, request_id, &body, |txn| {
-            let Some(found) = store::statements::get(txn, statement_id).await? else {
-                return Err(ApiError::not_found(&body.name));
-            };
-            // Lock order: bank, then the statement, then (posting) the pool.
-            store::banks::get_for_update(txn, &found.statement.bank).await?;
-            let record = store::statements::get_for_update(txn, statement_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(&body.name))?;
-            if record.confirmed {
+            let record = lock_statement(txn, statement_id, &body.name).await?;
+            if record.status.is_confirmed() {
                 return Err(ApiError::precondition(
                     "STATEMENT_ALREADY_CONFIRMED",
                     format!("{} is already confirmed", body.name),
@@ -672,14 +667,15 @@ impl Settlement {
                     ),
                 ));
             }
-            let current = build_statement(txn, &bank, record.statement.period).await?;
+            let items = BankItems::load(txn, &bank).await?;
+            let current = build_statement(txn, &items, record.statement.period).await?;
             if current != record.statement {
                 return Err(ApiError::precondition(
                     "STATEMENT_STALE",
                     format!("the items of {} changed since it was built; run the settlement again", body.name),
                 ));
             }
-            let open = open_items(txn, &bank).await?;
+            let open = open_items(txn, &items).await?;
             st::check_items_open(&record.statement, |line| open.of(line)).map_err(settlement_refusal)?;
             let netting = st::net(&record.statement);
             post_netting(txn, &record, &netting, today, &caller.key_id).await?;
@@ -717,13 +713,7 @@ impl Settlement {
             return Err(v.into_error());
         };
         idempotent!(self.state, &caller, PAY, request_id, &body, |txn| {
-            let Some(found) = store::statements::get(txn, statement_id).await? else {
-                return Err(ApiError::not_found(&body.statement));
-            };
-            store::banks::get_for_update(txn, &found.statement.bank).await?;
-            let record = store::statements::get_for_update(txn, statement_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(&body.statement))?;
+            let record = lock_statement(txn, statement_id, &body.statement).await?;
             if !record.status.takes_payments() {
                 let why = match (record.status, record.carried_to) {
                     (StatementStatus::CarriedForward, Some(later)) => {
@@ -818,11 +808,44 @@ impl Settlement {
     }
 }
 
+/// Locks a statement for a change, after its bank's row (lock order: bank, statement, then
+/// the pool when posting), so that runs, confirmations and payments of one bank's
+/// statements take turns.
+async fn lock_statement(
+    connection: &impl ConnectionTrait,
+    statement_id: i64,
+    name: &str,
+) -> Result<StatementRecord, ApiError> {
+    let Some(found) = store::statements::get(connection, statement_id).await? else {
+        return Err(ApiError::not_found(name));
+    };
+    store::banks::get_for_update(connection, &found.statement.bank).await?;
+    store::statements::get_for_update(connection, statement_id).await?.ok_or_else(|| ApiError::not_found(name))
+}
+
 fn settlement_refusal(error: st::SettlementError) -> ApiError {
     ApiError::precondition(error.reason(), error.to_string())
 }
 
-/// What each item of a bank has been settled by so far, and what is open of it now.
+/// The items a bank's statements are made of: its approved claims and its recoveries.
+struct BankItems {
+    bank: BankId,
+    claims: Vec<store::claims::ClaimRecord>,
+    recoveries: Vec<store::claims::RecoveryRecord>,
+}
+
+impl BankItems {
+    async fn load(connection: &impl ConnectionTrait, bank: &BankId) -> Result<BankItems, ApiError> {
+        let every_date = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+        Ok(BankItems {
+            bank: bank.clone(),
+            claims: store::claims::approved_for_bank(connection, bank).await?,
+            recoveries: store::claims::recoveries_until(connection, bank, every_date).await?,
+        })
+    }
+}
+
+/// What is open now of each item of a bank: its amount less what has been settled of it.
 struct OpenItems {
     /// Compensation of each approved claim, by source.
     claims: std::collections::HashMap<String, Money>,
@@ -850,39 +873,37 @@ impl OpenItems {
     }
 }
 
-async fn open_items(connection: &impl ConnectionTrait, bank: &BankId) -> Result<OpenItems, ApiError> {
-    let claims = store::claims::approved_for_bank(connection, bank)
-        .await?
-        .into_iter()
-        .map(|c| (format!("claims/{}", c.claim_id), c.compensation.unwrap_or_default()))
-        .collect();
-    let all_dates = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    let recoveries = store::claims::recoveries_until(connection, bank, all_dates)
-        .await?
-        .into_iter()
-        .map(|r| (format!("recoveries/{}", r.recovery_id), r.pool_share_amount))
-        .collect();
-    let receivable = Account::contributions_receivable(&Contributor::Bank(bank.clone()));
+fn contributions_receivable(bank: &BankId) -> Account {
+    Account::contributions_receivable(&Contributor::Bank(bank.clone()))
+}
+
+async fn open_items(connection: &impl ConnectionTrait, items: &BankItems) -> Result<OpenItems, ApiError> {
+    let claims =
+        items.claims.iter().map(|c| (format!("claims/{}", c.claim_id), c.compensation.unwrap_or_default())).collect();
+    let recoveries =
+        items.recoveries.iter().map(|r| (format!("recoveries/{}", r.recovery_id), r.pool_share_amount)).collect();
+    let receivable = contributions_receivable(&items.bank);
     let contributions = store::ledger::balances(connection).await?.0.get(&receivable).copied().unwrap_or_default();
-    let settled = store::statements::settled(connection, bank, None, None).await?;
+    let settled = store::statements::settled(connection, &items.bank, None, None).await?;
     Ok(OpenItems { claims, recoveries, settled, contributions })
 }
 
-/// Builds the statement of `bank` for `period`: every line is as of the period's last day
+/// Builds the statement of a bank for `period`: every line is as of the period's last day
 /// (compensation approved by then, recoveries dated by then, the contributions receivable
 /// then, each less what netting and payments had settled by then), so a month run again gives
 /// the same statement whenever it is run.
 async fn build_statement(
     connection: &impl ConnectionTrait,
-    bank: &BankId,
+    items: &BankItems,
     period: Period,
 ) -> Result<st::Statement, ApiError> {
+    let bank = &items.bank;
     let end = period.last_day();
     let settled = store::statements::settled(connection, bank, Some(end), None).await?;
     let settled_of = |source: &str| settled.get(source).copied().unwrap_or_default();
     let carried = store::statements::confirmed_sources_before(connection, bank, period).await?;
     let mut lines = Vec::new();
-    for claim in store::claims::approved_for_bank(connection, bank).await? {
+    for claim in &items.claims {
         let approved_on = claim.approvals.iter().map(|a| a.approval_date).max();
         if approved_on.is_none_or(|d| d > end) {
             continue;
@@ -907,7 +928,7 @@ async fn build_statement(
         };
         lines.push(Line { kind, source, description, amount: open });
     }
-    for recovery in store::claims::recoveries_until(connection, bank, end).await? {
+    for recovery in items.recoveries.iter().filter(|r| r.recovery_date <= end) {
         let source = format!("recoveries/{}", recovery.recovery_id);
         lines.push(Line {
             kind: LineKind::Recovery,
@@ -916,7 +937,7 @@ async fn build_statement(
             description: format!("pool share of a {} recovery on loans/{}", recovery.amount, recovery.loan_id),
         });
     }
-    let receivable = Account::contributions_receivable(&Contributor::Bank(bank.clone()));
+    let receivable = contributions_receivable(bank);
     let due = store::ledger::balances_as_of(connection, end).await?.0.get(&receivable).copied().unwrap_or_default();
     lines.push(Line {
         kind: LineKind::ContributionDue,

@@ -502,23 +502,6 @@ pub async fn recoveries_by_id(
         .collect())
 }
 
-/// Marks recoveries as settled by a statement.
-pub async fn settle_recoveries(
-    connection: &impl ConnectionTrait,
-    ids: &[i64],
-    statement_id: i64,
-) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    recovery::Entity::update_many()
-        .col_expr(recovery::Column::SettledStatementId, sea_orm::sea_query::Expr::value(statement_id))
-        .filter(recovery::Column::RecoveryId.is_in(ids.to_vec()))
-        .exec(connection)
-        .await?;
-    Ok(())
-}
-
 /// Claims filed by a bank and the pool's share of its recoveries, in one aggregate query.
 pub async fn bank_claim_totals(connection: &impl ConnectionTrait, bank: &BankId) -> Result<(i64, Money), StoreError> {
     use sea_orm::sea_query::{Alias, Expr, Func};

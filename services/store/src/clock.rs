@@ -10,7 +10,7 @@
 //! [`instant`] return it (the system clock outside any call, e.g. at start-up).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use crate::StoreError;
 use crate::entities::business_clock;
@@ -154,27 +154,23 @@ pub async fn start(connection: &impl ConnectionTrait, mode: ClockMode) -> Result
         ClockMode::Simulated { start } => {
             let date = stored.map_or(start, |stored| stored.max(start));
             if stored != Some(date) {
-                set(connection, stored.is_some(), date).await?;
+                set(connection, date).await?;
             }
             Ok(Now::simulated(date))
         }
     }
 }
 
-async fn set(connection: &impl ConnectionTrait, exists: bool, date: NaiveDate) -> Result<(), StoreError> {
+async fn set(connection: &impl ConnectionTrait, date: NaiveDate) -> Result<(), StoreError> {
     let row = business_clock::ActiveModel { id: Set(1), business_date: Set(date), updated_at: Set(Utc::now()) };
-    if exists {
-        row.update(connection).await?;
-    } else {
-        business_clock::Entity::insert(row)
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::column(business_clock::Column::Id)
-                    .update_columns([business_clock::Column::BusinessDate, business_clock::Column::UpdatedAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(connection)
-            .await?;
-    }
+    business_clock::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(business_clock::Column::Id)
+                .update_columns([business_clock::Column::BusinessDate, business_clock::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(connection)
+        .await?;
     Ok(())
 }
 
@@ -187,8 +183,7 @@ pub async fn lock(connection: &impl ConnectionTrait, start: NaiveDate) -> Result
 
 /// Moves the simulated date to `date` (the caller checked it is not earlier; holds the lock).
 pub async fn advance(connection: &impl ConnectionTrait, date: NaiveDate) -> Result<(), StoreError> {
-    let exists = stored(connection).await?.is_some();
-    set(connection, exists, date).await
+    set(connection, date).await
 }
 
 #[cfg(test)]

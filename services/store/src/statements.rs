@@ -19,8 +19,6 @@ pub struct StatementRecord {
     pub statement: Statement,
     /// Where it stands.
     pub status: Status,
-    /// True once confirmed.
-    pub confirmed: bool,
     /// Agreed at confirmation: the net left to transfer after netting.
     pub amount_due: Money,
     /// Σ payments recorded against it.
@@ -66,7 +64,6 @@ async fn load(connection: &impl ConnectionTrait, row: statement::Model) -> Resul
             direction: Direction::parse(&row.direction).ok_or_else(|| corrupt("direction"))?,
         },
         status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
-        confirmed: row.status != Status::Draft.as_str(),
         amount_due: Money::from_fen(row.amount_due_fen),
         amount_paid: Money::from_fen(row.amount_paid_fen),
         carried_to: row.carried_to_statement_id,
@@ -266,7 +263,7 @@ pub async fn carry_forward(
     Ok(carried)
 }
 
-/// True when `bank` has a confirmed statement for a month after `period`.
+/// The latest confirmed statement of `bank` for a month after `period`, if any.
 pub async fn later_confirmed(
     connection: &impl ConnectionTrait,
     bank: &BankId,
