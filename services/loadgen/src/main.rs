@@ -167,7 +167,7 @@ async fn setup(channel: &Channel, admin_key: &str) -> Setup {
             request_id: format!("bank-{run}"),
             bank_id: bank.clone(),
             display_name: "load test bank".into(),
-            quota: "100000000000.00".into(),
+            quota: "10000000000.00".into(),
         })
         .await
         .expect("create bank");
