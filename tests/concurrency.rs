@@ -231,8 +231,13 @@ impl Drop for ServerProcess {
 }
 
 fn start_process(database_url: &str, data_dir: &std::path::Path) -> ServerProcess {
+    start_process_on(database_url, data_dir, "system")
+}
+
+/// `start_process` with the business clock `clock` (`system` or `simulated:YYYY-MM-DD`).
+fn start_process_on(database_url: &str, data_dir: &std::path::Path, clock: &str) -> ServerProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-server"))
-        .args(["--listen", "127.0.0.1:0", "--no-migrate", "--data-dir"])
+        .args(["--listen", "127.0.0.1:0", "--no-migrate", "--clock", clock, "--data-dir"])
         .arg(data_dir)
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
@@ -277,4 +282,242 @@ async fn two_server_processes_on_one_postgresql_never_overshoot_a_limit() {
     let position = position(&app, &actors.officer).await;
     assert_eq!(domain_fen(&position.covered_outstanding), sum(&loans));
     assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+/// Clients of the settlement service through `processes` (or the test server when none),
+/// authenticated with `key`, several per process.
+async fn settlement_clients(
+    app: &TestApp,
+    processes: &[ServerProcess],
+    key: &str,
+) -> Vec<proto::v1::settlement_service_client::SettlementServiceClient<tests::Authed>> {
+    if processes.is_empty() {
+        return vec![app.settlement_as(key); 4];
+    }
+    let mut clients = Vec::new();
+    for process in processes {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{}", process.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let value: tonic::metadata::MetadataValue<_> = format!("Bearer {key}").parse().unwrap();
+        let authed = tonic::service::interceptor::InterceptedService::new(channel, tests::Bearer::new(value));
+        for _ in 0..2 {
+            clients.push(proto::v1::settlement_service_client::SettlementServiceClient::new(authed.clone()));
+        }
+    }
+    clients
+}
+
+/// A 3,000,000.00 pure-credit first loan (pool share 70%), referred, approved and enrolled.
+async fn enrolled_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) -> String {
+    let mut terms = good_terms("3000000.00");
+    terms.collateral_type = pb::CollateralType::PureCredit as i32;
+    terms.first_bank_loan = true;
+    let mut loans = app.loans_as(&actors.bank_key);
+    let application = loans
+        .submit_application(pb::SubmitApplicationRequest {
+            request_id: format!("app-{serial}"),
+            bank: format!("banks/{}", actors.bank),
+            enterprise: Some(good_enterprise(&local_uscc(serial))),
+            terms: Some(terms),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    app.loans_as(&actors.officer)
+        .review_application(pb::ReviewApplicationRequest {
+            request_id: format!("review-{serial}"),
+            name: application.name.clone(),
+            verdict: pb::ReviewVerdict::Approve as i32,
+            reason: "first loan of a strong firm".into(),
+        })
+        .await
+        .unwrap();
+    let loan = loans.enroll_loan(enrol_request(&application, &format!("PAY-{serial}"))).await.unwrap().into_inner();
+    loan.loan.unwrap().name
+}
+
+/// The statement that owes the loan's bank 1,330,000.00: the loan defaults with 1,900,000.00
+/// outstanding (70% of it is compensation), its claim is approved by two officers and the
+/// month's statement drafted. Returns the draft; the caller confirms it once the month has
+/// ended.
+async fn statement_owing_1_330_000(
+    app: &TestApp,
+    actors: &Actors,
+    second_officer: &str,
+    serial: u32,
+    loan: String,
+) -> pb::Statement {
+    let mut loans = app.loans_as(&actors.bank_key);
+    loans
+        .report_loan_status(pb::ReportLoanStatusRequest {
+            request_id: format!("default-{serial}"),
+            loan: loan.clone(),
+            report_date: days_ago(0),
+            outstanding_principal: "1900000.00".into(),
+            days_past_due: 95,
+            classification: pb::LoanClassification::Doubtful as i32,
+            repaid: false,
+        })
+        .await
+        .unwrap();
+    let claim = app
+        .settlement_as(&actors.bank_key)
+        .file_claim(pb::FileClaimRequest {
+            request_id: format!("file-{serial}"),
+            loan,
+            claim_date: days_ago(0),
+            memo: "borrower insolvent".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    for (officer, id) in [(&actors.officer, "one"), (&second_officer.to_owned(), "two")] {
+        app.settlement_as(officer)
+            .approve_claim(pb::ApproveClaimRequest {
+                request_id: format!("approve-{serial}-{id}"),
+                name: claim.name.clone(),
+                approval_date: days_ago(0),
+                comment: "checked the file".into(),
+            })
+            .await
+            .unwrap();
+    }
+    app.settlement_as(&actors.finance)
+        .run_settlement(pb::RunSettlementRequest {
+            request_id: format!("run-{serial}"),
+            bank: format!("banks/{}", actors.bank),
+            period: today().format("%Y-%m").to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .statement
+        .unwrap()
+}
+
+/// Four banks are each owed 1,330,000.00 and the escrow holds 1,500,000.00: four payments at
+/// once (through two server processes on PostgreSQL) pay exactly what the cash allows. One is
+/// paid; the other three are refused with the cash there is, their statements untouched; the
+/// cash never goes below zero, and the rest of it pays one statement in part.
+#[tokio::test]
+async fn racing_statement_payments_spend_exactly_the_cash_there_is() {
+    let app = tests::spawn_app_on(&days_ago(0)).await;
+    let first = actors(&app, "nbcb", "100000000.00").await;
+    let mut banks = vec![first.clone()];
+    for bank in ["icbc", "abc", "boc"] {
+        create_bank(&app, bank, "100000000.00").await;
+        let bank_key = issue_key(&app, pb::Role::Bank, &format!("banks/{bank}")).await;
+        banks.push(Actors { bank: bank.to_owned(), bank_key, ..first.clone() });
+    }
+    let finance = banks[0].finance.clone();
+    let auditor = banks[0].auditor.clone();
+    // 1,500,000.00 of capital carries 18,000,000.00 at 12× leverage: the four loans fit.
+    fund_pool(&app, &finance, "1500000.00").await;
+    let second_officer = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    // Every loan is enrolled before any defaults: the first approved claim suspends the pool.
+    let mut loans = Vec::new();
+    for (n, bank) in banks.iter().enumerate() {
+        loans.push(enrolled_pure_credit_loan(&app, bank, 600 + n as u32).await);
+    }
+    let mut statements = Vec::new();
+    for (n, (bank, loan)) in banks.iter().zip(loans).enumerate() {
+        statements.push(statement_owing_1_330_000(&app, bank, &second_officer, 600 + n as u32, loan).await);
+    }
+    let value_date = next_month_start();
+    app.advance_to(&value_date).await;
+    for statement in &mut statements {
+        *statement = app
+            .settlement_as(&finance)
+            .confirm_statement(pb::ConfirmStatementRequest {
+                request_id: format!("confirm-{}", statement.name),
+                name: statement.name.clone(),
+                content_sha256: statement.content_sha256.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .statement
+            .unwrap();
+        assert_eq!(statement.amount_due, "1330000.00");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let processes = match app.database.clone() {
+        TestDatabase::Postgres { url } => {
+            let clock = format!("simulated:{value_date}");
+            vec![start_process_on(&url, dir.path(), &clock), start_process_on(&url, dir.path(), &clock)]
+        }
+        TestDatabase::Sqlite => Vec::new(),
+    };
+    let clients = settlement_clients(&app, &processes, &finance).await;
+    let pay = |statement: &pb::Statement, id: &str, amount: &str| pb::RecordStatementPaymentRequest {
+        request_id: id.to_owned(),
+        statement: statement.name.clone(),
+        amount: amount.to_owned(),
+        value_date: value_date.clone(),
+        reference: format!("CUST-{id}"),
+    };
+    let calls: Vec<_> = statements
+        .iter()
+        .enumerate()
+        .map(|(n, statement)| {
+            let mut client = clients[n % clients.len()].clone();
+            let request = pay(statement, &format!("race-{n}"), "1330000.00");
+            tokio::spawn(async move { client.record_statement_payment(request).await })
+        })
+        .collect();
+    let mut paid = Vec::new();
+    let mut refused = Vec::new();
+    for (n, call) in calls.into_iter().enumerate() {
+        match call.await.unwrap() {
+            Ok(response) => paid.push((n, response.into_inner().statement.unwrap())),
+            Err(status) => {
+                assert_error(&status, Code::FailedPrecondition, "INSUFFICIENT_ESCROW_CASH");
+                assert!(
+                    status.message().contains("170000.00"),
+                    "the refusal names the cash left: {}",
+                    status.message()
+                );
+                refused.push(n);
+            }
+        }
+    }
+    assert_eq!(paid.len(), 1, "one payment fits in 1,500,000.00; refused: {refused:?}");
+    assert_eq!(paid[0].1.status(), pb::StatementStatus::Paid);
+    assert_eq!(position(&app, &auditor).await.escrow_cash, "170000.00");
+    let settlement = app.settlement_as(&auditor);
+    for &n in &refused {
+        let untouched = settlement
+            .clone()
+            .get_statement(pb::GetStatementRequest { name: statements[n].name.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .statement
+            .unwrap();
+        assert_eq!(untouched.status(), pb::StatementStatus::Confirmed);
+        assert_eq!((untouched.amount_paid.as_str(), untouched.amount_outstanding.as_str()), ("0.00", "1330000.00"));
+    }
+
+    // What is left pays one of the others in part, to the fen, and not a fen more.
+    let partly = &statements[refused[0]];
+    let mut client = clients[0].clone();
+    let over = client.record_statement_payment(pay(partly, "rest-over", "170000.01")).await.unwrap_err();
+    assert_error(&over, Code::FailedPrecondition, "INSUFFICIENT_ESCROW_CASH");
+    let rest = client.record_statement_payment(pay(partly, "rest", "170000.00")).await.unwrap().into_inner();
+    let rest = rest.statement.unwrap();
+    assert_eq!(rest.status(), pb::StatementStatus::PartiallyPaid);
+    assert_eq!(rest.amount_outstanding, "1160000.00");
+    let after = position(&app, &auditor).await;
+    assert_eq!(after.escrow_cash, "0.00");
+    assert_eq!(after.payables, "3820000.00");
+    assert_ledger_verifies(&app, &auditor).await;
+    drop(processes);
 }

@@ -220,3 +220,37 @@ async fn malformed_streams_are_refused_and_store_nothing() {
     assert!(reports.is_empty(), "{reports:?}");
     drop(sender);
 }
+
+/// A bank's job that sends its tape several times at once (a retry loop that did not wait)
+/// gets one report: one call reconciles it, the others are told it exists, all name it.
+#[tokio::test]
+async fn the_same_tape_sent_at_once_makes_one_report() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    registry(&app, &actors).await;
+    let ok = local_uscc(901);
+    let tape = vec![row(2, "L1", &ok, "100000.00", "0", "NORMAL"), row(3, "L2", &ok, "99000.00", "0", "NORMAL")];
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let mut client = app.settlement_as(&actors.bank_key);
+            let messages = messages("banks/nbcb", &days_ago(0), tape.clone());
+            tokio::spawn(async move { client.reconcile_loan_tape(tokio_stream::iter(messages)).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap().expect("every copy is answered").into_inner());
+    }
+    assert_eq!(answers.iter().filter(|a| !a.existing).count(), 1, "exactly one call reconciles the tape");
+    let names: Vec<&str> = answers.iter().map(|a| a.report.as_ref().unwrap().name.as_str()).collect();
+    assert!(names.iter().all(|n| *n == names[0]), "{names:?}");
+    let reports = app
+        .settlement_as(&actors.auditor)
+        .list_reconciliation_reports(pb::ListReconciliationReportsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .reports;
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].balance_mismatch, 1);
+}

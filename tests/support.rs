@@ -153,6 +153,7 @@ pub fn good_terms(amount: &str) -> pb::LoanTerms {
 }
 
 /// A bank, a key for it, and a risk officer, finance and auditor key.
+#[derive(Clone)]
 pub struct Actors {
     /// Bank id.
     pub bank: String,
