@@ -111,3 +111,38 @@ async fn a_header_missing_a_column_or_a_non_csv_file_fails_clearly_and_stores_no
     }
     assert_eq!(reports(&app).await, 0, "nothing stored");
 }
+
+/// A tape saved on Windows (CRLF line ends, a UTF-8 byte order mark) is the same tape as its
+/// Unix copy: the same line numbers in the report, and sent after it, recognised as reconciled.
+#[tokio::test]
+async fn a_windows_tape_is_the_same_tape_as_its_unix_copy() {
+    let app = spawn_app().await;
+    let key = bank_key(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        "bank_loan_number,uscc,outstanding_principal,days_past_due,classification",
+        "N1,91330212MA2H000019,100.00,0,NORMAL",
+        "N2,91330212MA2H000019,1.005,0,NORMAL",
+    ];
+    let unix = dir.path().join("unix.csv");
+    std::fs::write(&unix, rows.join("\n") + "\n").unwrap();
+    let windows = dir.path().join("windows.csv");
+    std::fs::write(&windows, format!("\u{feff}{}\r\n", rows.join("\r\n"))).unwrap();
+    let mut outputs = Vec::new();
+    for tape in [&unix, &windows] {
+        let report = tape.with_extension("report.csv");
+        let mut command = techcredit(&app, &key);
+        command
+            .args(["reconcile", "--bank", "nbcb", "--as-of", "2025-06-30", "--quiet", "--report"])
+            .arg(&report)
+            .arg(tape);
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        outputs.push((String::from_utf8_lossy(&output.stdout).into_owned(), std::fs::read_to_string(&report).unwrap()));
+    }
+    assert!(!outputs[0].0.contains("reconciled before"), "{}", outputs[0].0);
+    assert!(outputs[1].0.contains("this tape was reconciled before"), "{}", outputs[1].0);
+    assert_eq!(outputs[0].1, outputs[1].1, "the same discrepancies on the same lines");
+    assert!(outputs[1].1.contains("MISSING_IN_POOL,2,N1,") && outputs[1].1.contains("INVALID_RECORD,3,N2,"));
+    assert_eq!(reports(&app).await, 1);
+}
