@@ -20,6 +20,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(PROTOS, ["."])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out_dir.join("techcredit_descriptor.bin"), descriptors.encode_to_vec())?;
-    tonic_prost_build::configure().generate_default_stubs(true).compile_fds(descriptors)?;
+    tonic_prost_build::configure().generate_default_stubs(false).compile_fds(descriptors)?;
     Ok(())
 }

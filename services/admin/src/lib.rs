@@ -4,7 +4,7 @@ use domain::{BankId, Role};
 use proto::v1::{self as pb, admin_service_server::AdminService};
 use rpc::auth::{principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, format_date, timestamp};
-use rpc::{ApiError, AppState, idempotent};
+use rpc::{ApiError, AppState, WireEnum, idempotent};
 use sha2::{Digest, Sha256};
 use store::api_keys::ApiKeyRecord;
 use store::banks::BankRecord;
@@ -25,51 +25,24 @@ impl Admin {
 }
 
 /// A bank on the wire.
-pub fn bank_to_proto(bank: &BankRecord) -> pb::Bank {
+pub fn bank_to_wire(bank: &BankRecord) -> pb::Bank {
     pb::Bank {
         name: format!("banks/{}", bank.bank_id),
         bank_id: bank.bank_id.to_string(),
         display_name: bank.display_name.clone(),
         quota: bank.quota.to_string(),
         quota_used: bank.quota_used.to_string(),
-        status: match bank.status {
-            domain::BankStatus::Active => pb::BankStatus::Active,
-            domain::BankStatus::Watch => pb::BankStatus::Watch,
-            domain::BankStatus::Suspended => pb::BankStatus::Suspended,
-        } as i32,
+        status: bank.status.to_wire_i32(),
         status_reason: bank.status_reason.clone(),
         create_time: Some(timestamp(bank.created_at)),
     }
 }
 
-fn role_to_proto(role: Role) -> pb::Role {
-    match role {
-        Role::Bank => pb::Role::Bank,
-        Role::RiskOfficer => pb::Role::RiskOfficer,
-        Role::Finance => pb::Role::Finance,
-        Role::Auditor => pb::Role::Auditor,
-        Role::Batch => pb::Role::Batch,
-        Role::Admin => pb::Role::Admin,
-    }
-}
-
-fn role_from_proto(role: pb::Role) -> Option<Role> {
-    match role {
-        pb::Role::Unspecified => None,
-        pb::Role::Bank => Some(Role::Bank),
-        pb::Role::RiskOfficer => Some(Role::RiskOfficer),
-        pb::Role::Finance => Some(Role::Finance),
-        pb::Role::Auditor => Some(Role::Auditor),
-        pb::Role::Batch => Some(Role::Batch),
-        pb::Role::Admin => Some(Role::Admin),
-    }
-}
-
-fn api_key_to_proto(key: &ApiKeyRecord) -> pb::ApiKey {
+fn api_key_to_wire(key: &ApiKeyRecord) -> pb::ApiKey {
     pb::ApiKey {
         name: format!("apiKeys/{}", key.key_id),
         key_id: key.key_id.clone(),
-        role: role_to_proto(key.role) as i32,
+        role: key.role.to_wire_i32(),
         bank: key.bank.as_ref().map(|b| format!("banks/{b}")).unwrap_or_default(),
         description: key.description.clone(),
         create_time: Some(timestamp(key.created_at)),
@@ -104,7 +77,7 @@ impl Admin {
         idempotent!(self.state, &caller, CREATE_BANK, request_id, &body, |txn| {
             let bank = store::banks::create(txn, &bank_id, &display_name, quota).await?;
             tracing::info!(bank_id = %bank.bank_id, quota = %bank.quota, "bank created");
-            pb::CreateBankResponse { bank: Some(bank_to_proto(&bank)) }
+            pb::CreateBankResponse { bank: Some(bank_to_wire(&bank)) }
         })
     }
 
@@ -120,7 +93,7 @@ impl Admin {
         let bank = store::banks::get(self.state.store.connection(), &bank_id)
             .await?
             .ok_or_else(|| ApiError::not_found(&body.name))?;
-        Ok(pb::GetBankResponse { bank: Some(bank_to_proto(&bank)) })
+        Ok(pb::GetBankResponse { bank: Some(bank_to_wire(&bank)) })
     }
 
     async fn list_banks(&self, request: Request<pb::ListBanksRequest>) -> Result<pb::ListBanksResponse, ApiError> {
@@ -134,7 +107,7 @@ impl Admin {
         let mut banks =
             store::banks::list(self.state.store.connection(), page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut banks, |bank| bank.bank_id.to_string());
-        Ok(pb::ListBanksResponse { banks: banks.iter().map(bank_to_proto).collect(), next_page_token })
+        Ok(pb::ListBanksResponse { banks: banks.iter().map(bank_to_wire).collect(), next_page_token })
     }
 
     async fn update_bank(&self, request: Request<pb::UpdateBankRequest>) -> Result<pb::UpdateBankResponse, ApiError> {
@@ -160,7 +133,7 @@ impl Admin {
                 .await?
                 .ok_or_else(|| ApiError::not_found(&body.name))?;
             tracing::info!(bank_id = %bank.bank_id, quota = %bank.quota, "bank updated");
-            pb::UpdateBankResponse { bank: Some(bank_to_proto(&bank)) }
+            pb::UpdateBankResponse { bank: Some(bank_to_wire(&bank)) }
         })
     }
 
@@ -173,7 +146,7 @@ impl Admin {
         let body = request.into_inner();
         let mut violations = Violations::new();
         let request_id = violations.request_id(&body.request_id);
-        let role = violations.enumeration::<pb::Role>("role", body.role).and_then(role_from_proto);
+        let role = violations.domain_enum::<Role>("role", body.role);
         let description = violations.text("description", &body.description, 200);
         let bank = match (role, body.bank.is_empty()) {
             (Some(Role::Bank), _) => violations.bank_name("bank", &body.bank).map(Some),
@@ -195,7 +168,7 @@ impl Admin {
             }
             let (key, secret) = store::api_keys::create(txn, role, bank.as_ref(), &description).await?;
             tracing::info!(key_id = %key.key_id, role = %key.role, "api key issued");
-            pb::CreateApiKeyResponse { api_key: Some(api_key_to_proto(&key)), secret: secret.expose().to_owned() }
+            pb::CreateApiKeyResponse { api_key: Some(api_key_to_wire(&key)), secret: secret.expose().to_owned() }
         })
     }
 
@@ -221,7 +194,7 @@ impl Admin {
         )
         .await?;
         let next_page_token = page.finish(&mut keys, |key| key.key_id.clone());
-        Ok(pb::ListApiKeysResponse { api_keys: keys.iter().map(api_key_to_proto).collect(), next_page_token })
+        Ok(pb::ListApiKeysResponse { api_keys: keys.iter().map(api_key_to_wire).collect(), next_page_token })
     }
 
     async fn revoke_api_key(
@@ -240,7 +213,7 @@ impl Admin {
         idempotent!(self.state, &caller, REVOKE_API_KEY, request_id, &body, |txn| {
             let key = store::api_keys::revoke(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
             tracing::info!(key_id = %key.key_id, "api key revoked");
-            pb::RevokeApiKeyResponse { api_key: Some(api_key_to_proto(&key)) }
+            pb::RevokeApiKeyResponse { api_key: Some(api_key_to_wire(&key)) }
         })
     }
 

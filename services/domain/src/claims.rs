@@ -17,6 +17,46 @@ use rust_decimal::Decimal;
 use crate::money::Money;
 use crate::policy::Policy;
 
+/// Where a claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    /// Awaiting a risk officer.
+    Filed,
+    /// One of two approvals given.
+    PartiallyApproved,
+    /// Approved: compensation payable.
+    Approved,
+    /// Rejected.
+    Rejected,
+    /// Paid in full.
+    Paid,
+}
+
+impl ClaimStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Filed => "FILED",
+            ClaimStatus::PartiallyApproved => "PARTIALLY_APPROVED",
+            ClaimStatus::Approved => "APPROVED",
+            ClaimStatus::Rejected => "REJECTED",
+            ClaimStatus::Paid => "PAID",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<ClaimStatus> {
+        match text {
+            "FILED" => Some(ClaimStatus::Filed),
+            "PARTIALLY_APPROVED" => Some(ClaimStatus::PartiallyApproved),
+            "APPROVED" => Some(ClaimStatus::Approved),
+            "REJECTED" => Some(ClaimStatus::Rejected),
+            "PAID" => Some(ClaimStatus::Paid),
+            _ => None,
+        }
+    }
+}
+
 /// Why a claim, approval or recovery is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimError {

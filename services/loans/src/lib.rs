@@ -11,7 +11,7 @@ use domain::{BankId, BankStatus, Money, Principal, Role};
 use proto::v1::{self as pb, loan_application_service_server::LoanApplicationService};
 use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today, parse_fraction};
-use rpc::{ApiError, AppState, idempotent};
+use rpc::{ApiError, AppState, WireEnum, idempotent};
 use rust_decimal::Decimal;
 use store::applications::{ApplicationChange, ApplicationFilter, ApplicationRecord, ReviewRecord};
 use store::exposure::ExposureDelta;
@@ -161,9 +161,7 @@ impl Loans {
         let mut v = Violations::new();
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
         let bank = v.optional_bank_name("bank", &body.bank);
-        let status = v.optional_enumeration::<pb::ApplicationStatus>("status", body.status).map(|wire| {
-            wire.and_then(|wire| ApplicationStatus::parse(wire.as_str_name().trim_start_matches("APPLICATION_STATUS_")))
-        });
+        let status = v.optional_domain_enum::<ApplicationStatus>("status", body.status);
         let uscc = if body.uscc.is_empty() {
             Some(None)
         } else {
@@ -359,7 +357,7 @@ impl Loans {
         let report_date = v.past_date("report_date", &body.report_date);
         let outstanding = v.money_non_negative("outstanding_principal", &body.outstanding_principal);
         let days = v.check("days_past_due", rpc::convert::parse_count(body.days_past_due));
-        let classification = wire::classification(&mut v, "classification", body.classification);
+        let classification = v.domain_enum("classification", body.classification);
         let (Some(request_id), Some(id), Some(report_date), Some(outstanding), Some(days), Some(classification)) =
             (request_id, id, report_date, outstanding, days, classification)
         else {
@@ -422,7 +420,7 @@ impl Loans {
             tracing::info!(loan_id = id, from = %loan.state.status, to = %next.status, "loan status reported");
             pb::ReportLoanStatusResponse {
                 loan: Some(loan_to_wire(&updated)),
-                previous_status: wire::loan_status_to_wire(loan.state.status) as i32,
+                previous_status: loan.state.status.to_wire_i32(),
             }
         })
     }
@@ -447,9 +445,7 @@ impl Loans {
         let mut v = Violations::new();
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
         let bank = v.optional_bank_name("bank", &body.bank);
-        let status = v.optional_enumeration::<pb::LoanStatus>("status", body.status).map(|wire| {
-            wire.and_then(|wire| domain::loan::LoanStatus::parse(wire.as_str_name().trim_start_matches("LOAN_STATUS_")))
-        });
+        let status = v.optional_domain_enum::<domain::loan::LoanStatus>("status", body.status);
         let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
             return Err(v.into_error());
         };

@@ -1,40 +1,14 @@
 //! Conversions between the wire and the domain for applications and loans.
 
 use domain::application::{Enterprise, LoanTerms, QualificationRecord, Submission};
-use domain::loan::{ApplicationStatus, LoanStatus};
-use domain::terms::{Classification, CollateralType, Grade, LoanPurpose, Qualification, is_industry_section};
-use domain::underwriting::{Decision, Outcome};
+use domain::terms::{CollateralType, LoanPurpose, Qualification, is_industry_section};
+use domain::underwriting::Decision;
 use domain::{Money, Uscc};
 use proto::v1 as pb;
-use rpc::Violations;
 use rpc::convert::{format_date, parse_count, parse_fraction, timestamp};
+use rpc::{Violations, WireEnum};
 use store::applications::ApplicationRecord;
 use store::loans::LoanRecord;
-
-/// Maps a wire enum to a domain enum by name: `QUALIFICATION_TECH_SME` → `TECH_SME`.
-fn by_name<T>(wire_name: &str, prefix: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
-    wire_name.strip_prefix(prefix).and_then(parse)
-}
-
-/// Reads a required wire enum into a domain enum.
-fn wire_enum<W, T>(
-    violations: &mut Violations,
-    field: &str,
-    value: i32,
-    name: impl Fn(W) -> &'static str,
-    prefix: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Option<T>
-where
-    W: TryFrom<i32> + Default + PartialEq,
-{
-    let wire: W = violations.enumeration(field, value)?;
-    let parsed = by_name(name(wire), prefix, parse);
-    if parsed.is_none() {
-        violations.add(field, "is not supported");
-    }
-    parsed
-}
 
 /// Reads a submission, collecting every bad field.
 pub fn submission(
@@ -89,14 +63,7 @@ fn enterprise(v: &mut Violations, e: &pb::Enterprise, today: chrono::NaiveDate) 
     let mut qualifications_ok = true;
     for (index, q) in e.qualifications.iter().enumerate() {
         let field = |name: &str| format!("enterprise.qualifications[{index}].{name}");
-        let qualification = wire_enum(
-            v,
-            &field("qualification"),
-            q.qualification,
-            |w: pb::Qualification| w.as_str_name(),
-            "QUALIFICATION_",
-            Qualification::parse,
-        );
+        let qualification: Option<Qualification> = v.domain_enum(&field("qualification"), q.qualification);
         let from = v.date(&field("valid_from"), &q.valid_from);
         let until = v.date(&field("valid_until"), &q.valid_until);
         match (qualification, from, until) {
@@ -142,22 +109,8 @@ fn loan_terms(v: &mut Violations, t: &pb::LoanTerms) -> Option<LoanTerms> {
         n => u32::try_from(n).ok(),
     };
     let annual_rate = v.check("terms.annual_rate", parse_fraction(&t.annual_rate));
-    let purpose = wire_enum(
-        v,
-        "terms.purpose",
-        t.purpose,
-        |w: pb::LoanPurpose| w.as_str_name(),
-        "LOAN_PURPOSE_",
-        LoanPurpose::parse,
-    );
-    let collateral = wire_enum(
-        v,
-        "terms.collateral_type",
-        t.collateral_type,
-        |w: pb::CollateralType| w.as_str_name(),
-        "COLLATERAL_TYPE_",
-        CollateralType::parse,
-    );
+    let purpose: Option<LoanPurpose> = v.domain_enum("terms.purpose", t.purpose);
+    let collateral: Option<CollateralType> = v.domain_enum("terms.collateral_type", t.collateral_type);
     Some(LoanTerms {
         amount: amount?,
         term_months: term_months?,
@@ -168,34 +121,8 @@ fn loan_terms(v: &mut Violations, t: &pb::LoanTerms) -> Option<LoanTerms> {
     })
 }
 
-/// A domain classification from the wire.
-pub fn classification(v: &mut Violations, field: &str, value: i32) -> Option<Classification> {
-    wire_enum(
-        v,
-        field,
-        value,
-        |w: pb::LoanClassification| w.as_str_name(),
-        "LOAN_CLASSIFICATION_",
-        Classification::parse,
-    )
-}
-
-fn grade_to_wire(grade: Grade) -> i32 {
-    pb::Grade::from_str_name(&format!("GRADE_{}", grade.as_str())).unwrap_or_default() as i32
-}
-
 fn fraction(value: rust_decimal::Decimal) -> String {
     value.normalize().to_string()
-}
-
-/// An application status on the wire.
-pub fn application_status_to_wire(status: ApplicationStatus) -> pb::ApplicationStatus {
-    pb::ApplicationStatus::from_str_name(&format!("APPLICATION_STATUS_{}", status.as_str())).unwrap_or_default()
-}
-
-/// A loan status on the wire.
-pub fn loan_status_to_wire(status: LoanStatus) -> pb::LoanStatus {
-    pb::LoanStatus::from_str_name(&format!("LOAN_STATUS_{}", status.as_str())).unwrap_or_default()
 }
 
 /// A decision on the wire (`approval_expire_date` from the record, which a review may set).
@@ -205,11 +132,7 @@ pub fn decision_to_wire(
     decided: chrono::DateTime<chrono::Utc>,
 ) -> pb::Decision {
     pb::Decision {
-        outcome: match decision.outcome {
-            Outcome::Approved => pb::DecisionOutcome::Approved,
-            Outcome::Referred => pb::DecisionOutcome::Referred,
-            Outcome::Rejected => pb::DecisionOutcome::Rejected,
-        } as i32,
+        outcome: decision.outcome.to_wire_i32(),
         violations: decision
             .violations
             .iter()
@@ -225,7 +148,7 @@ pub fn decision_to_wire(
                 max_points: i32::try_from(m.max_points).unwrap_or(i32::MAX),
             })
             .collect(),
-        grade: grade_to_wire(decision.grade),
+        grade: decision.grade.to_wire_i32(),
         pool_share: rpc::convert::share_to_wire(decision.pool_share),
         enterprise_cap: decision.enterprise_cap.to_string(),
         approval_expire_date: approval_expire_date.map(format_date).unwrap_or_default(),
@@ -252,8 +175,7 @@ fn enterprise_to_wire(e: &Enterprise) -> pb::Enterprise {
             .qualifications
             .iter()
             .map(|q| pb::QualificationRecord {
-                qualification: pb::Qualification::from_str_name(&format!("QUALIFICATION_{}", q.qualification.as_str()))
-                    .unwrap_or_default() as i32,
+                qualification: q.qualification.to_wire_i32(),
                 valid_from: format_date(q.valid_from),
                 valid_until: format_date(q.valid_until),
             })
@@ -272,10 +194,8 @@ fn terms_to_wire(t: &LoanTerms) -> pb::LoanTerms {
         amount: money_text(t.amount),
         term_months: i32::try_from(t.term_months).unwrap_or(i32::MAX),
         annual_rate: fraction(t.annual_rate),
-        purpose: pb::LoanPurpose::from_str_name(&format!("LOAN_PURPOSE_{}", t.purpose.as_str())).unwrap_or_default()
-            as i32,
-        collateral_type: pb::CollateralType::from_str_name(&format!("COLLATERAL_TYPE_{}", t.collateral.as_str()))
-            .unwrap_or_default() as i32,
+        purpose: t.purpose.to_wire_i32(),
+        collateral_type: t.collateral.to_wire_i32(),
         first_bank_loan: t.first_bank_loan,
     }
 }
@@ -286,7 +206,7 @@ pub fn application_to_wire(record: &ApplicationRecord, today: chrono::NaiveDate)
         name: format!("applications/{}", record.application_id),
         application_id: record.application_id.to_string(),
         bank: format!("banks/{}", record.bank_id),
-        status: application_status_to_wire(record.status.as_of(record.approval_expire_date, today)) as i32,
+        status: record.status.as_of(record.approval_expire_date, today).to_wire_i32(),
         enterprise: Some(enterprise_to_wire(&record.submission.enterprise)),
         terms: Some(terms_to_wire(&record.submission.terms)),
         decision: Some(decision_to_wire(&record.decision, record.approval_expire_date, record.created_at)),
@@ -314,7 +234,7 @@ pub fn loan_to_wire(record: &LoanRecord) -> pb::Loan {
         bank_loan_number: record.bank_loan_number.clone(),
         uscc: record.uscc.clone(),
         enterprise_name: record.enterprise_name.clone(),
-        grade: grade_to_wire(record.grade),
+        grade: record.grade.to_wire_i32(),
         pool_share: rpc::convert::share_to_wire(record.pool_share),
         disbursed_amount: money_text(record.disbursed),
         disbursement_date: format_date(record.disbursement_date),
@@ -322,12 +242,8 @@ pub fn loan_to_wire(record: &LoanRecord) -> pb::Loan {
         annual_rate: fraction(record.annual_rate),
         outstanding_principal: money_text(state.outstanding),
         days_past_due: i32::try_from(state.days_past_due).unwrap_or(i32::MAX),
-        classification: pb::LoanClassification::from_str_name(&format!(
-            "LOAN_CLASSIFICATION_{}",
-            state.classification.as_str()
-        ))
-        .unwrap_or_default() as i32,
-        status: loan_status_to_wire(state.status) as i32,
+        classification: state.classification.to_wire_i32(),
+        status: state.status.to_wire_i32(),
         last_report_date: format_date(state.last_report_date),
         default_date: state.default_date.map(format_date).unwrap_or_default(),
         principal_at_default: state.principal_at_default.map(money_text).unwrap_or_default(),

@@ -12,7 +12,7 @@ use domain::{BankId, BankStatus, Money, Role};
 use proto::v1::{self as pb, risk_pool_service_server::RiskPoolService};
 use rpc::auth::{principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today, format_date, parse_fraction, timestamp};
-use rpc::{ApiError, AppState, idempotent};
+use rpc::{ApiError, AppState, WireEnum, idempotent};
 use rust_decimal::Decimal;
 use store::banks::BankRecord;
 use store::ledger::{EntryFilter, EntryRecord, PostError};
@@ -49,16 +49,12 @@ fn optional_text(text: &str, max: usize, field: &str, v: &mut Violations) -> Opt
     }
 }
 
-fn entry_kind_to_wire(kind: EntryKind) -> i32 {
-    pb::EntryKind::from_str_name(&format!("ENTRY_KIND_{}", kind.as_str())).unwrap_or_default() as i32
-}
-
 /// A journal entry on the wire.
 pub fn entry_to_wire(entry: &EntryRecord) -> pb::JournalEntry {
     pb::JournalEntry {
         name: format!("journalEntries/{}", entry.entry_id),
         entry_id: entry.entry_id,
-        kind: entry_kind_to_wire(entry.kind),
+        kind: entry.kind.to_wire_i32(),
         effective_date: format_date(entry.effective_date),
         record_time: Some(timestamp(entry.recorded_at)),
         memo: entry.memo.clone(),
@@ -80,15 +76,6 @@ pub fn entry_to_wire(entry: &EntryRecord) -> pb::JournalEntry {
 /// A ratio on the wire: six fraction digits ("0.055477", "12.000000"); empty when undefined.
 fn ratio_text(value: Option<Decimal>) -> String {
     value.map(rpc::convert::ratio_to_wire).unwrap_or_default()
-}
-
-fn status_to_wire(status: BankStatus) -> i32 {
-    let wire = match status {
-        BankStatus::Active => pb::BankStatus::Active,
-        BankStatus::Watch => pb::BankStatus::Watch,
-        BankStatus::Suspended => pb::BankStatus::Suspended,
-    };
-    wire as i32
 }
 
 /// Σ compensation approved for `bank` in `year`, from the annual-cap rows.
@@ -123,7 +110,7 @@ impl Pool {
             covered_outstanding: bank.quota_used.to_string(),
             pool_exposure: bank.pool_exposure.to_string(),
             npl_ratio: ratio_text(npl_ratio(bank.quota_used, bank.npl_outstanding)),
-            status: status_to_wire(bank.status),
+            status: bank.status.to_wire_i32(),
             status_reason: bank.status_reason.clone(),
             compensation_this_year: this_year.to_string(),
             annual_cap: cap.to_string(),
@@ -317,9 +304,7 @@ impl Pool {
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
         let from = v.optional_date("effective_from", &body.effective_from);
         let to = v.optional_date("effective_to", &body.effective_to);
-        let kind = v
-            .optional_enumeration::<pb::EntryKind>("kind", body.kind)
-            .map(|wire| wire.and_then(|wire| EntryKind::parse(wire.as_str_name().trim_start_matches("ENTRY_KIND_"))));
+        let kind = v.optional_domain_enum::<EntryKind>("kind", body.kind);
         let account = if body.account.is_empty() {
             Some(None)
         } else if Account::parse(&body.account).is_some() {
@@ -528,11 +513,9 @@ impl Pool {
         };
         let mut per_grade = BTreeMap::new();
         for (index, item) in body.per_grade.iter().enumerate() {
-            let grade: Option<pb::Grade> = v.enumeration(&format!("per_grade[{index}].grade"), item.grade);
+            let grade: Option<Grade> = v.domain_enum(&format!("per_grade[{index}].grade"), item.grade);
             let rate = v.check(&format!("per_grade[{index}].default_rate"), parse_fraction(&item.default_rate));
-            if let (Some(grade), Some(rate)) = (grade, rate)
-                && let Some(grade) = Grade::parse(grade.as_str_name().trim_start_matches("GRADE_"))
-            {
+            if let (Some(grade), Some(rate)) = (grade, rate) {
                 per_grade.insert(grade, rate);
             }
         }

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::{BankId, Money, RequestId};
 
 use crate::error::{ApiError, FieldViolation};
+use crate::wire::{WireEnum, WireError};
 
 /// Collects the field violations of one request.
 #[derive(Debug, Default)]
@@ -122,23 +123,7 @@ impl Violations {
         if text.is_empty() { Some(None) } else { self.bank_name(field, text).map(Some) }
     }
 
-    /// An optional enum filter of the wire: `Some(None)` when unspecified (no filter),
-    /// `Some(Some(value))` when known, `None` (recorded) when unknown.
-    pub fn optional_enumeration<E>(&mut self, field: &str, value: i32) -> Option<Option<E>>
-    where
-        E: TryFrom<i32> + Default + PartialEq,
-    {
-        match E::try_from(value) {
-            Ok(known) if known != E::default() => Some(Some(known)),
-            Ok(_) => Some(None),
-            Err(_) => {
-                self.add(field, format!("has unknown value {value}"));
-                None
-            }
-        }
-    }
-
-    /// A known, specified enum value of the wire.
+    /// A known, specified value of a wire-only enum (one without a domain counterpart).
     pub fn enumeration<E>(&mut self, field: &str, value: i32) -> Option<E>
     where
         E: TryFrom<i32> + Default + PartialEq,
@@ -151,6 +136,24 @@ impl Violations {
             }
             Err(_) => {
                 self.add(field, format!("has unknown value {value}"));
+                None
+            }
+        }
+    }
+
+    /// A required wire enum read into its domain value ([`WireEnum`]).
+    pub fn domain_enum<E: WireEnum>(&mut self, field: &str, value: i32) -> Option<E> {
+        self.check(field, E::from_wire_i32(value))
+    }
+
+    /// An optional wire enum filter read into its domain value: `Some(None)` when
+    /// unspecified (no filter), `None` (recorded) when unknown.
+    pub fn optional_domain_enum<E: WireEnum>(&mut self, field: &str, value: i32) -> Option<Option<E>> {
+        match E::from_wire_i32(value) {
+            Ok(known) => Some(Some(known)),
+            Err(WireError::Unspecified) => Some(None),
+            Err(error) => {
+                self.add(field, error.to_string());
                 None
             }
         }

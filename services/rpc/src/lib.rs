@@ -7,9 +7,11 @@ pub mod convert;
 pub mod error;
 pub mod idempotency;
 pub mod state;
+pub mod wire;
 
 pub use auth::{AuthLayer, principal};
 pub use convert::{Page, Violations};
 pub use error::ApiError;
 pub use idempotency::IdempotentTxn;
 pub use state::AppState;
+pub use wire::WireEnum;

@@ -5,6 +5,7 @@ mod export;
 mod reconcile;
 
 use chrono::{Datelike, NaiveDate};
+use domain::claims::ClaimStatus;
 use domain::claims::{self, ClaimError};
 use domain::ledger::{Account, Contributor, EntryDraft};
 use domain::loan::LoanStatus;
@@ -13,9 +14,9 @@ use domain::{BankId, Money, Principal, Role};
 use proto::v1::{self as pb, settlement_service_server::SettlementService};
 use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today, format_date, timestamp};
-use rpc::{ApiError, AppState, idempotent};
+use rpc::{ApiError, AppState, WireEnum, idempotent};
 use sha2::{Digest, Sha256};
-use store::claims::{ClaimChange, ClaimRecord, ClaimStatus, NewClaim};
+use store::claims::{ClaimChange, ClaimRecord, NewClaim};
 use store::exposure::ExposureDelta;
 use store::sea_orm::ConnectionTrait;
 use store::statements::{PaymentRecord, StatementRecord};
@@ -49,23 +50,13 @@ fn refuse(error: ClaimError) -> ApiError {
     ApiError::precondition(error.reason(), error.to_string())
 }
 
-fn claim_status_to_wire(status: ClaimStatus) -> i32 {
-    (match status {
-        ClaimStatus::Filed => pb::ClaimStatus::Filed,
-        ClaimStatus::PartiallyApproved => pb::ClaimStatus::PartiallyApproved,
-        ClaimStatus::Approved => pb::ClaimStatus::Approved,
-        ClaimStatus::Rejected => pb::ClaimStatus::Rejected,
-        ClaimStatus::Paid => pb::ClaimStatus::Paid,
-    }) as i32
-}
-
 fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
     pb::Claim {
         name: format!("claims/{}", claim.claim_id),
         claim_id: claim.claim_id.to_string(),
         loan: format!("loans/{}", claim.loan_id),
         bank: format!("banks/{}", claim.bank_id),
-        status: claim_status_to_wire(claim.status),
+        status: claim.status.to_wire_i32(),
         principal_loss: claim.principal_loss.to_string(),
         pool_share: rpc::convert::share_to_wire(claim.pool_share),
         requested_compensation: claim.requested.to_string(),
@@ -101,33 +92,6 @@ fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
     }
 }
 
-fn line_kind_to_wire(kind: LineKind) -> pb::StatementLineKind {
-    match kind {
-        LineKind::Compensation => pb::StatementLineKind::Compensation,
-        LineKind::ShortfallCarried => pb::StatementLineKind::ShortfallCarried,
-        LineKind::Recovery => pb::StatementLineKind::Recovery,
-        LineKind::ContributionDue => pb::StatementLineKind::ContributionDue,
-    }
-}
-
-fn direction_to_wire(direction: Direction) -> pb::SettlementDirection {
-    match direction {
-        Direction::PoolPaysBank => pb::SettlementDirection::PoolPaysBank,
-        Direction::BankPaysPool => pb::SettlementDirection::BankPaysPool,
-        Direction::None => pb::SettlementDirection::None,
-    }
-}
-
-fn statement_status_to_wire(status: StatementStatus) -> pb::StatementStatus {
-    match status {
-        StatementStatus::Draft => pb::StatementStatus::Draft,
-        StatementStatus::Confirmed => pb::StatementStatus::Confirmed,
-        StatementStatus::PartiallyPaid => pb::StatementStatus::PartiallyPaid,
-        StatementStatus::Paid => pb::StatementStatus::Paid,
-        StatementStatus::CarriedForward => pb::StatementStatus::CarriedForward,
-    }
-}
-
 /// What a statement shows besides its own row: the entries it posted and its payments.
 struct StatementExtras {
     entries: Vec<String>,
@@ -138,7 +102,7 @@ fn payment_to_wire(payment: &PaymentRecord, entries: Vec<String>) -> pb::Stateme
     pb::StatementPayment {
         name: format!("statementPayments/{}", payment.payment_id),
         statement: format!("statements/{}", payment.statement_id),
-        direction: direction_to_wire(payment.direction) as i32,
+        direction: payment.direction.to_wire_i32(),
         amount: payment.amount.to_string(),
         value_date: format_date(payment.value_date),
         reference: payment.reference.clone(),
@@ -159,14 +123,14 @@ fn statement_to_wire(record: &StatementRecord, extras: StatementExtras) -> pb::S
         name: format!("statements/{}", record.statement_id),
         bank: format!("banks/{}", s.bank),
         period: s.period.to_string(),
-        status: statement_status_to_wire(record.status) as i32,
+        status: record.status.to_wire_i32(),
         lines: s
             .lines
             .iter()
             .enumerate()
             .map(|(index, line)| pb::StatementLine {
                 line_number: i32::try_from(index + 1).unwrap_or(i32::MAX),
-                kind: line_kind_to_wire(line.kind) as i32,
+                kind: line.kind.to_wire_i32(),
                 source: line.source.clone(),
                 description: line.description.clone(),
                 amount: line.amount.to_string(),
@@ -177,7 +141,7 @@ fn statement_to_wire(record: &StatementRecord, extras: StatementExtras) -> pb::S
         contributions_due_total: s.contributions_due_total.to_string(),
         shortfall_total: s.shortfall_total.to_string(),
         net_amount: s.net.to_string(),
-        direction: direction_to_wire(s.direction) as i32,
+        direction: s.direction.to_wire_i32(),
         content_sha256: record.content_sha256.clone(),
         build_time: Some(timestamp(record.built_at)),
         confirm_time: record.confirmed_at.map(timestamp),
@@ -552,9 +516,7 @@ impl Settlement {
         let mut v = Violations::new();
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
         let bank = v.optional_bank_name("bank", &body.bank);
-        let status = v.optional_enumeration::<pb::ClaimStatus>("status", body.status).map(|wire| {
-            wire.and_then(|wire| ClaimStatus::parse(wire.as_str_name().trim_start_matches("CLAIM_STATUS_")))
-        });
+        let status = v.optional_domain_enum::<ClaimStatus>("status", body.status);
         let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
             return Err(v.into_error());
         };

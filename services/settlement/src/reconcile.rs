@@ -8,16 +8,12 @@ use domain::{BankId, Principal, Role};
 use proto::v1 as pb;
 use rpc::auth::{bank_scope, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, format_date, timestamp};
-use rpc::{ApiError, AppState};
+use rpc::{ApiError, AppState, WireEnum};
 use sha2::{Digest, Sha256};
 use store::reconciliation::ReportRecord;
 use tonic::Streaming;
 
 const READERS: &[Role] = &[Role::Bank, Role::Batch, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Admin];
-
-fn kind_to_wire(kind: DiscrepancyKind) -> i32 {
-    pb::DiscrepancyKind::from_str_name(&format!("DISCREPANCY_KIND_{}", kind.as_str())).unwrap_or_default() as i32
-}
 
 /// A report on the wire.
 pub fn report_to_wire(report: &ReportRecord) -> pb::ReconciliationReport {
@@ -45,7 +41,7 @@ pub fn report_to_wire(report: &ReportRecord) -> pb::ReconciliationReport {
 
 fn discrepancy_to_wire(d: &Discrepancy) -> pb::Discrepancy {
     pb::Discrepancy {
-        kind: kind_to_wire(d.kind),
+        kind: d.kind.to_wire_i32(),
         line_number: d.line,
         bank_loan_number: d.bank_loan_number.clone(),
         loan: d.loan_id.map(|id| format!("loans/{id}")).unwrap_or_default(),
@@ -253,9 +249,7 @@ pub async fn discrepancies(
     let mut v = Violations::new();
     let page = Page::parse(&mut v, body.page_size, &body.page_token);
     let id = v.numeric_name("report", &body.report, "reconciliationReports");
-    let kind = v.optional_enumeration::<pb::DiscrepancyKind>("kind", body.kind).map(|wire| {
-        wire.and_then(|wire| DiscrepancyKind::parse(wire.as_str_name().trim_start_matches("DISCREPANCY_KIND_")))
-    });
+    let kind = v.optional_domain_enum::<DiscrepancyKind>("kind", body.kind);
     let (Some(page), Some(id), Some(kind)) = (page, id, kind) else {
         return Err(v.into_error());
     };

@@ -1,6 +1,7 @@
 //! Claims, their approvals, the per-bank annual compensation rows and recoveries.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::claims::ClaimStatus;
 use domain::{BankId, Money};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
@@ -8,47 +9,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use crate::StoreError;
 use crate::entities::{bank_annual_compensation, claim, claim_approval, recovery};
-
-/// Where a claim stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimStatus {
-    /// Awaiting a risk officer.
-    Filed,
-    /// One of two approvals given.
-    PartiallyApproved,
-    /// Approved: compensation payable.
-    Approved,
-    /// Rejected.
-    Rejected,
-    /// Paid in full.
-    Paid,
-}
-
-impl ClaimStatus {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClaimStatus::Filed => "FILED",
-            ClaimStatus::PartiallyApproved => "PARTIALLY_APPROVED",
-            ClaimStatus::Approved => "APPROVED",
-            ClaimStatus::Rejected => "REJECTED",
-            ClaimStatus::Paid => "PAID",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(text: &str) -> Option<ClaimStatus> {
-        [
-            ClaimStatus::Filed,
-            ClaimStatus::PartiallyApproved,
-            ClaimStatus::Approved,
-            ClaimStatus::Rejected,
-            ClaimStatus::Paid,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-}
 
 /// An approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
