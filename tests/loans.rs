@@ -303,6 +303,53 @@ async fn enrolment_refusals_name_the_rule_and_the_numbers() {
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
 
+/// A maturity past the approved term, and any enrolment while the bank is suspended, are
+/// refused with the rule and its figures; lifting the suspension lets the loan in.
+#[tokio::test]
+async fn a_suspended_bank_and_a_maturity_past_the_term_are_refused_at_enrolment() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "1000000.00").await;
+    let application = submit(&app, &actors, &local_uscc(7), "1000000.00").await;
+    let mut loans = app.loans_as(&actors.bank_key);
+
+    // Disbursed yesterday for 12 months: the latest maturity is a year from yesterday.
+    let latest = (today() - chrono::Days::new(1)).checked_add_months(chrono::Months::new(12)).unwrap();
+    let past_term = pb::EnrollLoanRequest {
+        maturity_date: (latest + chrono::Days::new(1)).to_string(),
+        ..enrol_request(&application, "M1")
+    };
+    let refused = loans.enroll_loan(past_term).await.unwrap_err();
+    assert_error(&refused, Code::FailedPrecondition, "MATURITY_BEYOND_TERM");
+    assert!(refused.message().contains(&format!("approved term of 12 months ({latest})")), "{}", refused.message());
+
+    let set_status = |status: pb::BankStatus, id: &str| pb::SetBankStatusRequest {
+        request_id: id.to_owned(),
+        bank: "banks/nbcb".into(),
+        status: status as i32,
+        reason: "documents overdue".into(),
+    };
+    let mut pool = app.pool_as(&actors.officer);
+    pool.set_bank_status(set_status(pb::BankStatus::Suspended, "suspend")).await.unwrap();
+    let suspended = loans
+        .enroll_loan(pb::EnrollLoanRequest { maturity_date: latest.to_string(), ..enrol_request(&application, "M2") })
+        .await
+        .unwrap_err();
+    assert_error(&suspended, Code::FailedPrecondition, "BANK_SUSPENDED");
+    assert_eq!(suspended.message(), "bank nbcb is suspended: documents overdue");
+    assert_eq!(position(&app, &actors.officer).await.covered_outstanding, "0.00", "nothing was enrolled");
+
+    pool.set_bank_status(set_status(pb::BankStatus::Active, "lift")).await.unwrap();
+    let loan = loans
+        .enroll_loan(pb::EnrollLoanRequest { maturity_date: latest.to_string(), ..enrol_request(&application, "M3") })
+        .await
+        .expect("on the last day of the term, once the bank is active again")
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(loan.maturity_date, latest.to_string());
+}
+
 #[tokio::test]
 async fn status_reports_move_loans_and_close_them() {
     let app = spawn_app().await;

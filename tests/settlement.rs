@@ -405,6 +405,35 @@ async fn an_empty_pool_pays_what_it_has_and_records_the_shortfall() {
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
 
+/// An approved claim is payable at once, so it lowers net pool assets; below the policy's
+/// 20% of committed capital the pool takes no new enrolments, with the figures.
+#[tokio::test]
+async fn a_claim_that_takes_net_assets_below_the_floor_suspends_enrolment() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "2000000.00").await;
+    // Another bank's application (the defaulting bank's NPL ratio suspends the bank itself).
+    create_bank(&app, "icbc", "100000000.00").await;
+    let other =
+        Actors { bank: "icbc".into(), bank_key: issue_key(&app, pb::Role::Bank, "banks/icbc").await, ..actors.clone() };
+    let waiting = submit(&app, &other, &local_uscc(61), "100000.00").await;
+    let loan = defaulted_pure_credit_loan(&app, &actors, 62).await;
+    let claim = file(&app, &actors, &loan).await;
+    app.settlement_as(&actors.officer).approve_claim(approve(&claim, "a1")).await.unwrap();
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    app.settlement_as(&second).approve_claim(approve(&claim, "a2")).await.unwrap();
+    // 2,000,000.00 − 1,680,000.00 payable = 320,000.00, below 400,000.00.
+    assert_eq!(position(&app, &actors.officer).await.net_pool_assets, "320000.00");
+    let refused = app.loans_as(&other.bank_key).enroll_loan(enrol_request(&waiting, "W1")).await.unwrap_err();
+    assert_error(&refused, Code::FailedPrecondition, "POOL_SUSPENDED");
+    assert_eq!(
+        refused.message(),
+        "the pool takes no new enrolments: net pool assets 320000.00 are below 400000.00, 20% of committed capital 2000000.00"
+    );
+    assert_eq!(refused.get_details_error_info_metadata("net_pool_assets"), Some("320000.00".into()));
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
 #[tokio::test]
 async fn the_annual_cap_limits_compensation_and_a_used_up_cap_approves_nothing() {
     let policy =

@@ -8,6 +8,7 @@ pub mod application;
 pub mod auth;
 pub mod bank;
 pub mod claims;
+pub mod enrolment;
 pub mod examples;
 pub mod ids;
 pub mod ledger;
@@ -22,6 +23,19 @@ pub mod underwriting;
 pub mod uscc;
 
 pub use auth::{Principal, Role};
+
+/// A business rule's refusal: a stable reason code for programs, words for people
+/// (`Display`) and the figures behind it. The wire maps every one the same way
+/// (FAILED_PRECONDITION with the reason and figures in its error details).
+pub trait Rule: std::fmt::Display {
+    /// Stable reason code, e.g. `BANK_QUOTA_EXCEEDED`.
+    fn reason(&self) -> &'static str;
+
+    /// The figures behind the refusal, by name.
+    fn figures(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+}
 pub use bank::{BankStatus, BankStatusParseError};
 pub use ids::{BankId, IdError, RequestId};
 pub use money::{Money, MoneyError};

@@ -52,12 +52,30 @@ pub fn ratio(a: Money, b: Money) -> Option<Decimal> {
     a.to_decimal().checked_div(b.to_decimal()).map(|r| r.round_dp(6))
 }
 
+/// The most the pool may cover: max leverage × net pool assets, rounded down to the fen (so
+/// that "covered ≤ capacity" is exactly "covered ≤ max leverage × net pool assets"); zero
+/// when net pool assets are not positive.
+pub fn capacity(policy: &Policy, net_pool_assets: Money) -> Money {
+    let exact = net_pool_assets.to_decimal() * policy.pool.max_leverage;
+    let fen = (exact * Decimal::ONE_HUNDRED).floor();
+    if fen <= Decimal::ZERO {
+        return Money::ZERO;
+    }
+    i64::try_from(fen).map(Money::from_fen).unwrap_or(Money::from_fen(i64::MAX))
+}
+
+/// Net pool assets below this stop new enrolments: the policy's share of committed
+/// capital, half-up to the fen.
+pub fn suspension_floor(policy: &Policy, committed_capital: Money) -> Money {
+    committed_capital.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO)
+}
+
 /// Computes the derived figures.
 pub fn figures(policy: &Policy, balances: &Balances, totals: &CoverTotals) -> Figures {
     let net = balances.net_pool_assets();
-    let capacity = Money::from_decimal_half_up(net.to_decimal() * policy.pool.max_leverage).unwrap_or(Money::ZERO);
+    let capacity = capacity(policy, net);
     let committed = balances.committed_capital();
-    let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
+    let floor = suspension_floor(policy, committed);
     Figures {
         net_pool_assets: net,
         leverage: ratio(totals.covered_outstanding, net),
@@ -66,7 +84,7 @@ pub fn figures(policy: &Policy, balances: &Balances, totals: &CoverTotals) -> Fi
         npl_ratio: ratio(totals.npl_outstanding, totals.covered_outstanding),
         pool_size_progress: ratio(committed, policy.pool.size_target),
         covered_balance_progress: ratio(totals.covered_outstanding, policy.pool.covered_balance_target),
-        below_suspension_floor: committed.fen() > 0 && net < floor,
+        below_suspension_floor: net < floor,
     }
 }
 

@@ -23,22 +23,20 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use chrono::{Days, Months, NaiveDate};
-use domain::loan::ApplicationStatus;
-use domain::{BankId, BankStatus, Money, Policy, Principal, RequestId};
+use chrono::NaiveDate;
+use domain::enrolment::{self, Approval, BankStanding, Disbursement, PoolStanding, Refusal};
+use domain::{BankId, Money, Policy, Principal, RequestId};
 use proto::v1 as pb;
 use rpc::auth::require_bank_visible;
 use rpc::{ApiError, AppState};
 use rust_decimal::Decimal;
 use store::applications::ApplicationRecord;
-use store::banks::BankRecord;
-use store::exposure::PoolAfter;
 use store::idempotency::Remember;
 use store::loans::NewLoan;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::wire::loan_to_wire;
-use crate::{ENROLL, exposure_of, refuse};
+use crate::{ENROLL, exposure_of};
 
 /// The most calls decided in one transaction.
 const MAX_BATCH: usize = 64;
@@ -63,6 +61,18 @@ pub(crate) struct Enrolment {
     /// The clock's reading when the call arrived: its business date, and the reading its
     /// batch is written at.
     pub now: store::clock::Now,
+}
+
+impl Enrolment {
+    /// The loan as the call says it was disbursed.
+    fn disbursement(&self) -> Disbursement {
+        Disbursement {
+            amount: self.disbursed,
+            annual_rate: self.annual_rate,
+            date: self.disbursement_date,
+            maturity_date: self.maturity_date,
+        }
+    }
 }
 
 type Outcome = Result<pb::EnrollLoanResponse, ApiError>;
@@ -211,8 +221,8 @@ enum Mode {
 /// The running totals a batch decides against, as the calls before have left them.
 struct Totals {
     enterprises: HashMap<String, Money>,
-    banks: HashMap<BankId, BankRecord>,
-    pool: PoolAfter,
+    banks: HashMap<BankId, BankStanding>,
+    pool: PoolStanding,
 }
 
 /// `a + b`; the sums here are of at most a few billion yuan, far inside i64 fen.
@@ -286,7 +296,11 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
         let banks = candidates.iter().map(|(_, a)| a.bank_id.clone()).collect();
         let mut totals = Totals {
             enterprises: store::enrolment::lock_enterprises(&txn, &usccs).await?,
-            banks: store::enrolment::banks(&txn, &banks, careful).await?,
+            banks: store::enrolment::banks(&txn, &banks, careful)
+                .await?
+                .into_iter()
+                .map(|(id, bank)| (id, bank.standing()))
+                .collect(),
             pool: store::enrolment::pool(&txn, careful).await?,
         };
         for (index, application) in candidates {
@@ -342,15 +356,12 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
         // batch and returns the totals it wrote; every limit must hold on those.
         for (bank_id, (bank_outstanding, bank_exposure)) in &banks {
             let bank = store::exposure::add_loan_to_bank(&txn, bank_id, *bank_outstanding, *bank_exposure).await?;
-            if bank.status == BankStatus::Suspended || bank.quota_used > bank.quota {
-                return Err(moved(format!(
-                    "bank {bank_id} is {} with {} of {} used",
-                    bank.status, bank.quota_used, bank.quota
-                )));
+            if let Err(refusal) = enrolment::check_bank(&bank.standing(), Money::ZERO) {
+                return Err(moved(refusal.to_string()));
             }
         }
         let pool = store::enrolment::add_to_pool(&txn, outstanding, exposure, accepted.len() as i64).await?;
-        if let Err(refusal) = pool_takes(&pool, policy, Money::ZERO) {
+        if let Err(refusal) = enrolment::check_pool(policy, &pool, Money::ZERO) {
             return Err(moved(refusal.to_string()));
         }
         txn.commit().await.map_err(store::StoreError::from)?;
@@ -374,8 +385,8 @@ fn moved(why: String) -> ApiError {
     ApiError::Unavailable(format!("exposure totals moved during the enrolment batch ({why}); retry"))
 }
 
-/// The application of a call if it may be enrolled as asked: it is the caller's, APPROVED
-/// and unexpired, and the loan keeps within the approval (amount, rate cap, deadline, term).
+/// The application of a call if it may be enrolled as asked: it is the caller's, and the
+/// domain's approval rules let it be enrolled on the call's business date.
 fn check_application<'a>(
     e: &Enrolment,
     application: Option<&'a ApplicationRecord>,
@@ -383,80 +394,19 @@ fn check_application<'a>(
 ) -> Result<&'a ApplicationRecord, ApiError> {
     let application = application.ok_or_else(|| ApiError::not_found(&e.application_name))?;
     require_bank_visible(&e.caller, &application.bank_id, &e.application_name)?;
-    match application.status.as_of(application.approval_expire_date, e.now.today) {
-        ApplicationStatus::Approved => {}
-        ApplicationStatus::Enrolled => {
-            return Err(refuse(
-                "APPLICATION_ALREADY_ENROLLED",
-                format!("application is already enrolled as loans/{}", application.loan_id.unwrap_or_default()),
-                &[],
-            ));
-        }
-        ApplicationStatus::Expired => {
-            let expiry = application.approval_expire_date.map(|d| d.to_string()).unwrap_or_default();
-            return Err(refuse(
-                "APPROVAL_EXPIRED",
-                format!("the approval expired on {expiry}; submit a new application"),
-                &[("approval_expire_date", expiry)],
-            ));
-        }
-        other => {
-            return Err(refuse(
-                "APPLICATION_NOT_APPROVED",
-                format!("application is {other}; only APPROVED applications can be enrolled"),
-                &[("status", other.to_string())],
-            ));
-        }
-    }
-    let terms = &application.submission.terms;
-    let (disbursed, rate, disbursement_date, maturity) =
-        (e.disbursed, e.annual_rate, e.disbursement_date, e.maturity_date);
-    if disbursed > terms.amount {
-        return Err(refuse(
-            "DISBURSED_ABOVE_APPROVED",
-            format!("disbursed amount {disbursed} is above the approved amount {}", terms.amount),
-            &[("disbursed_amount", disbursed.to_string()), ("approved_amount", terms.amount.to_string())],
-        ));
-    }
-    let cap = policy.rate_cap_on(disbursement_date);
-    if rate > cap {
-        return Err(refuse(
-            "RATE_ABOVE_CAP",
-            format!("annual rate {} is above the cap {} on {disbursement_date}", rate.normalize(), cap.normalize()),
-            &[("annual_rate", rate.normalize().to_string()), ("rate_cap", cap.normalize().to_string())],
-        ));
-    }
-    let deadline = disbursement_date
-        .checked_add_days(Days::new(u64::from(policy.enrolment.max_days_after_disbursement)))
-        .unwrap_or(NaiveDate::MAX);
-    if e.now.today > deadline {
-        return Err(refuse(
-            "ENROLMENT_DEADLINE_PASSED",
-            format!(
-                "loans must be enrolled within {} days of disbursement: the deadline was {deadline}",
-                policy.enrolment.max_days_after_disbursement
-            ),
-            &[("deadline", deadline.to_string())],
-        ));
-    }
-    let latest_maturity =
-        disbursement_date.checked_add_months(Months::new(terms.term_months)).unwrap_or(NaiveDate::MAX);
-    if maturity > latest_maturity {
-        return Err(refuse(
-            "MATURITY_BEYOND_TERM",
-            format!(
-                "maturity {maturity} is after the approved term of {} months ({latest_maturity})",
-                terms.term_months
-            ),
-            &[],
-        ));
-    }
+    let approval = Approval {
+        status: application.status.as_of(application.approval_expire_date, e.now.today),
+        loan_id: application.loan_id,
+        expire_date: application.approval_expire_date,
+        terms: &application.submission.terms,
+    };
+    enrolment::check_approval(policy, e.now.today, &approval, &e.disbursement()).map_err(|r| ApiError::refused(&r))?;
     Ok(application)
 }
 
-/// Checks the capacity limits of one call against the running totals and, when they hold,
-/// adds the loan to them and returns its pool exposure: the enterprise cap (across banks),
-/// the bank's status and quota, the pool's suspension and the leverage limit.
+/// Checks the capacity limits of one call against the running totals (the domain's
+/// enterprise, bank and pool rules) and, when they hold, adds the loan to them and returns
+/// its pool exposure.
 fn check_limits(
     e: &Enrolment,
     application: &ApplicationRecord,
@@ -466,102 +416,23 @@ fn check_limits(
     let disbursed = e.disbursed;
     let uscc = application.submission.enterprise.uscc.to_string();
     let enterprise_now = totals.enterprises.get(&uscc).copied().unwrap_or(Money::ZERO);
-    let enterprise_after = sum(enterprise_now, disbursed)?;
     let enterprise_cap = policy.enterprise_cap_for(application.decision.grade);
-    if enterprise_after > enterprise_cap {
-        return Err(refuse(
-            "ENTERPRISE_CAP_EXCEEDED",
-            format!(
-                "enterprise {uscc} would have {enterprise_after} covered ({enterprise_now} + {disbursed}), above its cap {enterprise_cap}"
-            ),
-            &[
-                ("enterprise_cap", enterprise_cap.to_string()),
-                ("covered_outstanding", enterprise_now.to_string()),
-                ("requested", disbursed.to_string()),
-            ],
-        ));
-    }
+    let refused = |r: Refusal| ApiError::refused(&r);
+    let enterprise_after =
+        enrolment::check_enterprise(&uscc, enterprise_now, disbursed, enterprise_cap).map_err(refused)?;
     let pool_exposure = exposure_of(disbursed, application.decision.pool_share)?;
-
     let bank = totals
         .banks
-        .get(&application.bank_id)
+        .get_mut(&application.bank_id)
         .ok_or_else(|| ApiError::Internal(format!("bank {} of an application is missing", application.bank_id)))?;
-    if bank.status == BankStatus::Suspended {
-        return Err(refuse(
-            "BANK_SUSPENDED",
-            format!("bank {} is suspended: {}", bank.bank_id, bank.status_reason),
-            &[],
-        ));
-    }
-    let bank_before = bank.quota_used;
-    let bank_after = sum(bank_before, disbursed)?;
-    if bank_after > bank.quota {
-        return Err(refuse(
-            "BANK_QUOTA_EXCEEDED",
-            format!(
-                "bank {} would use {bank_after} of its quota {} ({bank_before} used + {disbursed})",
-                bank.bank_id, bank.quota
-            ),
-            &[
-                ("quota", bank.quota.to_string()),
-                ("quota_used", bank_before.to_string()),
-                ("requested", disbursed.to_string()),
-            ],
-        ));
-    }
-
-    pool_takes(&totals.pool, policy, disbursed)?;
-    let covered_after = sum(totals.pool.covered_outstanding, disbursed)?;
+    let bank_after = enrolment::check_bank(bank, disbursed).map_err(refused)?;
+    let covered_after = enrolment::check_pool(policy, &totals.pool, disbursed).map_err(refused)?;
 
     // Every limit holds: the loan counts from here on for the calls after it.
+    bank.quota_used = bank_after;
     totals.enterprises.insert(uscc, enterprise_after);
-    if let Some(bank) = totals.banks.get_mut(&application.bank_id) {
-        bank.quota_used = bank_after;
-    }
     totals.pool.covered_outstanding = covered_after;
     Ok(pool_exposure)
-}
-
-/// Whether the pool, with these totals, takes a new loan of `requested`: not suspended (by
-/// hand, or net pool assets below the policy's share of committed capital), and covered
-/// outstanding after it within max leverage × net pool assets.
-fn pool_takes(pool: &PoolAfter, policy: &Policy, requested: Money) -> Result<(), ApiError> {
-    let net_pool_assets = pool.net_pool_assets;
-    let committed = pool.committed_capital;
-    let floor = committed.mul_half_up(policy.pool.suspension_net_assets_ratio).unwrap_or(Money::ZERO);
-    if pool.suspended || net_pool_assets < floor {
-        let why = if pool.suspended {
-            pool.suspension_reason.clone()
-        } else {
-            format!("net pool assets {net_pool_assets} are below {floor}, 20% of committed capital {committed}")
-        };
-        return Err(refuse(
-            "POOL_SUSPENDED",
-            format!("the pool takes no new enrolments: {why}"),
-            &[("net_pool_assets", net_pool_assets.to_string()), ("committed_capital", committed.to_string())],
-        ));
-    }
-    let covered_now = pool.covered_outstanding;
-    let covered_after = sum(covered_now, requested)?;
-    let capacity = net_pool_assets.to_decimal() * policy.pool.max_leverage;
-    if covered_after.to_decimal() > capacity {
-        return Err(refuse(
-            "LEVERAGE_LIMIT_EXCEEDED",
-            format!(
-                "covered outstanding would be {covered_after} ({covered_now} + {requested}), above {} × net pool assets {net_pool_assets} = {}",
-                policy.pool.max_leverage,
-                capacity.round_dp(2)
-            ),
-            &[
-                ("covered_outstanding", covered_now.to_string()),
-                ("net_pool_assets", net_pool_assets.to_string()),
-                ("max_leverage", policy.pool.max_leverage.to_string()),
-                ("requested", requested.to_string()),
-            ],
-        ));
-    }
-    Ok(())
 }
 
 fn new_loan(e: &Enrolment, application: &ApplicationRecord, pool_exposure: Money, policy: &Policy) -> NewLoan {

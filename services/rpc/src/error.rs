@@ -91,6 +91,15 @@ impl ApiError {
         }
     }
 
+    /// FAILED_PRECONDITION for a business rule's refusal: its reason, words and figures.
+    pub fn refused(rule: &impl domain::Rule) -> ApiError {
+        ApiError::FailedPrecondition {
+            reason: rule.reason().to_owned(),
+            message: rule.to_string(),
+            metadata: rule.figures().into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
+        }
+    }
+
     /// NOT_FOUND for a resource name.
     pub fn not_found(resource: impl Into<String>) -> ApiError {
         ApiError::NotFound { resource: resource.into() }

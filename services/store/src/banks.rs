@@ -32,6 +32,19 @@ pub struct BankRecord {
     pub created_at: chrono::DateTime<Utc>,
 }
 
+impl BankRecord {
+    /// The bank as the enrolment limits see it.
+    pub fn standing(&self) -> domain::enrolment::BankStanding {
+        domain::enrolment::BankStanding {
+            bank_id: self.bank_id.clone(),
+            status: self.status,
+            status_reason: self.status_reason.clone(),
+            quota: self.quota,
+            quota_used: self.quota_used,
+        }
+    }
+}
+
 impl TryFrom<bank::Model> for BankRecord {
     type Error = StoreError;
 

@@ -16,9 +16,9 @@ use sea_orm::{
 use crate::applications::ApplicationRecord;
 use crate::banks::BankRecord;
 use crate::entities::{application, bank, enterprise_exposure, loan, pool_totals};
-use crate::exposure::PoolAfter;
 use crate::loans::{LoanRecord, NewLoan};
 use crate::{StoreError, union_all};
+use domain::enrolment::PoolStanding;
 
 /// The applications with these ids that exist, locked until the transaction ends (taken in
 /// id order, so two batches never wait on each other in a cycle).
@@ -111,8 +111,8 @@ pub async fn banks(
     rows.into_iter().map(|row| BankRecord::try_from(row).map(|b| (b.bank_id.clone(), b))).collect()
 }
 
-fn pool_figures(row: pool_totals::Model) -> PoolAfter {
-    PoolAfter {
+fn pool_figures(row: pool_totals::Model) -> PoolStanding {
+    PoolStanding {
         covered_outstanding: Money::from_fen(row.covered_outstanding_fen),
         net_pool_assets: Money::from_fen(row.net_pool_assets_fen),
         committed_capital: Money::from_fen(row.committed_capital_fen),
@@ -122,7 +122,7 @@ fn pool_figures(row: pool_totals::Model) -> PoolAfter {
 }
 
 /// The pool's totals; with `lock`, locked until the transaction ends (take it last).
-pub async fn pool(connection: &impl ConnectionTrait, lock: bool) -> Result<PoolAfter, StoreError> {
+pub async fn pool(connection: &impl ConnectionTrait, lock: bool) -> Result<PoolStanding, StoreError> {
     let mut query = pool_totals::Entity::find_by_id(1);
     if lock {
         query = query.lock_exclusive();
@@ -208,7 +208,7 @@ pub async fn add_to_pool(
     outstanding: Money,
     pool_exposure: Money,
     loans: i64,
-) -> Result<PoolAfter, StoreError> {
+) -> Result<PoolStanding, StoreError> {
     let add = |column: &str, value: i64| Expr::col(Alias::new(column)).add(value);
     let rows = pool_totals::Entity::update_many()
         .col_expr(pool_totals::Column::CoveredOutstandingFen, add("covered_outstanding_fen", outstanding.fen()))

@@ -49,21 +49,6 @@ pub async fn enterprise_outstanding(connection: &impl ConnectionTrait, uscc: &st
     Ok(Money::from_fen(row.map_or(0, |r| r.covered_outstanding_fen)))
 }
 
-/// The pool's totals that enrolment limits are checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolAfter {
-    /// Covered outstanding including the new loan.
-    pub covered_outstanding: Money,
-    /// Net pool assets (running total kept by every posting).
-    pub net_pool_assets: Money,
-    /// Committed capital (running total kept by every posting).
-    pub committed_capital: Money,
-    /// Suspended by hand.
-    pub suspended: bool,
-    /// Why.
-    pub suspension_reason: String,
-}
-
 /// Adds newly enrolled loans to their bank's totals and returns the bank after it.
 pub async fn add_loan_to_bank(
     connection: &impl ConnectionTrait,
