@@ -57,12 +57,96 @@ impl ClaimStatus {
     }
 }
 
+/// What a risk officer does to a pending claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Approves it.
+    Approve,
+    /// Rejects it.
+    Reject,
+}
+
+impl Decision {
+    fn past_tense(self) -> &'static str {
+        match self {
+            Decision::Approve => "approved",
+            Decision::Reject => "rejected",
+        }
+    }
+}
+
+/// What one more approval does to a pending claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalStep {
+    /// Another officer must approve too (four eyes).
+    AwaitsSecond,
+    /// The last approval needed: the claim is decided.
+    Decides,
+}
+
+/// Whether `approver` may approve a claim in `status` that `approvers` approved before
+/// (four eyes: never the same officer twice), and what the approval does.
+pub fn approve(
+    status: ClaimStatus,
+    approvers: &[&str],
+    required: u32,
+    approver: &str,
+) -> Result<ApprovalStep, ClaimError> {
+    check_pending(status, Decision::Approve)?;
+    if approvers.contains(&approver) {
+        return Err(ClaimError::SameApprover);
+    }
+    let given = u32::try_from(approvers.len()).unwrap_or(u32::MAX).saturating_add(1);
+    Ok(if given < required { ApprovalStep::AwaitsSecond } else { ApprovalStep::Decides })
+}
+
+/// Whether a claim in `status` may still be decided (`action`).
+pub fn check_pending(status: ClaimStatus, action: Decision) -> Result<(), ClaimError> {
+    match status {
+        ClaimStatus::Filed | ClaimStatus::PartiallyApproved => Ok(()),
+        ClaimStatus::Approved | ClaimStatus::Rejected | ClaimStatus::Paid => {
+            Err(ClaimError::NotPending { status, action })
+        }
+    }
+}
+
+/// A claim decided by its last approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    /// The bank's annual cap left before this claim.
+    pub cap_remaining: Money,
+    /// What the pool pays: min(pool share × loss, the cap left), half-up once.
+    pub compensation: Money,
+    /// APPROVED (payable), or PAID when there is nothing to pay (a used-up cap).
+    pub status: ClaimStatus,
+}
+
+/// Decides an approved claim against the bank's compensation this year (`cap_used`): a
+/// used-up cap still decides it, for what the cap leaves, 0.00 included.
+pub fn decide(policy: &Policy, principal_loss: Money, pool_share: Decimal, cap_used: Money) -> Decided {
+    let cap_remaining = policy.claims.annual_cap_per_bank.saturating_sub(cap_used);
+    let compensation = compensation(principal_loss, pool_share, cap_remaining);
+    let status = if compensation.is_zero() { ClaimStatus::Paid } else { ClaimStatus::Approved };
+    Decided { cap_remaining, compensation, status }
+}
+
 /// Why a claim, approval or recovery is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimError {
-    /// The loan is not DEFAULTED.
-    #[error("loan is {0}; only DEFAULTED loans can be claimed")]
-    LoanNotDefaulted(String),
+    /// The loan has a live claim already.
+    #[error("{loan} already has a claim")]
+    AlreadyClaimed {
+        /// The loan's resource name.
+        loan: String,
+    },
+    /// The claim was decided already.
+    #[error("claim is {}; only FILED or PARTIALLY_APPROVED claims are {}", .status.as_str(), .action.past_tense())]
+    NotPending {
+        /// Its status.
+        status: ClaimStatus,
+        /// What was asked.
+        action: Decision,
+    },
     /// Filed after the deadline.
     #[error("the claim deadline was {deadline} ({days} days after the default on {default_date})")]
     DeadlinePassed {
@@ -94,11 +178,11 @@ pub enum ClaimError {
     },
 }
 
-impl ClaimError {
-    /// Stable reason code.
-    pub fn reason(&self) -> &'static str {
+impl crate::Rule for ClaimError {
+    fn reason(&self) -> &'static str {
         match self {
-            ClaimError::LoanNotDefaulted(_) => "LOAN_NOT_DEFAULTED",
+            ClaimError::AlreadyClaimed { .. } => "LOAN_ALREADY_CLAIMED",
+            ClaimError::NotPending { .. } => "CLAIM_NOT_PENDING",
             ClaimError::DeadlinePassed { .. } => "CLAIM_DEADLINE_PASSED",
             ClaimError::BeforeDefault { .. } => "CLAIM_BEFORE_DEFAULT",
             ClaimError::SameApprover => "SAME_APPROVER",
@@ -159,6 +243,7 @@ pub fn check_recovery(recovered_so_far: Money, recovery: Money, principal_loss: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Rule;
 
     fn money(text: &str) -> Money {
         Money::parse_signed(text).unwrap()
@@ -202,5 +287,39 @@ mod tests {
             check_recovery(money("100.00"), money("900.01"), money("1000.00")).unwrap_err().reason(),
             "RECOVERIES_EXCEED_LOSS"
         );
+    }
+
+    #[test]
+    fn approvals_follow_four_eyes_and_only_pending_claims_are_decided() {
+        use ClaimStatus::*;
+        type Case<'a> = (ClaimStatus, &'a [&'a str], u32, &'a str, Result<ApprovalStep, &'a str>);
+        let cases: [Case<'_>; 7] = [
+            (Filed, &[], 1, "k1", Ok(ApprovalStep::Decides)),
+            (Filed, &[], 2, "k1", Ok(ApprovalStep::AwaitsSecond)),
+            (PartiallyApproved, &["k1"], 2, "k2", Ok(ApprovalStep::Decides)),
+            (PartiallyApproved, &["k1"], 2, "k1", Err("SAME_APPROVER")),
+            (Approved, &["k1"], 1, "k2", Err("CLAIM_NOT_PENDING")),
+            (Rejected, &[], 1, "k1", Err("CLAIM_NOT_PENDING")),
+            (Paid, &["k1"], 1, "k2", Err("CLAIM_NOT_PENDING")),
+        ];
+        for (status, approvers, required, approver, expected) in cases {
+            let outcome = approve(status, approvers, required, approver);
+            assert_eq!(outcome.map_err(|e| e.reason()), expected, "{status:?} {approvers:?} {approver}");
+        }
+        let decided = check_pending(Rejected, Decision::Reject).unwrap_err();
+        assert_eq!(decided.to_string(), "claim is REJECTED; only FILED or PARTIALLY_APPROVED claims are rejected");
+        assert!(check_pending(PartiallyApproved, Decision::Reject).is_ok());
+    }
+
+    #[test]
+    fn a_decision_pays_what_the_cap_leaves_and_nothing_is_paid_when_it_is_used_up() {
+        let policy = Policy::default_policy();
+        let (loss, share) = (money("2400000.00"), Decimal::new(70, 2));
+        let whole = decide(&policy, loss, share, Money::ZERO);
+        assert_eq!((whole.compensation, whole.status), (money("1680000.00"), ClaimStatus::Approved));
+        let cut = decide(&policy, loss, share, money("9000000.00"));
+        assert_eq!((cut.cap_remaining, cut.compensation), (money("1000000.00"), money("1000000.00")));
+        let none = decide(&policy, loss, share, money("10000000.00"));
+        assert_eq!((none.compensation, none.status), (Money::ZERO, ClaimStatus::Paid));
     }
 }

@@ -275,15 +275,23 @@ pub enum LedgerError {
     },
 }
 
-impl LedgerError {
-    /// Stable reason code.
-    pub fn reason(&self) -> &'static str {
+impl crate::Rule for LedgerError {
+    fn reason(&self) -> &'static str {
         match self {
             LedgerError::TooFewPostings | LedgerError::BadPosting(_) | LedgerError::Unbalanced { .. } => {
                 "ENTRY_NOT_BALANCED"
             }
             LedgerError::WouldGoNegative { account, .. } if account == "escrow_cash" => "INSUFFICIENT_ESCROW_CASH",
             LedgerError::WouldGoNegative { .. } => "BALANCE_WOULD_GO_NEGATIVE",
+        }
+    }
+
+    fn figures(&self) -> Vec<(&'static str, String)> {
+        match self {
+            LedgerError::WouldGoNegative { account, balance, change } => {
+                vec![("account", account.clone()), ("balance", balance.to_string()), ("change", change.to_string())]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -494,6 +502,7 @@ impl Balances {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Rule;
 
     fn date() -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 1, 15).unwrap()

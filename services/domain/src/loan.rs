@@ -92,6 +92,62 @@ impl ApplicationStatus {
     }
 }
 
+/// What a bank or a risk officer does to an application after it is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationEvent {
+    /// A risk officer decides a referred application.
+    Reviewed {
+        /// Approved (else rejected).
+        approve: bool,
+    },
+    /// The bank withdraws it.
+    Withdrawn,
+}
+
+/// An application event its status does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("application is {status}; {}", match .event {
+    ApplicationEvent::Reviewed { .. } => "only REFERRED applications are reviewed",
+    ApplicationEvent::Withdrawn => "only APPROVED or REFERRED applications can be withdrawn",
+})]
+pub struct ApplicationTransitionError {
+    /// The application's status.
+    pub status: ApplicationStatus,
+    /// What was asked.
+    pub event: ApplicationEvent,
+}
+
+impl crate::Rule for ApplicationTransitionError {
+    fn reason(&self) -> &'static str {
+        match self.event {
+            ApplicationEvent::Reviewed { .. } => "APPLICATION_NOT_REFERRED",
+            ApplicationEvent::Withdrawn => "APPLICATION_NOT_WITHDRAWABLE",
+        }
+    }
+
+    fn figures(&self) -> Vec<(&'static str, String)> {
+        vec![("status", self.status.to_string())]
+    }
+}
+
+impl ApplicationStatus {
+    /// The status after `event` (enrolment is decided by [`crate::enrolment`]).
+    pub fn on(self, event: ApplicationEvent) -> Result<ApplicationStatus, ApplicationTransitionError> {
+        match (self, event) {
+            (ApplicationStatus::Referred, ApplicationEvent::Reviewed { approve: true }) => {
+                Ok(ApplicationStatus::Approved)
+            }
+            (ApplicationStatus::Referred, ApplicationEvent::Reviewed { approve: false }) => {
+                Ok(ApplicationStatus::Rejected)
+            }
+            (ApplicationStatus::Approved | ApplicationStatus::Referred, ApplicationEvent::Withdrawn) => {
+                Ok(ApplicationStatus::Withdrawn)
+            }
+            (status, event) => Err(ApplicationTransitionError { status, event }),
+        }
+    }
+}
+
 impl LoanStatus {
     /// Closed loans carry no exposure and take no reports.
     pub fn is_closed(self) -> bool {
@@ -158,17 +214,139 @@ pub enum ReportError {
     /// Repaid but something still outstanding.
     #[error("a repaid loan must report outstanding 0.00, not {0}")]
     RepaidWithOutstanding(Money),
+    /// A claim is live on the loan.
+    #[error(
+        "{loan} has claims/{claim_id} ({}); money the borrower pays after a claim is filed is reported with ReportRecovery",
+        .claim_status.as_str()
+    )]
+    Claimed {
+        /// The loan's resource name.
+        loan: String,
+        /// The live claim.
+        claim_id: i64,
+        /// Its status.
+        claim_status: crate::claims::ClaimStatus,
+        /// The loan's status.
+        loan_status: LoanStatus,
+    },
 }
 
-impl ReportError {
-    /// Stable reason code.
-    pub fn reason(&self) -> &'static str {
+impl crate::Rule for ReportError {
+    fn reason(&self) -> &'static str {
         match self {
             ReportError::NotReportable(_) => "LOAN_NOT_REPORTABLE",
             ReportError::DateBeforePrevious { .. } => "REPORT_DATE_BEFORE_PREVIOUS",
             ReportError::OutstandingIncreased { .. } => "OUTSTANDING_INCREASED",
             ReportError::RepaidWithOutstanding(_) => "REPAID_WITH_OUTSTANDING",
+            ReportError::Claimed { .. } => "LOAN_CLAIMED",
         }
+    }
+
+    fn figures(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ReportError::Claimed { claim_id, loan_status, .. } => {
+                vec![("claim", format!("claims/{claim_id}")), ("status", loan_status.to_string())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What moves a covered loan after enrolment, besides the bank's status reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoanEvent {
+    /// The bank files a claim on the defaulted loan.
+    ClaimFiled,
+    /// Its claim is approved (for any amount, 0.00 included).
+    ClaimApproved,
+    /// Its claim is rejected: the loan is defaulted again and may be claimed anew.
+    ClaimRejected,
+    /// The bank reports a recovery on `date`; a final one closes the loan.
+    Recovered {
+        /// The last recovery there will be.
+        last: bool,
+        /// When.
+        date: NaiveDate,
+    },
+    /// The compensated loan is written off (closed) on `date`.
+    WrittenOff {
+        /// When.
+        date: NaiveDate,
+    },
+}
+
+/// An event the loan's status does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("loan is {status}; {}", allowed(*.event))]
+pub struct TransitionError {
+    /// The loan's status.
+    pub status: LoanStatus,
+    /// What was asked.
+    pub event: LoanEvent,
+}
+
+fn allowed(event: LoanEvent) -> &'static str {
+    match event {
+        LoanEvent::ClaimFiled => "only DEFAULTED loans can be claimed",
+        LoanEvent::ClaimApproved => "only CLAIMED loans are compensated",
+        LoanEvent::ClaimRejected => "only CLAIMED loans go back to DEFAULTED when their claim is rejected",
+        LoanEvent::Recovered { .. } => "recoveries are reported on compensated loans",
+        LoanEvent::WrittenOff { .. } => "only compensated loans are closed (written off)",
+    }
+}
+
+impl crate::Rule for TransitionError {
+    fn reason(&self) -> &'static str {
+        match self.event {
+            LoanEvent::ClaimFiled => "LOAN_NOT_DEFAULTED",
+            LoanEvent::ClaimApproved | LoanEvent::ClaimRejected => "LOAN_NOT_CLAIMED",
+            LoanEvent::Recovered { .. } | LoanEvent::WrittenOff { .. } => "LOAN_NOT_COMPENSATED",
+        }
+    }
+}
+
+impl LoanState {
+    /// The state after `event`, or why the loan's status does not allow it:
+    ///
+    /// ```text
+    /// DEFAULTED ──ClaimFiled──▶ CLAIMED ──ClaimApproved──▶ COMPENSATED ──Recovered──▶ RECOVERING
+    ///     ▲                        │                            │    └──Recovered(last), WrittenOff──▶ CLOSED
+    ///     └──────ClaimRejected─────┘                            RECOVERING ──Recovered(last), WrittenOff──▶ CLOSED
+    /// ```
+    pub fn on(&self, event: LoanEvent) -> Result<LoanState, TransitionError> {
+        use LoanStatus::{Claimed, Closed, Compensated, Defaulted, Recovering};
+        let refused = Err(TransitionError { status: self.status, event });
+        let (status, closed_on) = match (self.status, event) {
+            (Defaulted, LoanEvent::ClaimFiled) => (Claimed, None),
+            (Claimed, LoanEvent::ClaimApproved) => (Compensated, None),
+            (Claimed, LoanEvent::ClaimRejected) => (Defaulted, None),
+            (Compensated | Recovering, LoanEvent::Recovered { last: false, .. }) => (Recovering, None),
+            (Compensated | Recovering, LoanEvent::Recovered { last: true, date } | LoanEvent::WrittenOff { date }) => {
+                (Closed, Some(date))
+            }
+            _ => return refused,
+        };
+        let mut next = self.clone();
+        next.status = status;
+        if let Some(date) = closed_on {
+            next.last_report_date = next.last_report_date.max(date);
+        }
+        Ok(next)
+    }
+}
+
+/// Whether the bank may report the loan's status: not once a claim is live on it (what the
+/// borrower pays then is a recovery).
+pub fn check_reportable(
+    loan: &str,
+    live_claim: Option<(i64, crate::claims::ClaimStatus)>,
+    status: LoanStatus,
+) -> Result<(), ReportError> {
+    match live_claim {
+        Some((claim_id, claim_status)) => {
+            Err(ReportError::Claimed { loan: loan.to_owned(), claim_id, claim_status, loan_status: status })
+        }
+        None => Ok(()),
     }
 }
 
@@ -232,6 +410,7 @@ pub fn apply_report(policy: &Policy, state: &LoanState, report: &StatusReport) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Rule;
 
     fn date(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -316,5 +495,66 @@ mod tests {
         );
         let zero = report(0, Classification::Normal, "0.00");
         assert_eq!(apply_report(&policy, &state(), &zero).unwrap().status, LoanStatus::Repaid);
+    }
+
+    #[test]
+    fn every_loan_event_moves_only_the_statuses_it_names() {
+        use LoanStatus::*;
+        let day = date("2025-08-01");
+        let events = [
+            LoanEvent::ClaimFiled,
+            LoanEvent::ClaimApproved,
+            LoanEvent::ClaimRejected,
+            LoanEvent::Recovered { last: false, date: day },
+            LoanEvent::Recovered { last: true, date: day },
+            LoanEvent::WrittenOff { date: day },
+        ];
+        // For each status, where each event (in the order above) leads; None: refused.
+        let table: [(LoanStatus, [Option<LoanStatus>; 6]); 8] = [
+            (Active, [None, None, None, None, None, None]),
+            (Overdue, [None, None, None, None, None, None]),
+            (Defaulted, [Some(Claimed), None, None, None, None, None]),
+            (Claimed, [None, Some(Compensated), Some(Defaulted), None, None, None]),
+            (Compensated, [None, None, None, Some(Recovering), Some(Closed), Some(Closed)]),
+            (Recovering, [None, None, None, Some(Recovering), Some(Closed), Some(Closed)]),
+            (Repaid, [None, None, None, None, None, None]),
+            (Closed, [None, None, None, None, None, None]),
+        ];
+        for (from, expected) in table {
+            let loan = LoanState { status: from, ..state() };
+            for (event, to) in events.iter().zip(expected) {
+                let outcome = loan.on(*event);
+                assert_eq!(outcome.as_ref().ok().map(|s| s.status), to, "{from} on {event:?}");
+                if let Err(refused) = outcome {
+                    assert_eq!(refused.status, from);
+                    assert!(refused.to_string().starts_with(&format!("loan is {from}; ")), "{refused}");
+                }
+            }
+        }
+        let closed = LoanState { status: Compensated, ..state() }.on(LoanEvent::WrittenOff { date: day }).unwrap();
+        assert_eq!(closed.last_report_date, day, "closing dates the loan's last change");
+        let refused = LoanState { status: Active, ..state() }.on(LoanEvent::ClaimFiled).unwrap_err();
+        assert_eq!(
+            (refused.reason(), refused.to_string().as_str()),
+            ("LOAN_NOT_DEFAULTED", "loan is ACTIVE; only DEFAULTED loans can be claimed")
+        );
+    }
+
+    #[test]
+    fn application_events_need_the_status_they_name() {
+        use ApplicationStatus::*;
+        let review = ApplicationEvent::Reviewed { approve: true };
+        assert_eq!(Referred.on(review), Ok(Approved));
+        assert_eq!(Referred.on(ApplicationEvent::Reviewed { approve: false }), Ok(Rejected));
+        assert_eq!(Approved.on(ApplicationEvent::Withdrawn), Ok(Withdrawn));
+        assert_eq!(Referred.on(ApplicationEvent::Withdrawn), Ok(Withdrawn));
+        for status in [Submitted, Approved, Rejected, Enrolled, Expired, Withdrawn] {
+            assert_eq!(status.on(review).unwrap_err().reason(), "APPLICATION_NOT_REFERRED", "{status}");
+        }
+        for status in [Submitted, Rejected, Enrolled, Expired, Withdrawn] {
+            let refused = status.on(ApplicationEvent::Withdrawn).unwrap_err();
+            assert_eq!(refused.reason(), "APPLICATION_NOT_WITHDRAWABLE", "{status}");
+            assert_eq!(refused.figures(), vec![("status", status.to_string())]);
+        }
     }
 }

@@ -268,15 +268,129 @@ pub enum SettlementError {
         /// Outstanding.
         outstanding: Money,
     },
+    /// Confirmed before.
+    #[error("{statement} is already confirmed")]
+    AlreadyConfirmed {
+        /// The statement's resource name.
+        statement: String,
+    },
+    /// Its content is not what finance reviewed.
+    #[error("{statement} has content {now} now, not the {reviewed} that was reviewed; review it again")]
+    Changed {
+        /// The statement's resource name.
+        statement: String,
+        /// Its content hash now.
+        now: String,
+        /// The hash finance reviewed.
+        reviewed: String,
+    },
+    /// A later month of the bank is confirmed: it carries what this one left open.
+    #[error("statements/{later} of {bank} for {period} is confirmed already; it carries what this month left open")]
+    LaterConfirmed {
+        /// The later statement's id.
+        later: i64,
+        /// The bank.
+        bank: BankId,
+        /// The later month.
+        period: Period,
+    },
+    /// Its items changed since it was built.
+    #[error("the items of {statement} changed since it was built; run the settlement again")]
+    Stale {
+        /// The statement's resource name.
+        statement: String,
+    },
+    /// It takes no payments.
+    #[error("{statement} is {}; {}", .status.as_str(), not_payable_why(*.status, *.carried_to))]
+    NotPayable {
+        /// The statement's resource name.
+        statement: String,
+        /// Its status.
+        status: Status,
+        /// The statement carrying its remainder, if carried forward.
+        carried_to: Option<i64>,
+    },
 }
 
-impl SettlementError {
-    /// Stable reason code.
-    pub fn reason(&self) -> &'static str {
+fn not_payable_why(status: Status, carried_to: Option<i64>) -> String {
+    match (status, carried_to) {
+        (Status::CarriedForward, Some(later)) => {
+            format!("what it left unpaid is carried by statements/{later}: record the payment there")
+        }
+        (Status::Draft, _) => "confirm it first".to_owned(),
+        _ => "nothing is outstanding on it".to_owned(),
+    }
+}
+
+/// A draft as finance asks to confirm it.
+#[derive(Debug, Clone, Copy)]
+pub struct Confirmation<'a> {
+    /// The statement's resource name.
+    pub statement: &'a str,
+    /// Its status.
+    pub status: Status,
+    /// Its month.
+    pub period: Period,
+    /// Its content hash as stored.
+    pub content_sha256: &'a str,
+    /// The hash finance reviewed.
+    pub reviewed_sha256: &'a str,
+    /// A later confirmed statement of the bank (id, month), if any.
+    pub later_confirmed: Option<(i64, Period)>,
+    /// The bank.
+    pub bank: &'a BankId,
+}
+
+/// Whether the draft may be confirmed on `today`: not confirmed before, its month over, its
+/// content what finance reviewed, and no later month of the bank confirmed.
+pub fn check_confirmable(draft: &Confirmation<'_>, today: NaiveDate) -> Result<(), SettlementError> {
+    if draft.status.is_confirmed() {
+        return Err(SettlementError::AlreadyConfirmed { statement: draft.statement.to_owned() });
+    }
+    check_period_ended(draft.period, today)?;
+    if draft.content_sha256 != draft.reviewed_sha256 {
+        return Err(SettlementError::Changed {
+            statement: draft.statement.to_owned(),
+            now: draft.content_sha256.to_owned(),
+            reviewed: draft.reviewed_sha256.to_owned(),
+        });
+    }
+    if let Some((later, period)) = draft.later_confirmed {
+        return Err(SettlementError::LaterConfirmed { later, bank: draft.bank.clone(), period });
+    }
+    Ok(())
+}
+
+/// Whether the statement rebuilt from the books now (`current`) is still the draft.
+pub fn check_unchanged(statement: &str, draft: &Statement, current: &Statement) -> Result<(), SettlementError> {
+    if draft == current { Ok(()) } else { Err(SettlementError::Stale { statement: statement.to_owned() }) }
+}
+
+/// Whether a statement in `status` takes payments.
+pub fn check_payable(statement: &str, status: Status, carried_to: Option<i64>) -> Result<(), SettlementError> {
+    if status.takes_payments() {
+        Ok(())
+    } else {
+        Err(SettlementError::NotPayable { statement: statement.to_owned(), status, carried_to })
+    }
+}
+
+/// Whether a payment of `amount` fits in what is `outstanding`.
+pub fn check_payment(amount: Money, outstanding: Money) -> Result<(), SettlementError> {
+    if amount > outstanding { Err(SettlementError::AboveOutstanding { amount, outstanding }) } else { Ok(()) }
+}
+
+impl crate::Rule for SettlementError {
+    fn reason(&self) -> &'static str {
         match self {
             SettlementError::PeriodNotEnded { .. } => "PERIOD_NOT_ENDED",
             SettlementError::ItemSettledSince { .. } => "STATEMENT_ITEM_SETTLED_SINCE",
             SettlementError::AboveOutstanding { .. } => "PAYMENT_ABOVE_OUTSTANDING",
+            SettlementError::AlreadyConfirmed { .. } => "STATEMENT_ALREADY_CONFIRMED",
+            SettlementError::Changed { .. } => "STATEMENT_CHANGED",
+            SettlementError::LaterConfirmed { .. } => "LATER_STATEMENT_CONFIRMED",
+            SettlementError::Stale { .. } => "STATEMENT_STALE",
+            SettlementError::NotPayable { .. } => "STATEMENT_NOT_PAYABLE",
         }
     }
 }
@@ -404,6 +518,7 @@ mod tests {
     use expect_test::expect;
 
     use super::*;
+    use crate::Rule;
 
     fn money(text: &str) -> Money {
         Money::parse_signed(text).unwrap()

@@ -5,9 +5,12 @@ mod enrolment;
 mod wire;
 
 use domain::bank::automatic_status;
-use domain::loan::{ApplicationStatus, LoanState, StatusReport, apply_report, is_non_performing};
+use domain::loan::{
+    ApplicationEvent, ApplicationStatus, LoanState, ReportError, StatusReport, apply_report, check_reportable,
+    is_non_performing,
+};
 use domain::underwriting::{Context, Outcome, underwrite};
-use domain::{BankId, BankStatus, Money, Principal, Role};
+use domain::{BankId, BankStatus, Money, Principal, Role, Rule};
 use proto::v1::{self as pb, loan_application_service_server::LoanApplicationService};
 use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today, parse_fraction};
@@ -234,15 +237,9 @@ impl Loans {
             let record = store::applications::get_for_update(txn, id).await?;
             let record = visible_application(&caller, record, &body.name)?;
             let status = record.status.as_of(record.approval_expire_date, today);
-            if !matches!(status, ApplicationStatus::Approved | ApplicationStatus::Referred) {
-                return Err(refuse(
-                    "APPLICATION_NOT_WITHDRAWABLE",
-                    format!("application is {status}; only APPROVED or REFERRED applications can be withdrawn"),
-                    &[("status", status.to_string())],
-                ));
-            }
+            let withdrawn = status.on(ApplicationEvent::Withdrawn).map_err(|r| ApiError::refused(&r))?;
             let change = ApplicationChange {
-                status: Some(ApplicationStatus::Withdrawn),
+                status: Some(withdrawn),
                 withdraw_reason: Some(body.reason.trim().to_owned()),
                 ..Default::default()
             };
@@ -271,21 +268,15 @@ impl Loans {
         idempotent!(self.state, &caller, REVIEW, request_id, &body, |txn| {
             let record =
                 store::applications::get_for_update(txn, id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
-            if record.status != ApplicationStatus::Referred {
-                return Err(refuse(
-                    "APPLICATION_NOT_REFERRED",
-                    format!("application is {}; only REFERRED applications are reviewed", record.status),
-                    &[("status", record.status.to_string())],
-                ));
-            }
             let approve = verdict == pb::ReviewVerdict::Approve;
+            let status = record.status.on(ApplicationEvent::Reviewed { approve }).map_err(|r| ApiError::refused(&r))?;
             let change = ApplicationChange {
-                status: Some(if approve { ApplicationStatus::Approved } else { ApplicationStatus::Rejected }),
+                status: Some(status),
                 review: Some(ReviewRecord {
                     verdict: if approve { "APPROVE" } else { "REJECT" }.to_owned(),
                     reason: reason.clone(),
                     reviewer: caller.key_id.clone(),
-                    reviewed_at: chrono::Utc::now(),
+                    reviewed_at: store::clock::instant(),
                 }),
                 approval_expire_date: approve.then(|| domain::underwriting::approval_expiry(&policy, today)),
                 ..Default::default()
@@ -370,21 +361,14 @@ impl Loans {
             let loan = store::loans::get_for_update(txn, id).await?;
             let loan = visible_loan(&caller, loan, &body.loan)?;
             // Once a claim is filed, what the borrower pays is a recovery, not a repayment.
-            if let Some(claim) = store::claims::live_for_loan(txn, id).await? {
-                return Err(refuse(
-                    "LOAN_CLAIMED",
-                    format!(
-                        "{} has claims/{} ({}); money the borrower pays after a claim is filed is reported with ReportRecovery",
-                        body.loan,
-                        claim.claim_id,
-                        claim.status.as_str()
-                    ),
-                    &[("claim", format!("claims/{}", claim.claim_id)), ("status", loan.state.status.to_string())],
-                ));
-            }
-            let next = apply_report(&policy, &loan.state, &report).map_err(|error| {
-                refuse(error.reason(), error.to_string(), &[("status", loan.state.status.to_string())])
-            })?;
+            let live_claim = store::claims::live_for_loan(txn, id).await?.map(|c| (c.claim_id, c.status));
+            let next = check_reportable(&body.loan, live_claim, loan.state.status)
+                .and_then(|()| apply_report(&policy, &loan.state, &report))
+                .map_err(|error| match error {
+                    ReportError::Claimed { .. } => ApiError::refused(&error),
+                    // Every other refusal names the loan's status too.
+                    error => refuse(error.reason(), error.to_string(), &[("status", loan.state.status.to_string())]),
+                })?;
             store::exposure::lock_enterprise(txn, &loan.uscc).await?;
             let bank = store::banks::get_for_update(txn, &loan.bank_id)
                 .await?

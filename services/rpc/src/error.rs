@@ -129,17 +129,7 @@ impl From<store::ledger::PostError> for ApiError {
     /// A ledger rule becomes FAILED_PRECONDITION with its reason and the balances involved.
     fn from(error: store::ledger::PostError) -> ApiError {
         match error {
-            store::ledger::PostError::Rule(rule) => {
-                let metadata = match &rule {
-                    domain::ledger::LedgerError::WouldGoNegative { account, balance, change } => vec![
-                        ("account".to_owned(), account.clone()),
-                        ("balance".to_owned(), balance.to_string()),
-                        ("change".to_owned(), change.to_string()),
-                    ],
-                    _ => Vec::new(),
-                };
-                ApiError::FailedPrecondition { reason: rule.reason().to_owned(), message: rule.to_string(), metadata }
-            }
+            store::ledger::PostError::Rule(rule) => ApiError::refused(&rule),
             store::ledger::PostError::Store(store) => store.into(),
         }
     }
