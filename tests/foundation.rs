@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use proto::v1 as pb;
-use store::sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use tests::{TestDatabase, spawn_app, test_settings};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;

@@ -386,7 +386,7 @@ async fn the_verify_ledger_command_finds_tampering() {
     assert!(String::from_utf8_lossy(&clean.stdout).contains("the books are whole"));
 
     let store = store::Store::connect(&url, 1).await.unwrap();
-    use store::sea_orm::ConnectionTrait;
+    use sea_orm::ConnectionTrait;
     store
         .connection()
         .execute_unprepared("UPDATE accounts SET debit_total_fen = debit_total_fen + 1 WHERE code = 'escrow_cash'")

@@ -464,10 +464,8 @@ async fn enroll(channel: &Channel, setup: &Setup, clients: usize, loans: usize) 
 }
 
 async fn seed(database_url: &str, loans: i64) {
-    use store::sea_orm::ConnectionTrait;
     let store = store::Store::connect(database_url, 2).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let connection = store.connection();
     let started = Instant::now();
     let statements = [
         "INSERT INTO banks (bank_id, display_name, quota_fen, covered_outstanding_fen, pool_exposure_fen, npl_outstanding_fen, status, status_reason, status_manual, created_at, updated_at)
@@ -493,7 +491,7 @@ async fn seed(database_url: &str, loans: i64) {
         "ANALYZE".to_owned(),
     ];
     for statement in statements {
-        connection.execute_unprepared(&statement).await.expect("seed statement");
+        store.execute_script(&statement).await.expect("seed statement");
     }
     println!("seeded {loans} loans in {:.1}s", started.elapsed().as_secs_f64());
 }

@@ -373,7 +373,7 @@ impl Loans {
             let bank = store::banks::get_for_update(txn, &loan.bank_id)
                 .await?
                 .ok_or_else(|| ApiError::Internal(format!("bank {} of loan {id} is missing", loan.bank_id)))?;
-            store::ledger::lock_pool(txn).await?;
+            store::pool::lock(txn).await?;
             let closed = next.status.is_closed();
             let new_outstanding = if closed { Money::ZERO } else { next.outstanding };
             let new_exposure = exposure_of(new_outstanding, loan.pool_share)?;

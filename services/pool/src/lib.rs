@@ -8,7 +8,7 @@ use domain::bank::npl_ratio;
 use domain::ledger::{Account, AccountKind, Contributor, EntryDraft, EntryKind};
 use domain::position::{CoverTotals, StressScenario, figures, stress};
 use domain::terms::Grade;
-use domain::{BankId, BankStatus, Money, Role};
+use domain::{BankStatus, Money, Role};
 use proto::v1::{self as pb, risk_pool_service_server::RiskPoolService};
 use rpc::auth::{principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today, format_date, parse_fraction, timestamp};
@@ -78,28 +78,11 @@ fn ratio_text(value: Option<Decimal>) -> String {
     value.map(rpc::convert::ratio_to_wire).unwrap_or_default()
 }
 
-/// Σ compensation approved for `bank` in `year`, from the annual-cap rows.
-async fn compensation_in_year(
-    connection: &impl store::sea_orm::ConnectionTrait,
-    bank: &BankId,
-    year: i32,
-) -> Result<Money, ApiError> {
-    use store::entities::bank_annual_compensation as annual;
-    use store::sea_orm::EntityTrait;
-    let row =
-        annual::Entity::find_by_id((bank.to_string(), year)).one(connection).await.map_err(store::StoreError::from)?;
-    Ok(Money::from_fen(row.map_or(0, |r| r.compensation_fen)))
-}
-
 impl Pool {
-    async fn exposure(
-        &self,
-        connection: &impl store::sea_orm::ConnectionTrait,
-        bank: &BankRecord,
-    ) -> Result<pb::BankExposure, ApiError> {
+    async fn exposure(&self, connection: &impl store::Db, bank: &BankRecord) -> Result<pb::BankExposure, ApiError> {
         use chrono::Datelike;
         let policy = &self.state.policy;
-        let this_year = compensation_in_year(connection, &bank.bank_id, business_today().year()).await?;
+        let this_year = store::claims::compensation_in_year(connection, &bank.bank_id, business_today().year()).await?;
         let cap = policy.claims.annual_cap_per_bank;
         let (claims, recoveries) = store::claims::bank_claim_totals(connection, &bank.bank_id).await?;
         Ok(pb::BankExposure {
@@ -209,7 +192,7 @@ impl Pool {
             return Err(v.into_error());
         };
         idempotent!(self.state, &caller, REVERSE, request_id, &body, |txn| {
-            store::ledger::lock_pool(txn).await?;
+            store::pool::lock(txn).await?;
             let original =
                 store::ledger::get_entry(txn, entry_id).await?.ok_or_else(|| ApiError::not_found(&body.entry))?;
             let refuse = |reason: &str, message: String| ApiError::precondition(reason, message);
@@ -345,13 +328,9 @@ impl Pool {
                 store::exposure::as_of(connection, date).await?,
                 date,
             ),
-            _ => (store::ledger::balances(connection).await?, store::exposure::current(connection).await?, today),
+            _ => (store::ledger::balances(connection).await?, store::pool::read(connection).await?.cover, today),
         };
-        let pool = store::entities::pool_totals::Entity::find_by_id(1)
-            .one(connection)
-            .await
-            .map_err(store::StoreError::from)?
-            .ok_or_else(|| ApiError::Internal("pool totals row missing".to_owned()))?;
+        let pool = store::pool::read(connection).await?;
         let f = figures(policy, &balances, &totals);
         let received = balances
             .0
@@ -376,7 +355,6 @@ impl Pool {
         } else {
             (false, String::new())
         };
-        use store::sea_orm::EntityTrait;
         Ok(pb::GetPoolPositionResponse {
             position: Some(pb::PoolPosition {
                 as_of: format_date(date),
@@ -393,10 +371,10 @@ impl Pool {
                 headroom: f.headroom.to_string(),
                 npl_ratio: ratio_text(f.npl_ratio),
                 claims_filed: pool.claims_filed,
-                compensation_approved: Money::from_fen(pool.compensation_approved_fen).to_string(),
-                compensation_paid: Money::from_fen(pool.compensation_paid_fen).to_string(),
-                shortfall: Money::from_fen(pool.shortfall_fen).to_string(),
-                recoveries: Money::from_fen(pool.recoveries_fen).to_string(),
+                compensation_approved: pool.compensation_approved.to_string(),
+                compensation_paid: pool.compensation_paid.to_string(),
+                shortfall: pool.shortfall.to_string(),
+                recoveries: pool.recoveries.to_string(),
                 pool_size_target: policy.pool.size_target.to_string(),
                 pool_size_progress: ratio_text(f.pool_size_progress),
                 covered_balance_target: policy.pool.covered_balance_target.to_string(),
@@ -606,16 +584,11 @@ pub async fn verify_ledger(state: &AppState) -> Result<pb::VerifyLedgerResponse,
             .map(|(account, (debits, credits))| (account.clone(), account.balance(*debits, *credits)))
             .collect(),
     );
+    let pool = store::pool::read(connection).await?;
     {
-        use store::sea_orm::EntityTrait;
-        let pool = store::entities::pool_totals::Entity::find_by_id(1)
-            .one(connection)
-            .await
-            .map_err(store::StoreError::from)?
-            .ok_or_else(|| ApiError::Internal("pool totals row missing".to_owned()))?;
         for (name, expected, actual) in [
-            ("net_pool_assets", from_journal.net_pool_assets(), Money::from_fen(pool.net_pool_assets_fen)),
-            ("committed_capital", from_journal.committed_capital(), Money::from_fen(pool.committed_capital_fen)),
+            ("net_pool_assets", from_journal.net_pool_assets(), pool.net_pool_assets),
+            ("committed_capital", from_journal.committed_capital(), pool.committed_capital),
         ] {
             if expected != actual {
                 differ(format!("pool total {name}"), expected.to_string(), actual.to_string());
@@ -623,7 +596,7 @@ pub async fn verify_ledger(state: &AppState) -> Result<pb::VerifyLedgerResponse,
         }
     }
     let recomputed = store::exposure::recompute(connection).await?;
-    let current = store::exposure::current(connection).await?;
+    let current = pool.cover;
     let mut compare_totals = |subject: &str, expected: &CoverTotals, actual: &CoverTotals| {
         for (name, e, a) in [
             ("covered_outstanding", expected.covered_outstanding, actual.covered_outstanding),

@@ -11,9 +11,9 @@ use proto::v1 as pb;
 use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, format_date, timestamp};
 use rpc::{ApiError, idempotent};
+use store::Db;
 use store::claims::{ClaimChange, ClaimRecord, NewClaim};
 use store::exposure::ExposureDelta;
-use store::sea_orm::ConnectionTrait;
 use tonic::Request;
 
 use crate::wire::claim_to_wire;
@@ -30,15 +30,11 @@ fn visible_claim(caller: &Principal, claim: Option<ClaimRecord>, name: &str) -> 
 }
 
 /// Removes a loan's exposure from the running totals and stores its `closed` state.
-async fn close_loan(
-    connection: &impl ConnectionTrait,
-    loan: &store::loans::LoanRecord,
-    closed: &LoanState,
-) -> Result<(), ApiError> {
+async fn close_loan(connection: &impl Db, loan: &store::loans::LoanRecord, closed: &LoanState) -> Result<(), ApiError> {
     // Lock order everywhere: enterprise, bank, pool.
     store::exposure::lock_enterprise(connection, &loan.uscc).await?;
     store::banks::get_for_update(connection, &loan.bank_id).await?;
-    store::ledger::lock_pool(connection).await?;
+    store::pool::lock(connection).await?;
     let npl = if domain::loan::is_non_performing(loan.state.status, loan.state.classification) {
         loan.state.outstanding.fen()
     } else {
@@ -100,7 +96,7 @@ impl Settlement {
             )
             .await?;
             store::loans::set_state(txn, &loan, &claimed, loan.pool_exposure).await?;
-            store::ledger::lock_pool(txn).await?;
+            store::pool::lock(txn).await?;
             store::exposure::add_pool_counters(txn, 1, 0, 0, 0, 0).await?;
             tracing::info!(claim_id = claim.claim_id, loan_id, requested = %requested, "claim filed");
             pb::FileClaimResponse { claim: Some(claim_to_wire(&claim)) }
@@ -149,7 +145,7 @@ impl Settlement {
                 let loan = store::loans::get_for_update(txn, claim.loan_id)
                     .await?
                     .ok_or_else(|| ApiError::Internal(format!("loan of claim {claim_id} missing")))?;
-                store::ledger::lock_pool(txn).await?;
+                store::pool::lock(txn).await?;
                 let used = store::claims::lock_annual(txn, &claim.bank_id, year).await?;
                 // A used-up cap still decides the claim, for 0.00; its breakdown shows the cut.
                 let decided = claims::decide(&policy, claim.principal_loss, claim.pool_share, used);
@@ -261,7 +257,7 @@ impl Settlement {
                 .with_source(format!("claims/{}", claim.claim_id));
                 store::ledger::post(txn, &draft, &caller.key_id, None).await.map_err(ApiError::from)?;
             } else {
-                store::ledger::lock_pool(txn).await?;
+                store::pool::lock(txn).await?;
             }
             let recovery = store::claims::insert_recovery(txn, &claim, amount, pool_part, date, body.r#final).await?;
             store::claims::update(

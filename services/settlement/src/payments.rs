@@ -10,7 +10,7 @@ use proto::v1 as pb;
 use rpc::auth::{principal, require_role};
 use rpc::convert::Violations;
 use rpc::{ApiError, idempotent};
-use store::sea_orm::ConnectionTrait;
+use store::Db;
 use store::statements::{PaymentRecord, StatementRecord};
 use tonic::Request;
 
@@ -67,11 +67,7 @@ impl Settlement {
 
 /// Adds `share` to a claim's settled amount; its shortfall becomes what stays unpaid. Returns
 /// the changes of the pool's paid and shortfall counters, in fen.
-pub(crate) async fn settle_claim(
-    connection: &impl ConnectionTrait,
-    source: &str,
-    share: Money,
-) -> Result<(i64, i64), ApiError> {
+pub(crate) async fn settle_claim(connection: &impl Db, source: &str, share: Money) -> Result<(i64, i64), ApiError> {
     let Some(claim_id) = source.strip_prefix("claims/").and_then(|id| id.parse::<i64>().ok()) else {
         return Ok((0, 0));
     };
@@ -98,7 +94,7 @@ pub(crate) async fn settle_claim(
 /// there is) or the bank's (escrow cash ← its recoveries, then contributions receivable), and
 /// records what it settled, in line order.
 async fn post_payment(
-    connection: &impl ConnectionTrait,
+    connection: &impl Db,
     record: &StatementRecord,
     payment: &PaymentRecord,
     by: &str,

@@ -10,7 +10,7 @@ use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
 use rpc::convert::{Page, Violations, business_today};
 use rpc::{ApiError, idempotent};
 use sha2::{Digest, Sha256};
-use store::sea_orm::ConnectionTrait;
+use store::Db;
 use store::statements::StatementRecord;
 use tonic::Request;
 
@@ -18,15 +18,12 @@ use crate::payments::settle_claim;
 use crate::wire::{StatementExtras, payment_to_wire, statement_to_wire};
 use crate::{CONFIRM, READERS, RUN, Settlement};
 
-pub(crate) async fn entries_of(connection: &impl ConnectionTrait, source: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn entries_of(connection: &impl Db, source: &str) -> Result<Vec<String>, ApiError> {
     let ids = store::ledger::entry_ids_by_source(connection, source).await?;
     Ok(ids.into_iter().map(|id| format!("journalEntries/{id}")).collect())
 }
 
-pub(crate) async fn statement_extras(
-    connection: &impl ConnectionTrait,
-    statement_id: i64,
-) -> Result<StatementExtras, ApiError> {
+pub(crate) async fn statement_extras(connection: &impl Db, statement_id: i64) -> Result<StatementExtras, ApiError> {
     let entries = entries_of(connection, &format!("statements/{statement_id}")).await?;
     let mut payments = Vec::new();
     for payment in store::statements::payments(connection, statement_id).await? {
@@ -205,7 +202,7 @@ impl Settlement {
 /// the pool when posting), so that runs, confirmations and payments of one bank's
 /// statements take turns.
 pub(crate) async fn lock_statement(
-    connection: &impl ConnectionTrait,
+    connection: &impl Db,
     statement_id: i64,
     name: &str,
 ) -> Result<StatementRecord, ApiError> {
@@ -224,7 +221,7 @@ struct BankItems {
 }
 
 impl BankItems {
-    async fn load(connection: &impl ConnectionTrait, bank: &BankId) -> Result<BankItems, ApiError> {
+    async fn load(connection: &impl Db, bank: &BankId) -> Result<BankItems, ApiError> {
         let every_date = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
         Ok(BankItems {
             bank: bank.clone(),
@@ -266,7 +263,7 @@ fn contributions_receivable(bank: &BankId) -> Account {
     Account::contributions_receivable(&Contributor::Bank(bank.clone()))
 }
 
-async fn open_items(connection: &impl ConnectionTrait, items: &BankItems) -> Result<OpenItems, ApiError> {
+async fn open_items(connection: &impl Db, items: &BankItems) -> Result<OpenItems, ApiError> {
     let claims =
         items.claims.iter().map(|c| (format!("claims/{}", c.claim_id), c.compensation.unwrap_or_default())).collect();
     let recoveries =
@@ -281,11 +278,7 @@ async fn open_items(connection: &impl ConnectionTrait, items: &BankItems) -> Res
 /// (compensation approved by then, recoveries dated by then, the contributions receivable
 /// then, each less what netting and payments had settled by then), so a month run again gives
 /// the same statement whenever it is run.
-async fn build_statement(
-    connection: &impl ConnectionTrait,
-    items: &BankItems,
-    period: Period,
-) -> Result<st::Statement, ApiError> {
+async fn build_statement(connection: &impl Db, items: &BankItems, period: Period) -> Result<st::Statement, ApiError> {
     let bank = &items.bank;
     let end = period.last_day();
     let settled = store::statements::settled(connection, bank, Some(end), None).await?;
@@ -341,7 +334,7 @@ async fn build_statement(
 /// Posts a confirmation's netting (payable against the bank's recoveries, then contributions
 /// receivable) and records what it settled of each item and claim.
 async fn post_netting(
-    connection: &impl ConnectionTrait,
+    connection: &impl Db,
     record: &StatementRecord,
     netting: &st::Netting,
     today: NaiveDate,

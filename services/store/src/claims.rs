@@ -322,6 +322,16 @@ pub async fn update(connection: &impl ConnectionTrait, claim_id: i64, change: Cl
 
 /// Locks (creating on first use) a bank's compensation row for `year`; returns the
 /// compensation approved so far that year.
+/// Σ compensation approved for `bank` in `year` (no lock).
+pub async fn compensation_in_year(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    year: i32,
+) -> Result<Money, StoreError> {
+    let row = bank_annual_compensation::Entity::find_by_id((bank.to_string(), year)).one(connection).await?;
+    Ok(Money::from_fen(row.map_or(0, |r| r.compensation_fen)))
+}
+
 pub async fn lock_annual(connection: &impl ConnectionTrait, bank: &BankId, year: i32) -> Result<Money, StoreError> {
     bank_annual_compensation::Entity::insert(bank_annual_compensation::ActiveModel {
         bank_id: Set(bank.to_string()),

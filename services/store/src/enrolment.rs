@@ -111,25 +111,11 @@ pub async fn banks(
     rows.into_iter().map(|row| BankRecord::try_from(row).map(|b| (b.bank_id.clone(), b))).collect()
 }
 
-fn pool_figures(row: pool_totals::Model) -> PoolStanding {
-    PoolStanding {
-        covered_outstanding: Money::from_fen(row.covered_outstanding_fen),
-        net_pool_assets: Money::from_fen(row.net_pool_assets_fen),
-        committed_capital: Money::from_fen(row.committed_capital_fen),
-        suspended: row.suspended,
-        suspension_reason: row.suspension_reason,
-    }
-}
-
-/// The pool's totals; with `lock`, locked until the transaction ends (take it last).
+/// The pool's totals as the limits see them; with `lock`, locked until the transaction
+/// ends (take it last).
 pub async fn pool(connection: &impl ConnectionTrait, lock: bool) -> Result<PoolStanding, StoreError> {
-    let mut query = pool_totals::Entity::find_by_id(1);
-    if lock {
-        query = query.lock_exclusive();
-    }
-    let row =
-        query.one(connection).await?.ok_or_else(|| StoreError::Corrupt("the pool totals row is missing".to_owned()))?;
-    Ok(pool_figures(row))
+    let totals = if lock { crate::pool::lock(connection).await? } else { crate::pool::read(connection).await? };
+    Ok(totals.standing())
 }
 
 /// Stores newly enrolled loans in one statement and returns them by application id.
@@ -220,5 +206,5 @@ pub async fn add_to_pool(
         .await?;
     let row =
         rows.into_iter().next().ok_or_else(|| StoreError::Corrupt("the pool totals row is missing".to_owned()))?;
-    Ok(pool_figures(row))
+    Ok(crate::pool::PoolTotals::from(row).standing())
 }

@@ -100,20 +100,6 @@ pub async fn apply(
     Ok(())
 }
 
-/// The pool's running totals now.
-pub async fn current(connection: &impl ConnectionTrait) -> Result<domain::position::CoverTotals, StoreError> {
-    let row = pool_totals::Entity::find_by_id(1)
-        .one(connection)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("the pool totals row is missing".to_owned()))?;
-    Ok(domain::position::CoverTotals {
-        covered_outstanding: Money::from_fen(row.covered_outstanding_fen),
-        pool_exposure: Money::from_fen(row.pool_exposure_fen),
-        npl_outstanding: Money::from_fen(row.npl_outstanding_fen),
-        covered_loans: row.covered_loans,
-    })
-}
-
 /// Totals recomputed from the loan registry, for the pool, each bank and each enterprise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recomputed {

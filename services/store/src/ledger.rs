@@ -59,15 +59,6 @@ impl From<sea_orm::DbErr> for PostError {
     }
 }
 
-/// Locks the pool's totals row for the rest of the transaction and returns it.
-pub async fn lock_pool(connection: &impl ConnectionTrait) -> Result<pool_totals::Model, StoreError> {
-    pool_totals::Entity::find_by_id(1)
-        .lock_exclusive()
-        .one(connection)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("the pool totals row is missing".to_owned()))
-}
-
 fn parse_account(code: &str) -> Result<Account, StoreError> {
     Account::parse(code).ok_or_else(|| StoreError::Corrupt(format!("unknown account {code:?}")))
 }
@@ -134,7 +125,7 @@ pub async fn post(
     reverses: Option<i64>,
 ) -> Result<EntryRecord, PostError> {
     draft.validate()?;
-    lock_pool(connection).await?;
+    crate::pool::lock(connection).await?;
     let codes: Vec<String> = draft.postings.iter().map(|p| p.account.code().to_owned()).collect();
     let existing: BTreeMap<String, account::Model> = account::Entity::find()
         .filter(account::Column::Code.is_in(codes))

@@ -18,6 +18,7 @@ pub mod exposure;
 pub mod idempotency;
 pub mod ledger;
 pub mod loans;
+pub mod pool;
 pub mod reconciliation;
 pub mod statements;
 
@@ -32,7 +33,12 @@ use sea_orm::{
     QueryResult, SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
-pub use sea_orm;
+/// A connection or an open transaction of the store: what every query takes. It is
+/// SeaORM's `ConnectionTrait` under the store's own name, so that no service crate names a
+/// SeaORM type (the store is the only crate that speaks SQL).
+pub trait Db: ConnectionTrait {}
+
+impl<T: ConnectionTrait> Db for T {}
 
 /// `SELECT … UNION ALL SELECT …`: each part an exact probe of a unique index. Written so
 /// rather than as one `WHERE (a AND b) OR …`, whose plan PostgreSQL may turn into a scan of
@@ -255,6 +261,13 @@ impl Store {
     /// The connection pool, for reads.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.connection
+    }
+
+    /// Runs SQL as written, outside any transaction: for the load generator's bulk seeding
+    /// and for operators' scripts, never for the service's own changes.
+    pub async fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
+        self.connection.execute_unprepared(sql).await?;
+        Ok(())
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
