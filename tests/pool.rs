@@ -357,7 +357,7 @@ proptest! {
                 policy_document: Arc::from(""),
             };
             let report = pool::verify_ledger(&state).await.unwrap();
-            assert!(report.ok, "{:?}", report.differences);
+            assert!(report.ok(), "{:?}", report.differences);
         });
     }
 }

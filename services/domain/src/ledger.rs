@@ -296,6 +296,66 @@ impl crate::Rule for LedgerError {
     }
 }
 
+/// Why an entry cannot be reversed by hand.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReversalError {
+    /// It was reversed before.
+    #[error("{entry} was already reversed")]
+    AlreadyReversed {
+        /// The entry's resource name.
+        entry: String,
+    },
+    /// It is a reversal itself.
+    #[error(
+        "{entry} is itself a reversal of {}; post the original kind of entry again instead of reversing a reversal",
+        .of.map(|id| format!("journalEntries/{id}")).unwrap_or_default()
+    )]
+    IsAReversal {
+        /// The entry's resource name.
+        entry: String,
+        /// The entry it reversed.
+        of: Option<i64>,
+    },
+    /// Its kind is corrected through its own workflow.
+    #[error("{} entries are corrected through their own workflow (claims, recoveries, statements), not by hand", .kind.as_str())]
+    NotReversible {
+        /// Its kind.
+        kind: EntryKind,
+    },
+}
+
+impl crate::Rule for ReversalError {
+    fn reason(&self) -> &'static str {
+        match self {
+            ReversalError::AlreadyReversed { .. } => "ENTRY_ALREADY_REVERSED",
+            ReversalError::IsAReversal { .. } => "ENTRY_IS_A_REVERSAL",
+            ReversalError::NotReversible { .. } => "ENTRY_NOT_REVERSIBLE",
+        }
+    }
+}
+
+/// Whether finance may reverse the entry by hand: only contributions and interest, each
+/// once, and never a reversal.
+pub fn check_reversible(
+    entry: &str,
+    kind: EntryKind,
+    reverses: Option<i64>,
+    reversed_by: Option<i64>,
+) -> Result<(), ReversalError> {
+    if reversed_by.is_some() {
+        return Err(ReversalError::AlreadyReversed { entry: entry.to_owned() });
+    }
+    match kind {
+        EntryKind::ContributionCommitted | EntryKind::ContributionReceived | EntryKind::Interest => Ok(()),
+        EntryKind::Reversal => Err(ReversalError::IsAReversal { entry: entry.to_owned(), of: reverses }),
+        EntryKind::ClaimApproved
+        | EntryKind::CompensationPaid
+        | EntryKind::RecoveryReported
+        | EntryKind::RecoveryReceived
+        | EntryKind::SettlementNetting => Err(ReversalError::NotReversible { kind }),
+    }
+}
+
 impl EntryDraft {
     fn pair(
         kind: EntryKind,

@@ -5,6 +5,7 @@
 //! or a database.
 
 pub mod application;
+pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod claims;

@@ -179,12 +179,12 @@ async fn verify_ledger(settings: Settings) -> ExitCode {
                 "checked {} journal entries and {} accounts: {}",
                 report.entries_checked,
                 report.accounts_checked,
-                if report.ok { "the books are whole" } else { "DIFFERENCES FOUND" }
+                if report.ok() { "the books are whole" } else { "DIFFERENCES FOUND" }
             );
             for difference in &report.differences {
                 println!("{}: expected {}, stored {}", difference.subject, difference.expected, difference.actual);
             }
-            if report.ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
+            if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(2) }
         }
         Err(error) => fail(error),
     }

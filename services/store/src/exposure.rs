@@ -100,17 +100,6 @@ pub async fn apply(
     Ok(())
 }
 
-/// Totals recomputed from the loan registry, for the pool, each bank and each enterprise.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Recomputed {
-    /// The pool.
-    pub pool: domain::position::CoverTotals,
-    /// Per bank.
-    pub banks: std::collections::BTreeMap<String, domain::position::CoverTotals>,
-    /// Covered outstanding per enterprise.
-    pub enterprises: std::collections::BTreeMap<String, Money>,
-}
-
 fn add_loan(totals: &mut domain::position::CoverTotals, state: &domain::loan::LoanState, exposure: Money) {
     if state.status.is_closed() {
         return;
@@ -124,8 +113,10 @@ fn add_loan(totals: &mut domain::position::CoverTotals, state: &domain::loan::Lo
 }
 
 /// Recomputes every running total from the loans themselves (a full scan: for audits).
-pub async fn recompute(connection: &impl ConnectionTrait) -> Result<Recomputed, StoreError> {
-    let mut result = Recomputed::default();
+/// Covered totals recomputed from the loan registry, for the pool, each bank and each
+/// enterprise.
+pub async fn recompute(connection: &impl ConnectionTrait) -> Result<domain::audit::Registry, StoreError> {
+    let mut result = domain::audit::Registry::default();
     let loans = crate::entities::loan::Entity::find().all(connection).await?;
     for row in loans {
         let record = crate::loans::LoanRecord::try_from(row)?;
