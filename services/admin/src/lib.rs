@@ -245,20 +245,11 @@ impl Admin {
             return Err(violations.into_error());
         };
         let ClockMode::Simulated { start } = self.state.store.clock_mode() else {
-            return Err(ApiError::precondition(
-                "CLOCK_NOT_SIMULATED",
-                "the business clock is the system clock; only a simulated clock (setting clock = \"simulated:YYYY-MM-DD\") is moved",
-            ));
+            return Err(ApiError::refused(&store::clock::AdvanceError::NotSimulated));
         };
         idempotent!(self.state, &caller, ADVANCE_DATE, request_id, &body, |txn| {
             let previous = store::clock::lock(txn, start).await?;
-            if date < previous {
-                return Err(ApiError::precondition_with(
-                    "CLOCK_CANNOT_GO_BACK",
-                    format!("the business date is {previous}; it moves forward only, not to {date}"),
-                    &[("business_date", previous.to_string())],
-                ));
-            }
+            store::clock::check_advance(previous, date).map_err(|r| ApiError::refused(&r))?;
             store::clock::advance(txn, date).await?;
             tracing::warn!(from = %previous, to = %date, "business date advanced");
             pb::AdvanceBusinessDateResponse {

@@ -73,24 +73,6 @@ impl ApiError {
         ApiError::InvalidArgument(vec![FieldViolation { field: field.into(), description: description.into() }])
     }
 
-    /// FAILED_PRECONDITION with a reason code and message.
-    pub fn precondition(reason: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError::FailedPrecondition { reason: reason.into(), message: message.into(), metadata: Vec::new() }
-    }
-
-    /// FAILED_PRECONDITION with the figures involved as ErrorInfo metadata.
-    pub fn precondition_with(
-        reason: impl Into<String>,
-        message: impl Into<String>,
-        figures: &[(&str, String)],
-    ) -> ApiError {
-        ApiError::FailedPrecondition {
-            reason: reason.into(),
-            message: message.into(),
-            metadata: figures.iter().map(|(key, value)| ((*key).to_owned(), value.clone())).collect(),
-        }
-    }
-
     /// FAILED_PRECONDITION for a business rule's refusal: its reason, words and figures.
     pub fn refused(rule: &impl domain::Rule) -> ApiError {
         ApiError::FailedPrecondition {
@@ -98,6 +80,17 @@ impl ApiError {
             message: rule.to_string(),
             metadata: rule.figures().into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
         }
+    }
+
+    /// [`ApiError::refused`] with `figure` added to the rule's own figures (unless it names it).
+    pub fn refused_with(rule: &impl domain::Rule, figure: (&str, String)) -> ApiError {
+        let mut error = ApiError::refused(rule);
+        if let ApiError::FailedPrecondition { metadata, .. } = &mut error
+            && metadata.iter().all(|(name, _)| name != figure.0)
+        {
+            metadata.push((figure.0.to_owned(), figure.1));
+        }
+        error
     }
 
     /// NOT_FOUND for a resource name.

@@ -106,6 +106,45 @@ pub fn instant() -> DateTime<Utc> {
     now().instant
 }
 
+/// Why the business date cannot be moved as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AdvanceError {
+    /// The clock is the system's.
+    #[error(
+        "the business clock is the system clock; only a simulated clock (setting clock = \"simulated:YYYY-MM-DD\") is moved"
+    )]
+    NotSimulated,
+    /// Dates never go back.
+    #[error("the business date is {today}; it moves forward only, not to {asked}")]
+    CannotGoBack {
+        /// The business date now.
+        today: NaiveDate,
+        /// The date asked for.
+        asked: NaiveDate,
+    },
+}
+
+impl domain::Rule for AdvanceError {
+    fn reason(&self) -> &'static str {
+        match self {
+            AdvanceError::NotSimulated => "CLOCK_NOT_SIMULATED",
+            AdvanceError::CannotGoBack { .. } => "CLOCK_CANNOT_GO_BACK",
+        }
+    }
+
+    fn figures(&self) -> Vec<(&'static str, String)> {
+        match self {
+            AdvanceError::NotSimulated => Vec::new(),
+            AdvanceError::CannotGoBack { today, .. } => vec![("business_date", today.to_string())],
+        }
+    }
+}
+
+/// Whether the simulated date may move from `today` to `asked`: forward (or to the same day).
+pub fn check_advance(today: NaiveDate, asked: NaiveDate) -> Result<(), AdvanceError> {
+    if asked < today { Err(AdvanceError::CannotGoBack { today, asked }) } else { Ok(()) }
+}
+
 /// The simulated date stored in the database, if any.
 pub async fn stored(connection: &impl ConnectionTrait) -> Result<Option<NaiveDate>, StoreError> {
     Ok(business_clock::Entity::find_by_id(1).one(connection).await?.map(|row| row.business_date))

@@ -1,185 +1,25 @@
-//! `EnrollLoan`, decided in batches.
-//!
-//! Every enrolment changes the same two rows: its bank's and the pool's running totals,
-//! whose limits (bank quota, leverage) must hold across every server process. Taken one call
-//! per transaction, those row locks are held through each commit's WAL flush, so enrolments
-//! run one after another at the speed of the disk, whatever the number of clients. Here each
-//! server process has a few enrolment workers (`WORKERS`): calls that arrive while they are
-//! busy wait in one queue and form the next batch, which is decided and written in one
-//! transaction with a fixed number of statements (see `store::enrolment`). Every call is
-//! still checked on its own, in arrival order, against the totals as the calls before it in
-//! the batch left them; a refused call changes nothing and does not affect the others. Each
-//! caller gets its answer only after its batch has committed.
-//!
-//! A batch is first decided optimistically (bank and pool totals read without locks, the
-//! limits checked again on what the final `UPDATE … RETURNING` writes), then, if that fails
-//! as a whole, under the row locks, then call by call (see [`Mode`] and [`run`]).
-//!
-//! Idempotency works as for every mutating call: (key id, method, `request_id`) guarded by
-//! the request's hash, the response remembered in the same transaction as the change. Keys
-//! are looked up after the applications' row locks are held, so a concurrent duplicate in
-//! another process is seen once it commits.
+//! One batch of enrolments decided and written in one transaction (see `store::enrolment`):
+//! the domain's rules (`domain::enrolment`) decide each call against the totals the calls
+//! before it left.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::NaiveDate;
-use domain::enrolment::{self, Approval, BankStanding, Disbursement, PoolStanding, Refusal};
-use domain::{BankId, Money, Policy, Principal, RequestId};
+use domain::enrolment::{self, Approval, BankStanding, PoolStanding, Refusal};
+use domain::{BankId, Money, Policy};
 use proto::v1 as pb;
 use rpc::auth::require_bank_visible;
 use rpc::{ApiError, AppState};
-use rust_decimal::Decimal;
 use store::applications::ApplicationRecord;
 use store::idempotency::Remember;
 use store::loans::NewLoan;
-use tokio::sync::{Mutex, mpsc, oneshot};
 
+use super::{Enrolment, Outcome};
 use crate::wire::loan_to_wire;
 use crate::{ENROLL, exposure_of};
 
-/// The most calls decided in one transaction.
-const MAX_BATCH: usize = 64;
-
-/// Batches in flight at once per process.
-const WORKERS: usize = 3;
-
-/// One validated `EnrollLoan` call.
-#[derive(Debug, Clone)]
-pub(crate) struct Enrolment {
-    pub caller: Principal,
-    pub request_id: RequestId,
-    pub request_sha256: String,
-    /// The resource name the caller sent, for NOT_FOUND.
-    pub application_name: String,
-    pub application_id: i64,
-    pub bank_loan_number: String,
-    pub disbursed: Money,
-    pub disbursement_date: NaiveDate,
-    pub annual_rate: Decimal,
-    pub maturity_date: NaiveDate,
-    /// The clock's reading when the call arrived: its business date, and the reading its
-    /// batch is written at.
-    pub now: store::clock::Now,
-}
-
-impl Enrolment {
-    /// The loan as the call says it was disbursed.
-    fn disbursement(&self) -> Disbursement {
-        Disbursement {
-            amount: self.disbursed,
-            annual_rate: self.annual_rate,
-            date: self.disbursement_date,
-            maturity_date: self.maturity_date,
-        }
-    }
-}
-
-type Outcome = Result<pb::EnrollLoanResponse, ApiError>;
-type Pending = (Enrolment, oneshot::Sender<Outcome>);
-
-/// The handle of a process's enrolment worker.
-#[derive(Debug, Clone)]
-pub(crate) struct Enroller {
-    queue: mpsc::UnboundedSender<Pending>,
-}
-
-impl Enroller {
-    /// Starts the worker on the current tokio runtime.
-    pub fn start(state: AppState) -> Enroller {
-        let (queue, calls) = mpsc::unbounded_channel();
-        let shared = Arc::new(Mutex::new(Queue { calls, waiting: VecDeque::new() }));
-        for _ in 0..WORKERS {
-            tokio::spawn(worker(state.clone(), shared.clone()));
-        }
-        Enroller { queue }
-    }
-
-    /// Queues a call and waits for its outcome (after its batch has committed).
-    pub async fn enroll(&self, enrolment: Enrolment) -> Outcome {
-        let (reply, outcome) = oneshot::channel();
-        self.queue
-            .send((enrolment, reply))
-            .map_err(|_| ApiError::Unavailable("the enrolment worker has stopped; retry".to_owned()))?;
-        outcome.await.map_err(|_| ApiError::Unavailable("the enrolment worker has stopped; retry".to_owned()))?
-    }
-}
-
-/// The calls not yet taken into a batch.
-struct Queue {
-    calls: mpsc::UnboundedReceiver<Pending>,
-    /// Calls received but left for a later batch.
-    waiting: VecDeque<Pending>,
-}
-
-async fn worker(state: AppState, queue: Arc<Mutex<Queue>>) {
-    loop {
-        let batch = {
-            let mut queue = queue.lock().await;
-            let Queue { calls, waiting } = &mut *queue;
-            if waiting.is_empty() {
-                match calls.recv().await {
-                    Some(call) => waiting.push_back(call),
-                    None => return,
-                }
-            }
-            while let Ok(call) = calls.try_recv() {
-                waiting.push_back(call);
-            }
-            take_batch(waiting)
-        };
-        let (enrolments, replies): (Vec<Enrolment>, Vec<_>) = batch.into_iter().unzip();
-        // A batch is written at the clock reading of its latest call.
-        let now = enrolments.iter().map(|e| e.now).max_by_key(|now| now.instant).unwrap_or_else(store::clock::now);
-        let outcomes = store::clock::scope(now, run(&state, &enrolments)).await;
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            // A caller that went away (deadline, cancellation) no longer waits for its answer;
-            // the change stands and a retry with its request_id replays it.
-            let _ = reply.send(outcome);
-        }
-    }
-}
-
-/// Takes the next batch from the front of the queue: up to `MAX_BATCH` calls in arrival order,
-/// leaving for a later batch any call that repeats the key, application or loan number of one
-/// already in this batch (so it sees that one's outcome, committed).
-fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
-    let mut batch = Vec::new();
-    let mut later = VecDeque::new();
-    let mut keys = HashSet::new();
-    let mut applications = HashSet::new();
-    let mut numbers = HashSet::new();
-    while let Some(call) = waiting.pop_front() {
-        if batch.len() == MAX_BATCH {
-            later.push_back(call);
-            continue;
-        }
-        let e = &call.0;
-        let key = (e.caller.idempotency_scope(), e.request_id.as_str().to_owned());
-        let number = (e.caller.bank.clone(), e.bank_loan_number.clone());
-        if keys.contains(&key) || applications.contains(&e.application_id) || numbers.contains(&number) {
-            later.push_back(call);
-            continue;
-        }
-        keys.insert(key);
-        applications.insert(e.application_id);
-        numbers.insert(number);
-        batch.push(call);
-    }
-    // Batches come in powers of two, so each statement has only a few shapes (the lists in
-    // it are as long as the batch), which every connection keeps prepared instead of
-    // PostgreSQL parsing and planning a new shape for most batches.
-    let size = if batch.is_empty() { 0 } else { 1 << batch.len().ilog2() };
-    for call in batch.drain(size..).rev() {
-        later.push_front(call);
-    }
-    *waiting = later;
-    batch
-}
-
 /// The outcome of every call of a batch, in order: decided optimistically first; if that
 /// fails as a whole, again under the row locks; if that fails too, call by call.
-async fn run(state: &AppState, enrolments: &[Enrolment]) -> Vec<Outcome> {
+pub(super) async fn run(state: &AppState, enrolments: &[Enrolment]) -> Vec<Outcome> {
     let error = match decide_and_write(state, enrolments, Mode::Optimistic).await {
         Ok(outcomes) => return outcomes,
         Err(error) => error,

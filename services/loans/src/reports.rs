@@ -1,0 +1,139 @@
+//! Covered loans: the bank's status reports (default, repayment) and reads.
+
+use domain::bank::automatic_status;
+use domain::loan::{LoanState, StatusReport, apply_report, check_reportable, is_non_performing};
+use domain::{BankStatus, Money, Principal, Role};
+use proto::v1 as pb;
+use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
+use rpc::convert::{Page, Violations};
+use rpc::{ApiError, WireEnum, idempotent};
+use store::exposure::ExposureDelta;
+use store::loans::{LoanFilter, LoanRecord};
+use tonic::Request;
+
+use crate::wire::loan_to_wire;
+use crate::{Loans, READERS, REPORT, exposure_of};
+
+fn visible_loan(caller: &Principal, record: Option<LoanRecord>, name: &str) -> Result<LoanRecord, ApiError> {
+    let record = record.ok_or_else(|| ApiError::not_found(name))?;
+    require_bank_visible(caller, &record.bank_id, name)?;
+    Ok(record)
+}
+
+/// Outstanding × pool share, rounded half-up to the fen.
+fn npl_of(state: &LoanState) -> i64 {
+    if is_non_performing(state.status, state.classification) { state.outstanding.fen() } else { 0 }
+}
+
+impl Loans {
+    pub(crate) async fn report(
+        &self,
+        request: Request<pb::ReportLoanStatusRequest>,
+    ) -> Result<pb::ReportLoanStatusResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Bank])?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let request_id = v.request_id(&body.request_id);
+        let id = v.numeric_name("loan", &body.loan, "loans");
+        let report_date = v.past_date("report_date", &body.report_date);
+        let outstanding = v.money_non_negative("outstanding_principal", &body.outstanding_principal);
+        let days = v.check("days_past_due", rpc::convert::parse_count(body.days_past_due));
+        let classification = v.domain_enum("classification", body.classification);
+        let (Some(request_id), Some(id), Some(report_date), Some(outstanding), Some(days), Some(classification)) =
+            (request_id, id, report_date, outstanding, days, classification)
+        else {
+            return Err(v.into_error());
+        };
+        let policy = self.state.policy.clone();
+        let report =
+            StatusReport { report_date, outstanding, days_past_due: days, classification, repaid: body.repaid };
+        idempotent!(self.state, &caller, REPORT, request_id, &body, |txn| {
+            let loan = store::loans::get_for_update(txn, id).await?;
+            let loan = visible_loan(&caller, loan, &body.loan)?;
+            // Once a claim is filed, what the borrower pays is a recovery, not a repayment.
+            let live_claim = store::claims::live_for_loan(txn, id).await?.map(|c| (c.claim_id, c.status));
+            let next = check_reportable(&body.loan, live_claim, loan.state.status)
+                .and_then(|()| apply_report(&policy, &loan.state, &report))
+                // Every refusal of a report names the loan's status.
+                .map_err(|error| ApiError::refused_with(&error, ("status", loan.state.status.to_string())))?;
+            store::exposure::lock_enterprise(txn, &loan.uscc).await?;
+            let bank = store::banks::get_for_update(txn, &loan.bank_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("bank {} of loan {id} is missing", loan.bank_id)))?;
+            store::pool::lock(txn).await?;
+            let closed = next.status.is_closed();
+            let new_outstanding = if closed { Money::ZERO } else { next.outstanding };
+            let new_exposure = exposure_of(new_outstanding, loan.pool_share)?;
+            let delta = ExposureDelta {
+                outstanding: new_outstanding.fen() - loan.state.outstanding.fen(),
+                pool_exposure: new_exposure.fen() - loan.pool_exposure.fen(),
+                npl_outstanding: npl_of(&next) - npl_of(&loan.state),
+                loans: if closed { -1 } else { 0 },
+            };
+            store::exposure::apply(txn, &loan.bank_id, &loan.uscc, delta).await?;
+            let updated = store::loans::record_report(txn, &loan, &next, new_exposure, body.repaid).await?;
+            if !bank.status_manual {
+                let covered = Money::from_fen(bank.quota_used.fen() + delta.outstanding);
+                let npl = Money::from_fen(bank.npl_outstanding.fen() + delta.npl_outstanding);
+                let status = automatic_status(&policy, covered, npl);
+                if status != bank.status {
+                    let reason = match status {
+                        BankStatus::Active => String::new(),
+                        _ => format!(
+                            "NPL ratio {} of covered outstanding {covered}",
+                            domain::bank::npl_ratio(covered, npl).unwrap_or_default().round_dp(4)
+                        ),
+                    };
+                    store::banks::set_status(txn, &bank.bank_id, status, &reason, false).await?;
+                    tracing::warn!(bank_id = %bank.bank_id, from = %bank.status, to = %status, "bank status changed");
+                }
+            }
+            tracing::info!(loan_id = id, from = %loan.state.status, to = %next.status, "loan status reported");
+            pb::ReportLoanStatusResponse {
+                loan: Some(loan_to_wire(&updated)),
+                previous_status: loan.state.status.to_wire_i32(),
+            }
+        })
+    }
+
+    pub(crate) async fn get_loan(&self, request: Request<pb::GetLoanRequest>) -> Result<pb::GetLoanResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, READERS)?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let Some(id) = v.numeric_name("name", &body.name, "loans") else {
+            return Err(v.into_error());
+        };
+        let loan = store::loans::get(self.state.store.connection(), id).await?;
+        let loan = visible_loan(&caller, loan, &body.name)?;
+        Ok(pb::GetLoanResponse { loan: Some(loan_to_wire(&loan)) })
+    }
+
+    pub(crate) async fn list_loans(
+        &self,
+        request: Request<pb::ListLoansRequest>,
+    ) -> Result<pb::ListLoansResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, READERS)?;
+        let body = request.into_inner();
+        let mut v = Violations::new();
+        let page = Page::parse(&mut v, body.page_size, &body.page_token);
+        let bank = v.optional_bank_name("bank", &body.bank);
+        let status = v.optional_domain_enum::<domain::loan::LoanStatus>("status", body.status);
+        let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
+            return Err(v.into_error());
+        };
+        let bank = bank_scope(&caller, bank, &body.bank)?;
+        let filter = LoanFilter {
+            bank,
+            status,
+            uscc: (!body.uscc.is_empty()).then(|| body.uscc.clone()),
+            bank_loan_number: (!body.bank_loan_number.is_empty()).then(|| body.bank_loan_number.clone()),
+            before_id: page.after.as_deref().and_then(|a| a.parse().ok()),
+        };
+        let mut loans = store::loans::list(self.state.store.connection(), &filter, page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut loans, |l| l.loan_id.to_string());
+        Ok(pb::ListLoansResponse { loans: loans.iter().map(loan_to_wire).collect(), next_page_token })
+    }
+}
