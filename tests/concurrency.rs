@@ -310,37 +310,6 @@ async fn settlement_clients(
     clients
 }
 
-/// A 3,000,000.00 pure-credit first loan (pool share 70%), referred, approved and enrolled.
-async fn enrolled_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) -> String {
-    let mut terms = good_terms("3000000.00");
-    terms.collateral_type = pb::CollateralType::PureCredit as i32;
-    terms.first_bank_loan = true;
-    let mut loans = app.loans_as(&actors.bank_key);
-    let application = loans
-        .submit_application(pb::SubmitApplicationRequest {
-            request_id: format!("app-{serial}"),
-            bank: format!("banks/{}", actors.bank),
-            enterprise: Some(good_enterprise(&local_uscc(serial))),
-            terms: Some(terms),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
-    app.loans_as(&actors.officer)
-        .review_application(pb::ReviewApplicationRequest {
-            request_id: format!("review-{serial}"),
-            name: application.name.clone(),
-            verdict: pb::ReviewVerdict::Approve as i32,
-            reason: "first loan of a strong firm".into(),
-        })
-        .await
-        .unwrap();
-    let loan = loans.enroll_loan(enrol_request(&application, &format!("PAY-{serial}"))).await.unwrap().into_inner();
-    loan.loan.unwrap().name
-}
-
 /// The statement that owes the loan's bank 1,330,000.00: the loan defaults with 1,900,000.00
 /// outstanding (70% of it is compensation), its claim is approved by two officers and the
 /// month's statement drafted. Returns the draft; the caller confirms it once the month has

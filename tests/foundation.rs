@@ -5,7 +5,7 @@ use std::process::Command;
 
 use proto::v1 as pb;
 use sea_orm::{ConnectionTrait, Statement};
-use tests::{TestDatabase, spawn_app, test_settings};
+use tests::{spawn_app, test_settings};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -346,6 +346,19 @@ async fn money_is_exact_in_the_database() {
     assert_eq!(create_bank(&app, "tiny", "0.01").await.quota, "0.01");
     assert_eq!(create_bank(&app, "huge", "9999999999.99").await.quota, "9999999999.99");
     let store = &app_state_store(&app).await;
+    // An amount above 2^53 fen, where a floating-point column could hold only every other
+    // fen (2^53 + 1 = 9,007,199,254,740,993 is not a double), stored beside the others.
+    store
+        .execute_script(
+            "INSERT INTO banks (bank_id, display_name, quota_fen, covered_outstanding_fen, pool_exposure_fen, \
+             npl_outstanding_fen, status, status_reason, status_manual, created_at, updated_at) \
+             SELECT 'vast', 'Vast', 9007199254740993, 0, 0, 0, status, status_reason, status_manual, created_at, \
+             updated_at FROM banks WHERE bank_id = 'huge'",
+        )
+        .await
+        .unwrap();
+    let vast = app.admin().get_bank(pb::GetBankRequest { name: "banks/vast".into() }).await.unwrap().into_inner();
+    assert_eq!(vast.bank.unwrap().quota, "90071992547409.93", "read back to the fen");
     let row = store
         .connection()
         .query_one_raw(Statement::from_string(
@@ -356,15 +369,11 @@ async fn money_is_exact_in_the_database() {
         .unwrap()
         .unwrap();
     let total: i64 = row.try_get("", "total").unwrap();
-    assert_eq!(total, 1_000_000_000_000, "0.01 + 9,999,999,999.99 = 10,000,000,000.00 exactly");
+    assert_eq!(total, 9_008_199_254_740_993, "0.01 + 9,999,999,999.99 + 90,071,992,547,409.93, to the fen");
 }
 
 async fn app_state_store(app: &tests::TestApp) -> store::Store {
-    let url = match &app.database {
-        TestDatabase::Sqlite => store::sqlite_url(&app.settings.data_dir),
-        TestDatabase::Postgres { url } => url.clone(),
-    };
-    store::Store::connect(&url, 1).await.unwrap()
+    store::Store::connect(&app.database.url(&app.settings.data_dir), 1).await.unwrap()
 }
 
 #[tokio::test]

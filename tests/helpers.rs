@@ -56,6 +56,16 @@ pub enum TestDatabase {
     },
 }
 
+impl TestDatabase {
+    /// The database's URL: the PostgreSQL database's, or the SQLite file in `data_dir`.
+    pub fn url(&self, data_dir: &std::path::Path) -> String {
+        match self {
+            TestDatabase::Sqlite => store::sqlite_url(data_dir),
+            TestDatabase::Postgres { url } => url.clone(),
+        }
+    }
+}
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     /// Address the server listens on.

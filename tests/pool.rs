@@ -9,7 +9,7 @@ use domain::{Money, Policy};
 use proptest::prelude::*;
 use proto::v1 as pb;
 use rpc::AppState;
-use tests::{TestDatabase, spawn_app};
+use tests::spawn_app;
 use tonic::Code;
 
 use crate::support::*;
@@ -87,7 +87,7 @@ async fn the_position_matches_a_hand_computed_book() {
     assert_eq!(b.decision.as_ref().unwrap().pool_share, "0.70");
     loans.enroll_loan(enrol_request(&b, "B")).await.unwrap();
     let c = submit(&app, &actors, &local_uscc(13), "500000.00").await;
-    let c = loans.enroll_loan(enrol_request(&c, "C")).await.unwrap().into_inner().loan.unwrap();
+    let c = enrol(&app, &actors, &c, "C").await;
     loans
         .report_loan_status(pb::ReportLoanStatusRequest {
             request_id: "c-report".into(),
@@ -302,10 +302,7 @@ proptest! {
         runtime.block_on(async move {
             let database = tests::fresh_database().await;
             let dir = tempfile::tempdir().unwrap();
-            let url = match &database {
-                TestDatabase::Sqlite => store::sqlite_url(dir.path()),
-                TestDatabase::Postgres { url } => url.clone(),
-            };
+            let url = database.url(dir.path());
             let store = store::Store::connect(&url, 2).await.unwrap();
             store.migrate().await.unwrap();
             let contributors = [
@@ -369,10 +366,7 @@ async fn the_verify_ledger_command_finds_tampering() {
     fund_pool(&app, &actors.finance, "1000000.00").await;
     let a = submit(&app, &actors, &local_uscc(31), "1000000.00").await;
     app.loans_as(&actors.bank_key).enroll_loan(enrol_request(&a, "A")).await.unwrap();
-    let url = match &app.database {
-        TestDatabase::Sqlite => store::sqlite_url(&app.settings.data_dir),
-        TestDatabase::Postgres { url } => url.clone(),
-    };
+    let url = app.database.url(&app.settings.data_dir);
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_e2e-server"))
             .arg("verify-ledger")

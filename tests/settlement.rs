@@ -15,45 +15,6 @@ async fn defaulted_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32)
     loan
 }
 
-/// A 3,000,000.00 pure-credit first loan (pool share 70%), referred, approved and enrolled.
-async fn enrolled_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) -> String {
-    let mut loans = app.loans_as(&actors.bank_key);
-    let mut terms = good_terms("3000000.00");
-    terms.collateral_type = pb::CollateralType::PureCredit as i32;
-    terms.first_bank_loan = true;
-    let application = loans
-        .submit_application(pb::SubmitApplicationRequest {
-            request_id: format!("app-{serial}"),
-            bank: format!("banks/{}", actors.bank),
-            enterprise: Some(good_enterprise(&local_uscc(serial))),
-            terms: Some(terms),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
-    assert_eq!(application.status(), pb::ApplicationStatus::Referred);
-    app.loans_as(&actors.officer)
-        .review_application(pb::ReviewApplicationRequest {
-            request_id: format!("review-{serial}"),
-            name: application.name.clone(),
-            verdict: pb::ReviewVerdict::Approve as i32,
-            reason: "first loan of a strong firm".into(),
-        })
-        .await
-        .unwrap();
-    let loan = loans
-        .enroll_loan(enrol_request(&application, &format!("PC-{serial}")))
-        .await
-        .unwrap()
-        .into_inner()
-        .loan
-        .unwrap();
-    assert_eq!(loan.pool_share, "0.70");
-    loan.name
-}
-
 /// Reports the loan 95 days past due with 2,400,000.00 outstanding: it defaults.
 async fn default_loan(app: &TestApp, actors: &Actors, loan: &str) {
     let defaulted = app
@@ -509,14 +470,7 @@ async fn claims_are_refused_for_loans_that_are_not_defaulted() {
     let actors = actors(&app, "nbcb", "100000000.00").await;
     fund_pool(&app, &actors.finance, "1000000.00").await;
     let application = submit(&app, &actors, &local_uscc(71), "500000.00").await;
-    let loan = app
-        .loans_as(&actors.bank_key)
-        .enroll_loan(enrol_request(&application, "N1"))
-        .await
-        .unwrap()
-        .into_inner()
-        .loan
-        .unwrap();
+    let loan = enrol(&app, &actors, &application, "N1").await;
     let error = app
         .settlement_as(&actors.bank_key)
         .file_claim(pb::FileClaimRequest {
@@ -543,25 +497,63 @@ async fn claims_are_refused_for_loans_that_are_not_defaulted() {
     assert_error(&hidden, Code::NotFound, "NOT_FOUND");
 }
 
+/// The annual cap a claim counts against is its approval date's year: approved on 31
+/// December it uses that year's cap, on 1 January the new year's, and an approval recorded
+/// on 1 January but dated 31 December the old year's.
 #[tokio::test]
 async fn the_cap_year_is_the_approval_s_calendar_year() {
-    let database = tests::fresh_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = match &database {
-        tests::TestDatabase::Sqlite => store::sqlite_url(dir.path()),
-        tests::TestDatabase::Postgres { url } => url.clone(),
+    let policy =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
+            .unwrap()
+            .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"2000000.00\"");
+    let app = spawn_app_with_policy_on(&policy, &days_ago(0)).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    // Every loan is enrolled before the first defaults (a default suspends the bank).
+    let mut loans = Vec::new();
+    for serial in [71, 72, 73] {
+        loans.push(enrolled_pure_credit_loan(&app, &actors, serial).await);
+    }
+    let mut claims = Vec::new();
+    for loan in &loans {
+        default_loan(&app, &actors, loan).await;
+        claims.push(file(&app, &actors, loan).await);
+    }
+    let year = chrono::Datelike::year(&today());
+    let (new_years_eve, new_year) = (format!("{year}-12-31"), format!("{}-01-01", year + 1));
+    let approve_on = |claim: &pb::Claim, id: &str, date: &str| pb::ApproveClaimRequest {
+        request_id: id.into(),
+        name: claim.name.clone(),
+        approval_date: date.into(),
+        comment: String::new(),
     };
-    let store = store::Store::connect(&url, 1).await.unwrap();
-    store.migrate().await.unwrap();
-    let bank = domain::BankId::parse("nbcb").unwrap();
-    let txn = store.begin_write().await.unwrap();
-    assert_eq!(store::claims::lock_annual(&txn, &bank, 2025).await.unwrap(), domain::Money::ZERO);
-    store::claims::set_annual(&txn, &bank, 2025, domain::Money::from_fen(999)).await.unwrap();
-    txn.commit().await.unwrap();
-    let txn = store.begin_write().await.unwrap();
-    // 31 December and 1 January count against different years' caps.
-    assert_eq!(store::claims::lock_annual(&txn, &bank, 2025).await.unwrap(), domain::Money::from_fen(999));
-    assert_eq!(store::claims::lock_annual(&txn, &bank, 2026).await.unwrap(), domain::Money::ZERO);
+    let decide = |claim: pb::Claim, id: &'static str, date: String| {
+        let (first, second) = (app.settlement_as(&actors.officer), app.settlement_as(&second));
+        async move {
+            let (mut first, mut second) = (first, second);
+            first.approve_claim(approve_on(&claim, &format!("{id}-1"), &date)).await.unwrap();
+            second
+                .approve_claim(approve_on(&claim, &format!("{id}-2"), &date))
+                .await
+                .unwrap()
+                .into_inner()
+                .claim
+                .unwrap()
+        }
+    };
+    app.advance_to(&new_years_eve).await;
+    let december = decide(claims[0].clone(), "dec", new_years_eve.clone()).await;
+    assert_eq!((december.compensation.as_str(), december.cap_year), ("1680000.00", year));
+    app.advance_to(&new_year).await;
+    let january = decide(claims[1].clone(), "jan", new_year.clone()).await;
+    assert_eq!((january.compensation.as_str(), january.cap_year), ("1680000.00", year + 1));
+    assert_eq!(january.breakdown.unwrap().cap_remaining, "2000000.00", "a new year's cap is whole");
+    // Recorded on 1 January, approved as of 31 December: the old year's 320,000.00 is left.
+    let backdated = decide(claims[2].clone(), "late", new_years_eve.clone()).await;
+    assert_eq!((backdated.compensation.as_str(), backdated.cap_year), ("320000.00", year));
+    let breakdown = backdated.breakdown.unwrap();
+    assert_eq!((breakdown.cap_remaining.as_str(), breakdown.cap_cut.as_str()), ("320000.00", "1360000.00"));
 }
 
 /// One step of a random settlement history.

@@ -240,6 +240,51 @@ pub fn enrol_request(application: &pb::Application, number: &str) -> pb::EnrollL
     }
 }
 
+/// Enrols an approved application as bank loan `number` (see `enrol_request`).
+pub async fn enrol(app: &TestApp, actors: &Actors, application: &pb::Application, number: &str) -> pb::Loan {
+    app.loans_as(&actors.bank_key)
+        .enroll_loan(enrol_request(application, number))
+        .await
+        .expect("enrol the loan")
+        .into_inner()
+        .loan
+        .expect("loan")
+}
+
+/// A 3,000,000.00 pure-credit first loan (pool share 70%), referred, approved by the
+/// officer and enrolled as `PC-{serial}`. Returns the loan's name.
+pub async fn enrolled_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) -> String {
+    let mut terms = good_terms("3000000.00");
+    terms.collateral_type = pb::CollateralType::PureCredit as i32;
+    terms.first_bank_loan = true;
+    let application = app
+        .loans_as(&actors.bank_key)
+        .submit_application(pb::SubmitApplicationRequest {
+            request_id: format!("app-{serial}"),
+            bank: format!("banks/{}", actors.bank),
+            enterprise: Some(good_enterprise(&local_uscc(serial))),
+            terms: Some(terms),
+        })
+        .await
+        .expect("submit")
+        .into_inner()
+        .application
+        .expect("application");
+    assert_eq!(application.status(), pb::ApplicationStatus::Referred);
+    app.loans_as(&actors.officer)
+        .review_application(pb::ReviewApplicationRequest {
+            request_id: format!("review-{serial}"),
+            name: application.name.clone(),
+            verdict: pb::ReviewVerdict::Approve as i32,
+            reason: "first loan of a strong firm".into(),
+        })
+        .await
+        .expect("review");
+    let loan = enrol(app, actors, &application, &format!("PC-{serial}")).await;
+    assert_eq!(loan.pool_share, "0.70");
+    loan.name
+}
+
 /// The pool's position now.
 pub async fn position(app: &TestApp, key: &str) -> pb::PoolPosition {
     app.pool_as(key)
