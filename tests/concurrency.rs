@@ -321,32 +321,8 @@ async fn statement_owing_1_330_000(
     serial: u32,
     loan: String,
 ) -> pb::Statement {
-    let mut loans = app.loans_as(&actors.bank_key);
-    loans
-        .report_loan_status(pb::ReportLoanStatusRequest {
-            request_id: format!("default-{serial}"),
-            loan: loan.clone(),
-            report_date: days_ago(0),
-            outstanding_principal: "1900000.00".into(),
-            days_past_due: 95,
-            classification: pb::LoanClassification::Doubtful as i32,
-            repaid: false,
-        })
-        .await
-        .unwrap();
-    let claim = app
-        .settlement_as(&actors.bank_key)
-        .file_claim(pb::FileClaimRequest {
-            request_id: format!("file-{serial}"),
-            loan,
-            claim_date: days_ago(0),
-            memo: "borrower insolvent".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .claim
-        .unwrap();
+    default_with(app, actors, &loan, "1900000.00").await;
+    let claim = file(app, actors, &loan).await;
     for (officer, id) in [(&actors.officer, "one"), (&second_officer.to_owned(), "two")] {
         app.settlement_as(officer)
             .approve_claim(pb::ApproveClaimRequest {

@@ -17,38 +17,14 @@ async fn defaulted_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32)
 
 /// Reports the loan 95 days past due with 2,400,000.00 outstanding: it defaults.
 async fn default_loan(app: &TestApp, actors: &Actors, loan: &str) {
-    let defaulted = app
-        .loans_as(&actors.bank_key)
-        .report_loan_status(pb::ReportLoanStatusRequest {
-            request_id: format!("default-{loan}"),
-            loan: loan.to_owned(),
-            report_date: days_ago(0),
-            outstanding_principal: "2400000.00".into(),
-            days_past_due: 95,
-            classification: pb::LoanClassification::Doubtful as i32,
-            repaid: false,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .loan
-        .unwrap();
-    assert_eq!(defaulted.status(), pb::LoanStatus::Defaulted);
+    default_with(app, actors, loan, "2400000.00").await;
 }
 
-async fn file(app: &TestApp, actors: &Actors, loan: &str) -> pb::Claim {
-    app.settlement_as(&actors.bank_key)
-        .file_claim(pb::FileClaimRequest {
-            request_id: format!("file-{loan}"),
-            loan: loan.to_owned(),
-            claim_date: days_ago(0),
-            memo: "borrower insolvent".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .claim
-        .unwrap()
+/// The default policy with another annual cap per bank.
+fn policy_with_annual_cap(cap: &str) -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
+        .expect("the default policy")
+        .replace("annual_cap_per_bank = \"10000000.00\"", &format!("annual_cap_per_bank = \"{cap}\""))
 }
 
 fn approve(claim: &pb::Claim, id: &str) -> pb::ApproveClaimRequest {
@@ -397,11 +373,7 @@ async fn a_claim_that_takes_net_assets_below_the_floor_suspends_enrolment() {
 
 #[tokio::test]
 async fn the_annual_cap_limits_compensation_and_a_used_up_cap_approves_nothing() {
-    let policy =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
-            .unwrap()
-            .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"2000000.00\"")
-            .replace("version = \"2025.1\"", "version = \"test-cap\"");
+    let policy = policy_with_annual_cap("2000000.00").replace("version = \"2025.1\"", "version = \"test-cap\"");
     let app = spawn_app_with_policy(&policy).await;
     let actors = actors(&app, "nbcb", "100000000.00").await;
     fund_pool(&app, &actors.finance, "10000000.00").await;
@@ -502,10 +474,7 @@ async fn claims_are_refused_for_loans_that_are_not_defaulted() {
 /// on 1 January but dated 31 December the old year's.
 #[tokio::test]
 async fn the_cap_year_is_the_approval_s_calendar_year() {
-    let policy =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
-            .unwrap()
-            .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"2000000.00\"");
+    let policy = policy_with_annual_cap("2000000.00");
     let app = spawn_app_with_policy_on(&policy, &days_ago(0)).await;
     let actors = actors(&app, "nbcb", "100000000.00").await;
     fund_pool(&app, &actors.finance, "10000000.00").await;
@@ -599,9 +568,7 @@ proptest::proptest! {
     fn random_settlement_histories_keep_every_invariant(steps in steps()) {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         runtime.block_on(async move {
-            let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
-                .unwrap()
-                .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"3000000.00\"");
+            let policy = policy_with_annual_cap("3000000.00");
             let app = spawn_app_with_policy_on(&policy, &days_ago(0)).await;
             let actors = actors(&app, "nbcb", "100000000.00").await;
             let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
@@ -768,10 +735,7 @@ async fn a_claim_is_filed_within_180_days_of_the_default_on_the_clock() {
 
 #[tokio::test]
 async fn the_annual_cap_starts_again_on_1_january() {
-    let policy =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
-            .unwrap()
-            .replace("annual_cap_per_bank = \"10000000.00\"", "annual_cap_per_bank = \"2000000.00\"");
+    let policy = policy_with_annual_cap("2000000.00");
     let app = spawn_app_with_policy_on(&policy, &days_ago(0)).await;
     let actors = actors(&app, "nbcb", "100000000.00").await;
     fund_pool(&app, &actors.finance, "10000000.00").await;

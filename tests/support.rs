@@ -285,6 +285,43 @@ pub async fn enrolled_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u
     loan.name
 }
 
+/// Reports the loan 95 days past due, DOUBTFUL, with `outstanding` left: it defaults.
+pub async fn default_with(app: &TestApp, actors: &Actors, loan: &str, outstanding: &str) {
+    let defaulted = app
+        .loans_as(&actors.bank_key)
+        .report_loan_status(pb::ReportLoanStatusRequest {
+            request_id: format!("default-{loan}"),
+            loan: loan.to_owned(),
+            report_date: days_ago(0),
+            outstanding_principal: outstanding.into(),
+            days_past_due: 95,
+            classification: pb::LoanClassification::Doubtful as i32,
+            repaid: false,
+        })
+        .await
+        .expect("report the default")
+        .into_inner()
+        .loan
+        .expect("loan");
+    assert_eq!(defaulted.status(), pb::LoanStatus::Defaulted);
+}
+
+/// Files the bank's claim on a defaulted loan today.
+pub async fn file(app: &TestApp, actors: &Actors, loan: &str) -> pb::Claim {
+    app.settlement_as(&actors.bank_key)
+        .file_claim(pb::FileClaimRequest {
+            request_id: format!("file-{loan}"),
+            loan: loan.to_owned(),
+            claim_date: days_ago(0),
+            memo: "borrower insolvent".into(),
+        })
+        .await
+        .expect("file the claim")
+        .into_inner()
+        .claim
+        .expect("claim")
+}
+
 /// The pool's position now.
 pub async fn position(app: &TestApp, key: &str) -> pb::PoolPosition {
     app.pool_as(key)

@@ -5,7 +5,7 @@ use domain::loan::{ApplicationEvent, ApplicationStatus};
 use domain::underwriting::{Context, Outcome, underwrite};
 use domain::{BankId, Principal, Role};
 use proto::v1 as pb;
-use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
+use rpc::auth::{bank_scope, principal, require_role, visible};
 use rpc::convert::{Page, Violations, business_today};
 use rpc::{ApiError, idempotent};
 use store::applications::{ApplicationChange, ApplicationFilter, ApplicationRecord, ReviewRecord};
@@ -14,22 +14,20 @@ use tonic::Request;
 use crate::wire::{self, application_to_wire};
 use crate::{Loans, READERS, REVIEW, SUBMIT, WITHDRAW};
 
+/// The bank of a BANK caller's key.
 pub(crate) fn own_bank(caller: &Principal) -> Result<BankId, ApiError> {
     caller.bank.clone().ok_or_else(|| ApiError::permission_denied("this key is not bound to a bank"))
 }
 
 /// A visible application, or NOT_FOUND.
-pub(crate) fn visible_application(
+fn visible_application(
     caller: &Principal,
     record: Option<ApplicationRecord>,
     name: &str,
 ) -> Result<ApplicationRecord, ApiError> {
-    let record = record.ok_or_else(|| ApiError::not_found(name))?;
-    require_bank_visible(caller, &record.bank_id, name)?;
-    Ok(record)
+    visible(caller, record, |a| &a.bank_id, name)
 }
 
-/// A visible loan, or NOT_FOUND.
 impl Loans {
     pub(crate) async fn submit(
         &self,

@@ -39,11 +39,11 @@ pub(crate) const REPORT: &str = "/techcredit.v1.LoanApplicationService/ReportLoa
 pub(crate) const READERS: &[Role] =
     &[Role::Bank, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch, Role::Admin];
 
+/// Outstanding × pool share, rounded half-up to the fen.
 pub(crate) fn exposure_of(outstanding: Money, share: Decimal) -> Result<Money, ApiError> {
     outstanding.mul_half_up(share).ok_or_else(|| ApiError::Internal("exposure overflows".to_owned()))
 }
 
-/// Non-performing outstanding of a loan state (0 once closed).
 #[tonic::async_trait]
 impl LoanApplicationService for Loans {
     async fn submit_application(

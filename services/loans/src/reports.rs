@@ -4,7 +4,7 @@ use domain::bank::automatic_status;
 use domain::loan::{LoanState, StatusReport, apply_report, check_reportable, is_non_performing};
 use domain::{BankStatus, Money, Principal, Role};
 use proto::v1 as pb;
-use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
+use rpc::auth::{bank_scope, principal, require_role, visible};
 use rpc::convert::{Page, Violations};
 use rpc::{ApiError, WireEnum, idempotent};
 use store::exposure::ExposureDelta;
@@ -14,13 +14,12 @@ use tonic::Request;
 use crate::wire::loan_to_wire;
 use crate::{Loans, READERS, REPORT, exposure_of};
 
+/// A visible loan, or NOT_FOUND.
 fn visible_loan(caller: &Principal, record: Option<LoanRecord>, name: &str) -> Result<LoanRecord, ApiError> {
-    let record = record.ok_or_else(|| ApiError::not_found(name))?;
-    require_bank_visible(caller, &record.bank_id, name)?;
-    Ok(record)
+    visible(caller, record, |l| &l.bank_id, name)
 }
 
-/// Outstanding × pool share, rounded half-up to the fen.
+/// Non-performing outstanding of a loan state (0 once closed).
 fn npl_of(state: &LoanState) -> i64 {
     if is_non_performing(state.status, state.classification) { state.outstanding.fen() } else { 0 }
 }

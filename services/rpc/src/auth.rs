@@ -175,6 +175,19 @@ pub fn require_bank_visible(principal: &Principal, bank: &BankId, resource: &str
     if principal.may_see_bank(bank) { Ok(()) } else { Err(ApiError::not_found(resource)) }
 }
 
+/// A record the caller may see: NOT_FOUND (`resource`) when it does not exist or belongs
+/// to another bank than the caller's.
+pub fn visible<T>(
+    principal: &Principal,
+    record: Option<T>,
+    bank: impl Fn(&T) -> &BankId,
+    resource: &str,
+) -> Result<T, ApiError> {
+    let record = record.ok_or_else(|| ApiError::not_found(resource))?;
+    require_bank_visible(principal, bank(&record), resource)?;
+    Ok(record)
+}
+
 /// The bank a listing is limited to: a bank caller always its own (asking for another bank
 /// is NOT_FOUND), other roles the bank they filter by, if any.
 pub fn bank_scope(principal: &Principal, filter: Option<BankId>, name: &str) -> Result<Option<BankId>, ApiError> {

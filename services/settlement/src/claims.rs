@@ -8,7 +8,7 @@ use domain::ledger::EntryDraft;
 use domain::loan::{LoanEvent, LoanState};
 use domain::{Money, Principal, Role};
 use proto::v1 as pb;
-use rpc::auth::{bank_scope, principal, require_bank_visible, require_role};
+use rpc::auth::{bank_scope, principal, require_bank_visible, require_role, visible};
 use rpc::convert::{Page, Violations, format_date, timestamp};
 use rpc::{ApiError, idempotent};
 use store::Db;
@@ -23,10 +23,9 @@ fn refused(rule: &impl domain::Rule) -> ApiError {
     ApiError::refused(rule)
 }
 
+/// A visible claim, or NOT_FOUND.
 fn visible_claim(caller: &Principal, claim: Option<ClaimRecord>, name: &str) -> Result<ClaimRecord, ApiError> {
-    let claim = claim.ok_or_else(|| ApiError::not_found(name))?;
-    require_bank_visible(caller, &claim.bank_id, name)?;
-    Ok(claim)
+    visible(caller, claim, |c| &c.bank_id, name)
 }
 
 /// Removes a loan's exposure from the running totals and stores its `closed` state.
