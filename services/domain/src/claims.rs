@@ -191,6 +191,24 @@ impl crate::Rule for ClaimError {
     }
 }
 
+/// A decided claim after `share` more of its compensation is settled (netted or paid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// Σ settled.
+    pub paid: Money,
+    /// What stays unpaid.
+    pub shortfall: Money,
+    /// PAID once nothing stays unpaid; otherwise unchanged.
+    pub status: Option<ClaimStatus>,
+}
+
+/// Settles `share` more of a claim's `compensation`, of which `paid` was settled before.
+pub fn settle(compensation: Money, paid: Money, share: Money) -> Settled {
+    let paid = paid.checked_add(share).unwrap_or(Money::from_fen(i64::MAX));
+    let shortfall = compensation.saturating_sub(paid);
+    Settled { paid, shortfall, status: shortfall.is_zero().then_some(ClaimStatus::Paid) }
+}
+
 /// Checks the filing date against the default date and the deadline.
 pub fn check_filing(policy: &Policy, default_date: NaiveDate, claim_date: NaiveDate) -> Result<(), ClaimError> {
     if claim_date < default_date {
@@ -321,5 +339,13 @@ mod tests {
         assert_eq!((cut.cap_remaining, cut.compensation), (money("1000000.00"), money("1000000.00")));
         let none = decide(&policy, loss, share, money("10000000.00"));
         assert_eq!((none.compensation, none.status), (Money::ZERO, ClaimStatus::Paid));
+    }
+
+    #[test]
+    fn a_claim_is_paid_once_nothing_stays_unpaid() {
+        let part = settle(money("1680000.00"), Money::ZERO, money("300000.00"));
+        assert_eq!((part.paid, part.shortfall, part.status), (money("300000.00"), money("1380000.00"), None));
+        let rest = settle(money("1680000.00"), part.paid, money("1380000.00"));
+        assert_eq!((rest.shortfall, rest.status), (Money::ZERO, Some(ClaimStatus::Paid)));
     }
 }

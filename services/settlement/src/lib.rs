@@ -14,9 +14,6 @@ use rpc::auth::principal;
 use rpc::{AppState, Violations};
 use tonic::{Request, Response, Status};
 
-use crate::statements::statement_extras;
-use crate::wire::statement_to_wire;
-
 /// The service over the shared state.
 #[derive(Debug, Clone)]
 pub struct Settlement {
@@ -115,10 +112,7 @@ impl SettlementService for Settlement {
         &self,
         request: Request<pb::GetStatementRequest>,
     ) -> Result<Response<pb::GetStatementResponse>, Status> {
-        let caller = principal(&request)?;
-        let record = Settlement::get_statement(self, &caller, &request.get_ref().name).await?;
-        let entries = statement_extras(self.state.store.connection(), record.statement_id).await?;
-        Ok(Response::new(pb::GetStatementResponse { statement: Some(statement_to_wire(&record, entries)) }))
+        Ok(Response::new(self.read_statement(request).await?))
     }
 
     async fn list_statements(

@@ -2,7 +2,6 @@
 //! the pool pays only the cash it has (the ledger's guard, under the pool lock), and how a
 //! payment spreads over the statement's items is `domain::statement::allocate`.
 
-use domain::claims::ClaimStatus;
 use domain::ledger::{Contributor, EntryDraft};
 use domain::statement::{self as st, Direction, LineKind};
 use domain::{Money, Role};
@@ -14,10 +13,9 @@ use store::Db;
 use store::statements::{PaymentRecord, StatementRecord};
 use tonic::Request;
 
-use crate::statements::{entries_of, lock_statement, statement_extras};
+use crate::statements::{entries_of, lock_statement, settle_claim, statement_extras};
 use crate::wire::{payment_to_wire, statement_to_wire};
 use crate::{PAY, Settlement};
-use store::claims::ClaimChange;
 
 impl Settlement {
     pub(crate) async fn record_payment(
@@ -63,31 +61,6 @@ impl Settlement {
             }
         })
     }
-}
-
-/// Adds `share` to a claim's settled amount; its shortfall becomes what stays unpaid. Returns
-/// the changes of the pool's paid and shortfall counters, in fen.
-pub(crate) async fn settle_claim(connection: &impl Db, source: &str, share: Money) -> Result<(i64, i64), ApiError> {
-    let Some(claim_id) = source.strip_prefix("claims/").and_then(|id| id.parse::<i64>().ok()) else {
-        return Ok((0, 0));
-    };
-    let Some(claim) = store::claims::get_for_update(connection, claim_id).await? else {
-        return Err(ApiError::Internal(format!("{source} of a statement is missing")));
-    };
-    let paid = claim.paid.checked_add(share).ok_or_else(|| ApiError::Internal("claim paid overflows".into()))?;
-    let shortfall = claim.compensation.unwrap_or_default().saturating_sub(paid);
-    store::claims::update(
-        connection,
-        claim_id,
-        ClaimChange {
-            paid: Some(paid),
-            shortfall: Some(shortfall),
-            status: shortfall.is_zero().then_some(ClaimStatus::Paid),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok((share.fen(), shortfall.fen() - claim.shortfall.fen()))
 }
 
 /// Posts a payment: the pool's (compensation payable → escrow cash, refused beyond the cash

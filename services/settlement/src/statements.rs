@@ -2,6 +2,7 @@
 //! the netting), read. Which lines a statement has and how they net is `domain::statement`.
 
 use chrono::NaiveDate;
+use domain::claims;
 use domain::ledger::{Account, Contributor, EntryDraft};
 use domain::statement::{self as st, Line, LineKind, Period};
 use domain::{BankId, Money, Principal, Role};
@@ -11,10 +12,10 @@ use rpc::convert::{Page, Violations, business_today};
 use rpc::{ApiError, idempotent};
 use sha2::{Digest, Sha256};
 use store::Db;
+use store::claims::ClaimChange;
 use store::statements::StatementRecord;
 use tonic::Request;
 
-use crate::payments::settle_claim;
 use crate::wire::{StatementExtras, payment_to_wire, statement_to_wire};
 use crate::{CONFIRM, READERS, RUN, Settlement};
 
@@ -142,6 +143,17 @@ impl Settlement {
         })
     }
 
+    pub(crate) async fn read_statement(
+        &self,
+        request: Request<pb::GetStatementRequest>,
+    ) -> Result<pb::GetStatementResponse, ApiError> {
+        let caller = principal(&request)?;
+        let record = self.get_statement(&caller, &request.get_ref().name).await?;
+        let extras = statement_extras(self.state.store.connection(), record.statement_id).await?;
+        Ok(pb::GetStatementResponse { statement: Some(statement_to_wire(&record, extras)) })
+    }
+
+    /// A statement the caller may read.
     pub(crate) async fn get_statement(&self, caller: &Principal, name: &str) -> Result<StatementRecord, ApiError> {
         require_role(caller, READERS)?;
         let mut v = Violations::new();
@@ -380,4 +392,24 @@ async fn post_netting(
     }
     store::exposure::add_pool_counters(connection, 0, 0, paid_change, shortfall_change, 0).await?;
     Ok(())
+}
+
+/// Adds `share` to a claim's settled amount; its shortfall becomes what stays unpaid. Returns
+/// the changes of the pool's paid and shortfall counters, in fen.
+pub(crate) async fn settle_claim(connection: &impl Db, source: &str, share: Money) -> Result<(i64, i64), ApiError> {
+    let Some(claim_id) = source.strip_prefix("claims/").and_then(|id| id.parse::<i64>().ok()) else {
+        return Ok((0, 0));
+    };
+    let Some(claim) = store::claims::get_for_update(connection, claim_id).await? else {
+        return Err(ApiError::Internal(format!("{source} of a statement is missing")));
+    };
+    let settled = claims::settle(claim.compensation.unwrap_or_default(), claim.paid, share);
+    let change = ClaimChange {
+        paid: Some(settled.paid),
+        shortfall: Some(settled.shortfall),
+        status: settled.status,
+        ..Default::default()
+    };
+    store::claims::update(connection, claim_id, change).await?;
+    Ok((share.fen(), settled.shortfall.fen() - claim.shortfall.fen()))
 }
