@@ -322,6 +322,35 @@ pub async fn file(app: &TestApp, actors: &Actors, loan: &str) -> pb::Claim {
         .expect("claim")
 }
 
+/// A 3,000,000.00 pure-credit first loan (pool share 70%), referred and approved, enrolled,
+/// then defaulted with 2,400,000.00 outstanding. Returns the loan's name.
+pub async fn defaulted_pure_credit_loan(app: &TestApp, actors: &Actors, serial: u32) -> String {
+    let loan = enrolled_pure_credit_loan(app, actors, serial).await;
+    default_loan(app, actors, &loan).await;
+    loan
+}
+
+/// Reports the loan 95 days past due with 2,400,000.00 outstanding: it defaults.
+pub async fn default_loan(app: &TestApp, actors: &Actors, loan: &str) {
+    default_with(app, actors, loan, "2400000.00").await;
+}
+
+/// The default policy with another annual cap per bank.
+pub fn policy_with_annual_cap(cap: &str) -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml"))
+        .expect("the default policy")
+        .replace("annual_cap_per_bank = \"10000000.00\"", &format!("annual_cap_per_bank = \"{cap}\""))
+}
+
+pub fn approve(claim: &pb::Claim, id: &str) -> pb::ApproveClaimRequest {
+    pb::ApproveClaimRequest {
+        request_id: id.to_owned(),
+        name: claim.name.clone(),
+        approval_date: days_ago(0),
+        comment: "checked the file".into(),
+    }
+}
+
 /// The pool's position now.
 pub async fn position(app: &TestApp, key: &str) -> pb::PoolPosition {
     app.pool_as(key)
