@@ -123,6 +123,110 @@ impl Direction {
     }
 }
 
+/// A decided claim as a statement sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimItem {
+    /// The claim.
+    pub claim_id: i64,
+    /// Its loan.
+    pub loan_id: i64,
+    /// The date of its last approval (None while undecided).
+    pub approved_on: Option<NaiveDate>,
+    /// Compensation granted.
+    pub compensation: Money,
+    /// The pool's share of the loss.
+    pub pool_share: rust_decimal::Decimal,
+    /// Principal loss.
+    pub principal_loss: Money,
+}
+
+/// A recovery as a statement sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryItem {
+    /// The recovery.
+    pub recovery_id: i64,
+    /// Its loan.
+    pub loan_id: i64,
+    /// When the bank recovered it.
+    pub date: NaiveDate,
+    /// Recovered.
+    pub amount: Money,
+    /// The pool's part of it.
+    pub pool_share_amount: Money,
+}
+
+/// What the bank's books hold for a month's statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Items<'a> {
+    /// The bank's decided claims.
+    pub claims: &'a [ClaimItem],
+    /// The bank's recoveries.
+    pub recoveries: &'a [RecoveryItem],
+    /// Its contributions receivable account, and the balance as of the month's last day.
+    pub contributions_due: (&'a str, Money),
+}
+
+/// A pool share with two fraction digits ("0.70"), as the policy writes them.
+pub fn share_text(share: rust_decimal::Decimal) -> String {
+    let mut share = share.normalize();
+    if share.scale() < 2 {
+        share.rescale(2);
+    }
+    share.to_string()
+}
+
+/// A month's lines, all as of its last day: each claim approved by then and each recovery
+/// dated by then, less what had been settled of it by then (`settled_of`); a claim an
+/// earlier confirmed statement listed (`carried`) is a SHORTFALL_CARRIED line; and the
+/// contributions still due. Lines of 0.00 are dropped by [`build`].
+pub fn lines(
+    period: Period,
+    items: &Items<'_>,
+    settled_of: impl Fn(&str) -> Money,
+    carried: impl Fn(&str) -> bool,
+) -> Vec<Line> {
+    let end = period.last_day();
+    let mut lines = Vec::new();
+    for claim in items.claims.iter().filter(|c| c.approved_on.is_some_and(|d| d <= end)) {
+        let source = format!("claims/{}", claim.claim_id);
+        let amount = claim.compensation.saturating_sub(settled_of(&source));
+        let (kind, description) = if carried(&source) {
+            (
+                LineKind::ShortfallCarried,
+                format!("compensation for loans/{} agreed on an earlier statement and not yet paid", claim.loan_id),
+            )
+        } else {
+            (
+                LineKind::Compensation,
+                format!(
+                    "compensation for loans/{} ({} of a {} loss)",
+                    claim.loan_id,
+                    share_text(claim.pool_share),
+                    claim.principal_loss
+                ),
+            )
+        };
+        lines.push(Line { kind, source, description, amount });
+    }
+    for recovery in items.recoveries.iter().filter(|r| r.date <= end) {
+        let source = format!("recoveries/{}", recovery.recovery_id);
+        lines.push(Line {
+            kind: LineKind::Recovery,
+            amount: recovery.pool_share_amount.saturating_sub(settled_of(&source)),
+            source,
+            description: format!("pool share of a {} recovery on loans/{}", recovery.amount, recovery.loan_id),
+        });
+    }
+    let (account, due) = items.contributions_due;
+    lines.push(Line {
+        kind: LineKind::ContributionDue,
+        source: format!("accounts/{account}"),
+        description: format!("committed contribution not yet paid on {end}"),
+        amount: due,
+    });
+    lines
+}
+
 /// A statement's content: lines in a stable order and the totals they make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {

@@ -278,11 +278,7 @@ pub fn ratio_to_wire(value: rust_decimal::Decimal) -> String {
 
 /// A pool share on the wire: exactly two fraction digits ("0.70"), as the policy writes them.
 pub fn share_to_wire(value: rust_decimal::Decimal) -> String {
-    let mut share = value.normalize();
-    if share.scale() < 2 {
-        share.rescale(2);
-    }
-    share.to_string()
+    domain::statement::share_text(value)
 }
 
 /// Parses a rate, share or ratio written as a decimal fraction ("0.0385").

@@ -294,52 +294,40 @@ async fn build_statement(connection: &impl Db, items: &BankItems, period: Period
     let bank = &items.bank;
     let end = period.last_day();
     let settled = store::statements::settled(connection, bank, Some(end), None).await?;
-    let settled_of = |source: &str| settled.get(source).copied().unwrap_or_default();
     let carried = store::statements::confirmed_sources_before(connection, bank, period).await?;
-    let mut lines = Vec::new();
-    for claim in &items.claims {
-        let approved_on = claim.approvals.iter().map(|a| a.approval_date).max();
-        if approved_on.is_none_or(|d| d > end) {
-            continue;
-        }
-        let source = format!("claims/{}", claim.claim_id);
-        let open = claim.compensation.unwrap_or_default().saturating_sub(settled_of(&source));
-        let (kind, description) = if carried.contains(&source) {
-            (
-                LineKind::ShortfallCarried,
-                format!("compensation for loans/{} agreed on an earlier statement and not yet paid", claim.loan_id),
-            )
-        } else {
-            (
-                LineKind::Compensation,
-                format!(
-                    "compensation for loans/{} ({} of a {} loss)",
-                    claim.loan_id,
-                    rpc::convert::share_to_wire(claim.pool_share),
-                    claim.principal_loss
-                ),
-            )
-        };
-        lines.push(Line { kind, source, description, amount: open });
-    }
-    for recovery in items.recoveries.iter().filter(|r| r.recovery_date <= end) {
-        let source = format!("recoveries/{}", recovery.recovery_id);
-        lines.push(Line {
-            kind: LineKind::Recovery,
-            amount: recovery.pool_share_amount.saturating_sub(settled_of(&source)),
-            source,
-            description: format!("pool share of a {} recovery on loans/{}", recovery.amount, recovery.loan_id),
-        });
-    }
     let receivable = contributions_receivable(bank);
     let due = store::ledger::balances_as_of(connection, end).await?.0.get(&receivable).copied().unwrap_or_default();
-    lines.push(Line {
-        kind: LineKind::ContributionDue,
-        source: format!("accounts/{receivable}"),
-        description: format!("committed contribution not yet paid on {end}"),
-        amount: due,
-    });
-    // Lines of 0.00 are dropped by `build`.
+    let claims: Vec<st::ClaimItem> = items
+        .claims
+        .iter()
+        .map(|c| st::ClaimItem {
+            claim_id: c.claim_id,
+            loan_id: c.loan_id,
+            approved_on: c.approvals.iter().map(|a| a.approval_date).max(),
+            compensation: c.compensation.unwrap_or_default(),
+            pool_share: c.pool_share,
+            principal_loss: c.principal_loss,
+        })
+        .collect();
+    let recoveries: Vec<st::RecoveryItem> = items
+        .recoveries
+        .iter()
+        .map(|r| st::RecoveryItem {
+            recovery_id: r.recovery_id,
+            loan_id: r.loan_id,
+            date: r.recovery_date,
+            amount: r.amount,
+            pool_share_amount: r.pool_share_amount,
+        })
+        .collect();
+    let receivable = receivable.to_string();
+    let books = st::Items { claims: &claims, recoveries: &recoveries, contributions_due: (&receivable, due) };
+    let lines = st::lines(
+        period,
+        &books,
+        |source| settled.get(source).copied().unwrap_or_default(),
+        |source| carried.contains(source),
+    );
     Ok(st::build(bank.clone(), period, lines))
 }
 

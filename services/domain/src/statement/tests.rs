@@ -96,3 +96,48 @@ fn the_worked_example_statement() {
     "#]]
     .assert_eq(&statement.to_csv());
 }
+
+#[test]
+fn a_month_lists_what_was_decided_by_its_last_day_less_what_was_settled_by_then() {
+    let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let claim = |claim_id, approved_on: Option<&str>| ClaimItem {
+        claim_id,
+        loan_id: claim_id * 10,
+        approved_on: approved_on.map(day),
+        compensation: money("1680000.00"),
+        pool_share: rust_decimal::Decimal::new(7, 1),
+        principal_loss: money("2400000.00"),
+    };
+    let claims =
+        [claim(1, Some("2025-05-31")), claim(2, Some("2025-06-01")), claim(3, None), claim(4, Some("2025-04-30"))];
+    let recovery = |recovery_id, date| RecoveryItem {
+        recovery_id,
+        loan_id: 10,
+        date: day(date),
+        amount: money("600000.00"),
+        pool_share_amount: money("420000.00"),
+    };
+    let recoveries = [recovery(1, "2025-05-20"), recovery(2, "2025-06-02")];
+    let items = Items {
+        claims: &claims,
+        recoveries: &recoveries,
+        contributions_due: ("contributions_receivable:bank:nbcb", money("100.00")),
+    };
+    let lines = lines(
+        Period::parse("2025-05").unwrap(),
+        &items,
+        |source| if source == "claims/4" { money("1000000.00") } else { Money::ZERO },
+        |source| source == "claims/4",
+    );
+    let listed: Vec<(LineKind, &str, Money)> = lines.iter().map(|l| (l.kind, l.source.as_str(), l.amount)).collect();
+    assert_eq!(
+        listed,
+        [
+            (LineKind::Compensation, "claims/1", money("1680000.00")),
+            (LineKind::ShortfallCarried, "claims/4", money("680000.00")),
+            (LineKind::Recovery, "recoveries/1", money("420000.00")),
+            (LineKind::ContributionDue, "accounts/contributions_receivable:bank:nbcb", money("100.00")),
+        ]
+    );
+    assert_eq!(lines[0].description, "compensation for loans/10 (0.70 of a 2400000.00 loss)");
+}
