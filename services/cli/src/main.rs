@@ -1,415 +1,221 @@
-//! `techcredit`: the operator and batch command line of the techcredit service.
+//! `techcredit`: the command line of the techcredit risk pool, for every user: a bank's
+//! integrator, risk officers, finance, auditors, batch jobs and administrators.
 //!
-//! `techcredit reconcile --bank BANK --as-of YYYY-MM-DD TAPE.csv` streams a bank's loan tape
-//! to the server, shows progress in rows per second, and writes the discrepancy report as
-//! CSV. The tape is read and sent in chunks, never held whole.
+//! Commands go by resource and verb (`techcredit loans enrol …`). Reads print a table, the
+//! API's own JSON (`--output json`) or CSV; exit codes are in `failure`.
 
-use std::fs::File;
-use std::io::{BufReader, Write};
-use std::path::{Path, PathBuf};
+mod commands;
+mod connect;
+mod dashboard;
+mod failure;
+mod output;
+mod reconcile;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use proto::v1 as pb;
-use tonic::metadata::MetadataValue;
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use clap::{CommandFactory, Parser, Subcommand};
 
-/// Prints a line to stdout; a closed pipe (`techcredit … | head`) is not an error worth a panic.
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
+use crate::commands::{admin, loans, pool, settlement};
+use crate::connect::{Clients, Deadlines};
+use crate::failure::Failure;
+use crate::output::{Format, Printer, Units};
 
-/// Columns every tape must have (any order; other columns are ignored).
-const COLUMNS: [&str; 5] = ["bank_loan_number", "uscc", "outstanding_principal", "days_past_due", "classification"];
-/// Rows per streamed message.
-const CHUNK_ROWS: usize = 2000;
-/// A field longer than this is cut (and so reported invalid) instead of being sent whole.
-const MAX_FIELD_BYTES: usize = 1024;
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  the server refused (its gRPC code, reason and bad fields on one line)
+  2  usage: bad flags or arguments, a file that cannot be read
+  3  the server cannot be reached, or did not answer within the deadline
+  4  reconcile found discrepancies, or ledger verify found differences";
 
 /// The techcredit command line.
 #[derive(Debug, Parser)]
-#[command(name = "techcredit", version)]
-struct Cli {
-    /// Server address.
-    #[arg(long, global = true, env = "TECHCREDIT_ADDRESS", default_value = "http://127.0.0.1:50051")]
-    address: String,
-    /// API key, or @FILE to read it from a file.
-    #[arg(long, global = true, env = "TECHCREDIT_KEY")]
+#[command(name = "techcredit", version, about = "The techcredit risk pool, from the command line", after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Server address as the server prints it (127.0.0.1:50051) or http://host:port.
+    #[arg(long, global = true, env = "TECHCREDIT_ADDRESS")]
+    address: Option<String>,
+    /// A file holding the API key (its first line).
+    #[arg(long, global = true, env = "TECHCREDIT_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// The API key itself (prefer --key-file or TECHCREDIT_KEY: a command line is visible to
+    /// other users of the machine); @FILE reads it from FILE.
+    #[arg(long, global = true, env = "TECHCREDIT_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// A profile of the config file (server and key).
+    #[arg(long, global = true, env = "TECHCREDIT_PROFILE")]
+    profile: Option<String>,
+    /// The config file (default: ~/.config/techcredit/config.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// How reads are printed.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
+    output: Format,
+    /// Amounts in yuan, or in 万元/亿元.
+    #[arg(long, global = true, value_enum, default_value_t = Units::Yuan)]
+    units: Units,
+    /// Seconds to wait for the connection.
+    #[arg(long, global = true, default_value_t = 5)]
+    connect_timeout: u64,
+    /// Seconds to wait for each answer.
+    #[arg(long, global = true, default_value_t = 30)]
+    timeout: u64,
+    /// The request id of a change, so that running the command again repeats it rather than
+    /// doing it twice (default: a new id each run).
+    #[arg(long, global = true)]
+    request_id: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Partner banks: create, list, show, update, status.
+    #[command(subcommand)]
+    Banks(admin::Banks),
+    /// API keys: create, list, revoke.
+    #[command(subcommand)]
+    Keys(admin::Keys),
+    /// Loan applications: submit (from a TOML or JSON file), show, list, review, withdraw.
+    #[command(subcommand)]
+    Applications(loans::Applications),
+    /// Covered loans: enrol, report, list, show.
+    #[command(subcommand)]
+    Loans(loans::Loans),
+    /// The pool: position, exposure, stress, contributions, interest, reverse.
+    #[command(subcommand)]
+    Pool(pool::PoolCommand),
+    /// The ledger: accounts, entries, verify.
+    #[command(subcommand)]
+    Ledger(pool::Ledger),
+    /// Claims: file, approve, reject, list, show.
+    #[command(subcommand)]
+    Claims(settlement::Claims),
+    /// Recoveries: report.
+    #[command(subcommand)]
+    Recoveries(settlement::Recoveries),
+    /// Monthly statements: run, show, list, confirm, pay, export.
+    #[command(subcommand)]
+    Statements(settlement::Statements),
     /// Reconcile a bank's monthly loan tape (CSV) and write the discrepancy report.
-    Reconcile {
-        /// The bank whose tape this is ("nbcb" or "banks/nbcb").
-        #[arg(long)]
-        bank: String,
-        /// The date the tape's figures are as of (YYYY-MM-DD).
-        #[arg(long)]
-        as_of: String,
-        /// Where to write the discrepancy report (default: TAPE.discrepancies.csv).
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Do not draw a progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// The tape.
-        tape: PathBuf,
+    Reconcile(reconcile::Reconcile),
+    /// The business clock: show, advance (simulated clocks only).
+    #[command(subcommand)]
+    Clock(admin::Clock),
+    /// The pool's position (the same as `pool position`).
+    Position(dashboard::Position),
+    /// Shell completions for bash, zsh or fish, printed to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
-    /// Print the pool's position.
-    Position,
+    /// The manual page (roff), printed to stdout.
+    Man,
 }
 
-#[derive(Clone)]
-struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+/// What a command runs with.
+pub struct Ctx {
+    /// The services.
+    pub clients: Clients,
+    /// The printer.
+    pub out: Printer,
+    request_id: Option<String>,
+}
 
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
-        Ok(request)
+impl Ctx {
+    /// `--request-id`, if given.
+    pub fn request_id_flag(&self) -> Option<String> {
+        self.request_id.clone()
+    }
+
+    /// The request id of a change: `--request-id`, or a new one.
+    pub fn request_id(&self) -> String {
+        self.request_id.clone().unwrap_or_else(|| {
+            let mut bytes = [0u8; 8];
+            let _ = getrandom::fill(&mut bytes);
+            format!("cli-{}", hex::encode(bytes))
+        })
     }
 }
 
-type Authed = InterceptedService<Channel, Bearer>;
-
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("techcredit: {message}");
-    ExitCode::from(1)
-}
-
-fn status_line(status: &tonic::Status) -> String {
-    format!("{:?}: {}", status.code(), status.message())
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let key = match cli.key.as_deref() {
-        None => return fail("an API key is required: --key KEY, --key @FILE or TECHCREDIT_KEY"),
-        Some(key) => match key.strip_prefix('@') {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => text.trim().to_owned(),
-                Err(error) => return fail(format!("cannot read key file {path}: {error}")),
-            },
-            None => key.to_owned(),
-        },
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return Failure::Usage(format!("cannot start: {error}")).exit(),
     };
-    let Ok(header) = format!("Bearer {key}").parse::<MetadataValue<_>>() else {
-        return fail("the API key has characters that cannot be sent");
-    };
-    // Validate a tape before connecting, so a bad file fails fast without touching the server.
-    if let Command::Reconcile { tape, .. } = &cli.command
-        && let Err(message) = check_header(tape)
-    {
-        return fail(message);
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.exit(),
     }
-    let channel = match Channel::from_shared(cli.address.clone()) {
-        Ok(endpoint) => match endpoint.connect_timeout(Duration::from_secs(5)).connect().await {
-            Ok(channel) => channel,
-            Err(error) => return fail(format!("cannot connect to {}: {error}", cli.address)),
-        },
-        Err(error) => return fail(format!("bad address {}: {error}", cli.address)),
-    };
-    let authed = InterceptedService::new(channel, Bearer(header));
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "techcredit", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| Failure::Usage(format!("cannot write the manual: {e}")))?;
+            return Ok(());
+        }
+        // A tape is checked before connecting, so a bad file fails fast.
+        Command::Reconcile(args) => args.check()?,
+        _ => {}
+    }
+    let ctx = context(&cli).await?;
     match cli.command {
-        Command::Position => position(authed).await,
-        Command::Reconcile { bank, as_of, report, quiet, tape } => {
-            let bank = if bank.starts_with("banks/") { bank } else { format!("banks/{bank}") };
-            let report_path = report.unwrap_or_else(|| tape.with_extension("discrepancies.csv"));
-            reconcile(authed, &bank, &as_of, &tape, &report_path, quiet).await
+        Command::Banks(command) => command.run(&ctx).await,
+        Command::Keys(command) => command.run(&ctx).await,
+        Command::Applications(command) => command.run(&ctx).await,
+        Command::Loans(command) => command.run(&ctx).await,
+        Command::Pool(command) => command.run(&ctx).await,
+        Command::Ledger(command) => command.run(&ctx).await,
+        Command::Claims(command) => command.run(&ctx).await,
+        Command::Recoveries(command) => command.run(&ctx).await,
+        Command::Statements(command) => command.run(&ctx).await,
+        Command::Reconcile(args) => args.run(&ctx).await,
+        Command::Clock(command) => command.run(&ctx).await,
+        Command::Position(args) => args.run(&ctx).await,
+        Command::Completions { .. } | Command::Man => Ok(()),
+    }
+}
+
+/// Connects as the flags, environment and profile say.
+async fn context(cli: &Cli) -> Result<Ctx, Failure> {
+    let config = connect::config_path(cli.config.as_deref());
+    let profile = connect::profile(config.as_deref(), cli.profile.as_deref(), cli.config.is_some())?;
+    let address = cli.address.clone().or(profile.address).unwrap_or_else(|| connect::DEFAULT_ADDRESS.to_owned());
+    let key = match (&cli.key_file, &cli.key, &profile.key_file) {
+        (Some(file), _, _) => connect::read_key_file(file)?,
+        (None, Some(key), _) => match key.strip_prefix('@') {
+            Some(file) => connect::read_key_file(std::path::Path::new(file))?,
+            None => key.clone(),
+        },
+        (None, None, Some(file)) => connect::read_key_file(file)?,
+        (None, None, None) => {
+            return Err(Failure::Usage(
+                "an API key is required: --key-file FILE, TECHCREDIT_KEY, or a profile with key_file".to_owned(),
+            ));
         }
-    }
-}
-
-async fn position(authed: Authed) -> ExitCode {
-    let mut client = pb::risk_pool_service_client::RiskPoolServiceClient::new(authed);
-    match client.get_pool_position(pb::GetPoolPositionRequest::default()).await {
-        Ok(response) => {
-            let p = response.into_inner().position.unwrap_or_default();
-            out!("as of {}", p.as_of);
-            for (name, value) in [
-                ("committed capital", &p.committed_capital),
-                ("escrow cash", &p.escrow_cash),
-                ("net pool assets", &p.net_pool_assets),
-                ("covered outstanding", &p.covered_outstanding),
-                ("pool exposure", &p.pool_exposure),
-                ("leverage", &p.leverage),
-                ("headroom", &p.headroom),
-                ("NPL ratio", &p.npl_ratio),
-            ] {
-                out!("{name:>20}: {value}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(status) => fail(status_line(&status)),
-    }
-}
-
-/// Column positions of the required columns, or a message naming what is missing.
-fn columns(headers: &csv::ByteRecord) -> Result<[usize; 5], String> {
-    let names: Vec<String> =
-        headers.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_owned()).collect();
-    let mut positions = [0usize; 5];
-    let mut missing = Vec::new();
-    for (slot, column) in COLUMNS.iter().enumerate() {
-        match names.iter().position(|name| name == column) {
-            Some(position) => positions[slot] = position,
-            None => missing.push(*column),
-        }
-    }
-    if missing.is_empty() {
-        Ok(positions)
-    } else {
-        Err(format!("the tape's header lacks column(s) {}; it needs {}", missing.join(", "), COLUMNS.join(",")))
-    }
-}
-
-fn reader(tape: &Path) -> Result<csv::Reader<UnixLines<BufReader<File>>>, String> {
-    let file = File::open(tape).map_err(|e| format!("cannot open {}: {e}", tape.display()))?;
-    Ok(csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(UnixLines::new(BufReader::new(file))))
-}
-
-/// A tape as if written with `\n` line ends and no UTF-8 byte-order mark: the same rows get
-/// the same line numbers and the same hash whether the file went through Excel (CRLF, a BOM)
-/// or not.
-struct UnixLines<R> {
-    inner: R,
-    line: Vec<u8>,
-    at: usize,
-    first: bool,
-}
-
-impl<R: std::io::BufRead> UnixLines<R> {
-    fn new(inner: R) -> UnixLines<R> {
-        UnixLines { inner, line: Vec::new(), at: 0, first: true }
-    }
-}
-
-impl<R: std::io::BufRead> std::io::Read for UnixLines<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.at == self.line.len() {
-            self.line.clear();
-            self.at = 0;
-            if self.inner.read_until(b'\n', &mut self.line)? == 0 {
-                return Ok(0);
-            }
-            if self.line.ends_with(b"\r\n") {
-                let end = self.line.len();
-                self.line[end - 2] = b'\n';
-                self.line.truncate(end - 1);
-            }
-            if std::mem::take(&mut self.first) && self.line.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                self.line.drain(..3);
-            }
-        }
-        let n = out.len().min(self.line.len() - self.at);
-        out[..n].copy_from_slice(&self.line[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
-fn check_header(tape: &Path) -> Result<(), String> {
-    let mut reader = reader(tape)?;
-    let headers = reader.byte_headers().map_err(|e| format!("{} is not a CSV tape: {e}", tape.display()))?.clone();
-    columns(&headers).map(|_| ()).map_err(|m| format!("{}: {m}", tape.display()))
-}
-
-fn field(record: &csv::ByteRecord, index: usize) -> String {
-    let bytes = record.get(index).unwrap_or_default();
-    let cut = &bytes[..bytes.len().min(MAX_FIELD_BYTES + 1)];
-    String::from_utf8_lossy(cut).into_owned()
-}
-
-async fn reconcile(authed: Authed, bank: &str, as_of: &str, tape: &Path, report_path: &Path, quiet: bool) -> ExitCode {
-    let size = std::fs::metadata(tape).map(|m| m.len()).unwrap_or(0);
-    let progress = if quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(size) };
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let (sender, receiver) = tokio::sync::mpsc::channel::<pb::ReconcileLoanTapeRequest>(4);
-    let file_name = tape.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let header = pb::ReconcileLoanTapeRequest {
-        part: Some(pb::reconcile_loan_tape_request::Part::Header(pb::LoanTapeHeader {
-            bank: bank.to_owned(),
-            as_of: as_of.to_owned(),
-            file_name,
-        })),
-        request_id: format!("tape-{bank}-{as_of}-{}", std::process::id()),
     };
-    if sender.send(header).await.is_err() {
-        return fail("the stream closed before it started");
-    }
-    let tape_path = tape.to_path_buf();
-    let bar = progress.clone();
-    // Read on a blocking thread; the bounded channel holds at most a few chunks in memory.
-    let producer = tokio::task::spawn_blocking(move || -> Result<u64, String> {
-        let mut reader = reader(&tape_path)?;
-        let positions = columns(&reader.byte_headers().map_err(|e| e.to_string())?.clone())?;
-        let started = std::time::Instant::now();
-        let mut rows = Vec::with_capacity(CHUNK_ROWS);
-        let mut count = 0u64;
-        let mut record = csv::ByteRecord::new();
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(error) => return Err(format!("{}: {error}", tape_path.display())),
-            }
-            let line = record.position().map_or(0, |p| p.line() as i64);
-            rows.push(pb::LoanTapeRow {
-                line_number: line,
-                bank_loan_number: field(&record, positions[0]),
-                uscc: field(&record, positions[1]),
-                outstanding_principal: field(&record, positions[2]),
-                days_past_due: field(&record, positions[3]),
-                classification: field(&record, positions[4]),
-            });
-            count += 1;
-            if rows.len() == CHUNK_ROWS {
-                let chunk = std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS));
-                let message = pb::ReconcileLoanTapeRequest {
-                    part: Some(pb::reconcile_loan_tape_request::Part::Chunk(pb::LoanTapeChunk { rows: chunk })),
-                    request_id: String::new(),
-                };
-                if sender.blocking_send(message).is_err() {
-                    return Err("the server closed the stream".to_owned());
-                }
-                bar.set_position(record.position().map_or(0, |p| p.byte()));
-                bar.set_message(format!(
-                    "{count} rows, {:.0} rows/s",
-                    count as f64 / started.elapsed().as_secs_f64().max(0.001)
-                ));
-            }
-        }
-        if !rows.is_empty() {
-            let message = pb::ReconcileLoanTapeRequest {
-                part: Some(pb::reconcile_loan_tape_request::Part::Chunk(pb::LoanTapeChunk { rows })),
-                request_id: String::new(),
-            };
-            if sender.blocking_send(message).is_err() {
-                return Err("the server closed the stream".to_owned());
-            }
-        }
-        // The end message: only a tape read to its end is reconciled.
-        let end = pb::ReconcileLoanTapeRequest {
-            part: Some(pb::reconcile_loan_tape_request::Part::End(pb::LoanTapeEnd {
-                rows: i64::try_from(count).unwrap_or(i64::MAX),
-            })),
-            request_id: String::new(),
-        };
-        if sender.blocking_send(end).is_err() {
-            return Err("the server closed the stream".to_owned());
-        }
-        Ok(count)
-    });
-    let mut client = pb::settlement_service_client::SettlementServiceClient::new(authed.clone());
-    let response = client.reconcile_loan_tape(tokio_stream::wrappers::ReceiverStream::new(receiver)).await;
-    let read = match producer.await {
-        Ok(Ok(count)) => count,
-        Ok(Err(message)) => return fail(message),
-        Err(error) => return fail(format!("reader failed: {error}")),
-    };
-    progress.finish_and_clear();
-    let response = match response {
-        Ok(response) => response.into_inner(),
-        Err(status) => return fail(status_line(&status)),
-    };
-    let report = response.report.unwrap_or_default();
-    out!(
-        "{}{}: {read} rows read, {} matched; missing in pool {}, missing at bank {}, balance mismatch {}, status mismatch {}, duplicate {}, invalid {}",
-        report.name,
-        if response.existing { " (this tape was reconciled before)" } else { "" },
-        report.rows_matched,
-        report.missing_in_pool,
-        report.missing_at_bank,
-        report.balance_mismatch,
-        report.status_mismatch,
-        report.duplicate_in_tape,
-        report.invalid_record
-    );
-    if !report.supersedes.is_empty() {
-        out!("supersedes {}", report.supersedes);
-    }
-    match write_report(&mut client, &report.name, report_path).await {
-        Ok(count) => {
-            out!("{count} discrepancies written to {}", report_path.display());
-            ExitCode::SUCCESS
-        }
-        Err(message) => fail(message),
-    }
-}
-
-async fn write_report(
-    client: &mut pb::settlement_service_client::SettlementServiceClient<Authed>,
-    report: &str,
-    path: &Path,
-) -> Result<u64, String> {
-    let file = File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    let io = |e: csv::Error| format!("cannot write {}: {e}", path.display());
-    out.write_record(["kind", "line", "bank_loan_number", "loan", "bank_value", "pool_value", "difference", "detail"])
-        .map_err(io)?;
-    let mut token = String::new();
-    let mut count = 0u64;
-    loop {
-        let page = client
-            .list_discrepancies(pb::ListDiscrepanciesRequest {
-                page_size: 1000,
-                page_token: token.clone(),
-                report: report.to_owned(),
-                kind: 0,
-            })
-            .await
-            .map_err(|status| status_line(&status))?
-            .into_inner();
-        for d in &page.discrepancies {
-            let kind = pb::DiscrepancyKind::try_from(d.kind)
-                .map(|k| k.as_str_name().trim_start_matches("DISCREPANCY_KIND_").to_owned())
-                .unwrap_or_default();
-            out.write_record([
-                kind.as_str(),
-                &d.line_number.to_string(),
-                &d.bank_loan_number,
-                &d.loan,
-                &d.bank_value,
-                &d.pool_value,
-                &d.difference,
-                &d.detail,
-            ])
-            .map_err(io)?;
-            count += 1;
-        }
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
-    out.flush().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    std::io::stdout().flush().ok();
-    Ok(count)
+    let deadlines =
+        Deadlines { connect: Duration::from_secs(cli.connect_timeout), call: Duration::from_secs(cli.timeout) };
+    let clients = connect::connect(&address, &key, deadlines).await?;
+    Ok(Ctx { clients, out: Printer::new(cli.output, cli.units)?, request_id: cli.request_id.clone() })
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
-    use std::io::Read;
-
-    use super::UnixLines;
+    use clap::CommandFactory;
 
     #[test]
-    fn crlf_and_a_bom_read_as_plain_lines() {
-        let mut read = String::new();
-        UnixLines::new("\u{feff}a,b\r\n1,2\r\n3,\"x\ry\"\n".as_bytes()).read_to_string(&mut read).unwrap();
-        assert_eq!(read, "a,b\n1,2\n3,\"x\ry\"\n");
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }
