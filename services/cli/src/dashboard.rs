@@ -72,7 +72,7 @@ impl Position {
             out!();
             let o = out;
             out.table(&View::Rows {
-                header: vec!["bank", "status", "quota", "used", "NPL ratio", "compensation this year", "of the cap"],
+                header: vec!["bank", "status", "quota", "used", "NPL ratio", "compensation this year", "annual cap"],
                 rows: banks
                     .iter()
                     .map(|e| {

@@ -50,7 +50,9 @@ impl Failure {
 /// A status that means no answer came, rather than a refusal.
 fn is_unreachable(status: &tonic::Status) -> bool {
     match status.code() {
-        Code::DeadlineExceeded => true,
+        // A deadline passed: the server's own, or this client's (tonic cancels the call with
+        // "Timeout expired").
+        Code::DeadlineExceeded | Code::Cancelled => true,
         // tonic reports a broken or refused connection as UNAVAILABLE without ErrorInfo; the
         // server's own UNAVAILABLE (database away) carries one.
         Code::Unavailable => status.get_details_error_info().is_none(),
@@ -61,7 +63,7 @@ fn is_unreachable(status: &tonic::Status) -> bool {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Refused(status) if status.code() == Code::DeadlineExceeded => {
+            Failure::Refused(status) if matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled) => {
                 write!(f, "no answer within the deadline (--timeout): {}", status.message())
             }
             Failure::Refused(status) if is_unreachable(status) => {

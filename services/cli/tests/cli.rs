@@ -1,5 +1,6 @@
-//! The `techcredit reconcile` command against a real server: a tape with a 10 MB line, a
-//! header missing a column, and a file that is not CSV.
+//! The `techcredit` binary against a real server: every command group through a month of the
+//! pool, exit codes and errors, and `reconcile` with its tapes (a 10 MB line, a header
+//! missing a column, a file that is not CSV, a Windows tape).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -146,4 +147,361 @@ async fn a_windows_tape_is_the_same_tape_as_its_unix_copy() {
     assert_eq!(outputs[0].1, outputs[1].1, "the same discrepancies on the same lines");
     assert!(outputs[1].1.contains("MISSING_IN_POOL,2,N1,") && outputs[1].1.contains("INVALID_RECORD,3,N2,"));
     assert_eq!(reports(&app).await, 1);
+}
+
+/// Runs `techcredit` with `args` (in a blocking thread, so the test server keeps serving) and
+/// returns its exit code, stdout and stderr.
+async fn run(mut command: Command, args: &[&str]) -> (i32, String, String) {
+    command.args(args);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `techcredit` against `app` with the key in `key_file` (never on the command line).
+fn as_key(app: &TestApp, key_file: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_techcredit"));
+    command
+        .env("TECHCREDIT_ADDRESS", app.address.to_string())
+        .env("TECHCREDIT_KEY_FILE", key_file)
+        .env("TECHCREDIT_CONFIG", "/nonexistent/techcredit.toml")
+        .env_remove("TECHCREDIT_KEY");
+    command
+}
+
+/// Runs a command that must succeed and returns its stdout.
+async fn ok(command: Command, args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(command, args).await;
+    assert_eq!(code, 0, "techcredit {args:?}\nstdout: {stdout}\nstderr: {stderr}");
+    stdout
+}
+
+/// Runs a read with `--output json` and parses it.
+async fn json(command: Command, args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.extend(["--output", "json"]);
+    serde_json::from_str(&ok(command, &args).await).expect("the output is JSON")
+}
+
+/// A whole month of the pool through the command line only, as its users would run it: the
+/// administrator sets up a bank and keys, finance funds the pool, the bank applies (from the
+/// shipped example files) and enrols, an officer reviews, a loan defaults and is claimed with
+/// four eyes, a recovery comes in, the month's statement is run, confirmed, paid and
+/// exported, and the auditor verifies the books. Figures are checked against the API.
+#[tokio::test]
+async fn a_month_of_the_pool_through_the_command_line() {
+    let app = tests::spawn_app_on("2026-06-01").await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = |name: &str, secret: &str| {
+        let path = dir.path().join(format!("{name}.key"));
+        std::fs::write(&path, format!("{secret}\n")).unwrap();
+        path
+    };
+    let admin = key_file("admin", &app.admin_key);
+    let admin_cli = || as_key(&app, &admin);
+
+    // Administrator: a bank and a key for every desk.
+    let bank = json(
+        admin_cli(),
+        &["banks", "create", "nbcb", "--display-name", "宁波银行鄞州支行", "--quota", "150000000.00"],
+    )
+    .await;
+    assert_eq!(bank["quota"], "150000000.00");
+    let mut keys = std::collections::HashMap::new();
+    for (role, extra) in
+        [("bank", vec!["--bank", "nbcb"]), ("risk-officer", vec![]), ("finance", vec![]), ("auditor", vec![])]
+    {
+        let mut args = vec!["keys", "create", role, "--description", "a desk"];
+        args.extend(extra);
+        let created = json(admin_cli(), &args).await;
+        keys.insert(role, key_file(role, created["secret"].as_str().unwrap()));
+    }
+    let second_officer =
+        json(admin_cli(), &["keys", "create", "risk-officer", "--description", "second pair of eyes"]).await;
+    let second_officer = key_file("officer2", second_officer["secret"].as_str().unwrap());
+    let by = |role: &str| as_key(&app, &keys[role]);
+    let listed = json(by("auditor"), &["keys", "list"]).await;
+    assert_eq!(listed["apiKeys"].as_array().unwrap().len(), 6, "{listed}");
+    assert!(!listed.to_string().contains(".key"), "no secret is listed");
+    ok(admin_cli(), &["banks", "update", "nbcb", "--quota", "160000000.00"]).await;
+    let shown = ok(by("auditor"), &["banks", "show", "nbcb"]).await;
+    assert!(shown.contains("160,000,000.00") && shown.contains("宁波银行鄞州支行"), "{shown}");
+
+    // Finance funds the pool.
+    for verb in ["commit", "receive"] {
+        ok(
+            by("finance"),
+            &["pool", "contributions", verb, "--from", "city", "--amount", "20000000.00", "--date", "2026-06-01"],
+        )
+        .await;
+    }
+    let interest = json(
+        by("finance"),
+        &["pool", "interest", "--amount", "1200.00", "--date", "2026-06-01", "--memo", "bank interest"],
+    )
+    .await;
+    let reversed = json(
+        by("finance"),
+        &["pool", "reverse", interest["name"].as_str().unwrap(), "--date", "2026-06-01", "--reason", "posted twice"],
+    )
+    .await;
+    assert_eq!(reversed["kind"], "ENTRY_KIND_REVERSAL");
+
+    // The bank applies from the example files: one approved, one referred and reviewed.
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let approved = json(by("bank"), &["applications", "submit", &format!("{examples}/application.toml")]).await;
+    assert_eq!(approved["status"], "APPLICATION_STATUS_APPROVED");
+    let again = json(by("bank"), &["applications", "submit", &format!("{examples}/application.toml")]).await;
+    assert_eq!(again["name"], approved["name"], "the same file again is the same application");
+    let referred = json(by("bank"), &["applications", "submit", &format!("{examples}/application.json")]).await;
+    assert_eq!(referred["status"], "APPLICATION_STATUS_REFERRED");
+    let referred_name = referred["name"].as_str().unwrap();
+    let queue = ok(by("risk-officer"), &["applications", "list", "--status", "referred"]).await;
+    assert!(queue.contains(referred_name), "{queue}");
+    ok(
+        by("risk-officer"),
+        &["applications", "review", referred_name, "approve", "--reason", "first loan of a strong firm"],
+    )
+    .await;
+
+    // Enrolment, and a default with 2,400,000.00 outstanding on the pure-credit loan.
+    let first = json(
+        by("bank"),
+        &[
+            "loans",
+            "enrol",
+            "--application",
+            approved["name"].as_str().unwrap(),
+            "--number",
+            "NB-1",
+            "--amount",
+            "1000000.00",
+            "--disbursed-on",
+            "2026-05-30",
+            "--rate",
+            "0.035",
+            "--maturity",
+            "2027-05-30",
+        ],
+    )
+    .await;
+    assert_eq!(first["status"], "LOAN_STATUS_ACTIVE");
+    let second = json(
+        by("bank"),
+        &[
+            "loans",
+            "enrol",
+            "--application",
+            referred_name,
+            "--number",
+            "NB-2",
+            "--amount",
+            "3000000.00",
+            "--disbursed-on",
+            "2026-05-30",
+            "--rate",
+            "0.038",
+            "--maturity",
+            "2028-05-30",
+        ],
+    )
+    .await;
+    assert_eq!(second["poolShare"], "0.70");
+    let loan = second["name"].as_str().unwrap();
+    let defaulted = json(
+        by("bank"),
+        &[
+            "loans",
+            "report",
+            loan,
+            "--date",
+            "2026-06-01",
+            "--outstanding",
+            "2400000.00",
+            "--days-past-due",
+            "95",
+            "--classification",
+            "doubtful",
+        ],
+    )
+    .await;
+    assert_eq!(defaulted["status"], "LOAN_STATUS_DEFAULTED");
+    let loans = ok(by("auditor"), &["loans", "list", "--output", "csv"]).await;
+    assert!(loans.starts_with("loan,bank,number,") && loans.contains("2400000.00"), "{loans}");
+
+    // The claim: four eyes above 1,000,000.00.
+    let claim =
+        json(by("bank"), &["claims", "file", loan, "--date", "2026-06-01", "--memo", "borrower insolvent"]).await;
+    let claim_name = claim["name"].as_str().unwrap();
+    let half = ok(by("risk-officer"), &["claims", "approve", claim_name, "--date", "2026-06-01"]).await;
+    assert!(half.contains("a second risk officer must approve it"), "{half}");
+    let (code, _, stderr) = run(by("risk-officer"), &["claims", "approve", claim_name, "--date", "2026-06-01"]).await;
+    assert_eq!(
+        (code, stderr.trim()),
+        (1, "techcredit: FAILED_PRECONDITION SAME_APPROVER: a second approval must come from a different risk officer")
+    );
+    let decided = json(as_key(&app, &second_officer), &["claims", "approve", claim_name, "--date", "2026-06-01"]).await;
+    assert_eq!(
+        (decided["status"].as_str(), decided["compensation"].as_str()),
+        (Some("CLAIM_STATUS_APPROVED"), Some("1680000.00"))
+    );
+    let recovery =
+        json(by("bank"), &["recoveries", "report", loan, "--amount", "600000.00", "--date", "2026-06-01"]).await;
+    assert_eq!(recovery["recovery"]["poolShareAmount"], "420000.00");
+
+    // The month's statement: a preview now, confirmed and paid once June is over.
+    let statement = json(by("finance"), &["statements", "run", "--bank", "nbcb", "--period", "2026-06"]).await;
+    assert_eq!((statement["netAmount"].as_str(), statement["preview"].as_bool()), (Some("1260000.00"), Some(true)));
+    let name = statement["name"].as_str().unwrap();
+    let sha = statement["contentSha256"].as_str().unwrap();
+    let (code, _, stderr) = run(by("finance"), &["statements", "confirm", name, "--sha256", sha]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("PERIOD_NOT_ENDED"), "{stderr}");
+    let moved = ok(admin_cli(), &["clock", "advance", "--to", "2026-07-01"]).await;
+    assert_eq!(moved.trim(), "business date 2026-06-01 → 2026-07-01");
+    let confirmed = json(by("finance"), &["statements", "confirm", name, "--sha256", sha]).await;
+    assert_eq!(confirmed["amountDue"], "1260000.00");
+    let paid = json(
+        by("finance"),
+        &[
+            "statements",
+            "pay",
+            name,
+            "--amount",
+            "1260000.00",
+            "--value-date",
+            "2026-07-01",
+            "--reference",
+            "CUST-20260701-1",
+        ],
+    )
+    .await;
+    assert_eq!(paid["status"], "STATEMENT_STATUS_PAID");
+    let export = dir.path().join("statement.csv");
+    ok(by("finance"), &["statements", "export", name, "--to", export.to_str().unwrap()]).await;
+    assert!(std::fs::read_to_string(&export).unwrap().contains("1260000.00"));
+    let statements = ok(by("auditor"), &["statements", "list", "--bank", "nbcb"]).await;
+    assert!(statements.contains("PAID") && statements.contains("1,260,000.00"), "{statements}");
+
+    // The position, in JSON, is the API's own; the dashboard shows the same figures.
+    let position = json(by("auditor"), &["pool", "position"]).await;
+    let api = app
+        .pool_as(std::fs::read_to_string(&keys["auditor"]).unwrap().trim())
+        .get_pool_position(pb::GetPoolPositionRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .position
+        .unwrap();
+    assert_eq!(position["position"]["netPoolAssets"], api.net_pool_assets);
+    assert_eq!(position["position"]["coveredOutstanding"], api.covered_outstanding);
+    assert_eq!(position["position"]["escrowCash"], "18740000.00", "20,000,000.00 less the 1,260,000.00 paid");
+    let dashboard = ok(by("auditor"), &["pool", "position"]).await;
+    assert!(
+        dashboard.contains("18,740,000.00") && dashboard.contains("of 12× max") && dashboard.contains("nbcb"),
+        "{dashboard}"
+    );
+    let wan = ok(by("auditor"), &["pool", "position", "--units", "wan"]).await;
+    assert!(wan.contains("5,000.00万") && wan.contains("6.00亿"), "{wan}");
+    let exposure = json(by("auditor"), &["pool", "exposure", "nbcb"]).await;
+    assert_eq!(exposure["compensationThisYear"], "1680000.00");
+    let stress = json(
+        by("risk-officer"),
+        &["pool", "stress", "--default-rate", "0.05", "--grade", "AA=0.2", "--loss-rate", "0.6"],
+    )
+    .await;
+    assert!(stress["survives"].as_bool().unwrap(), "{stress}");
+    let accounts = ok(by("auditor"), &["ledger", "accounts"]).await;
+    assert!(accounts.contains("escrow_cash") && accounts.contains("18,740,000.00"), "{accounts}");
+    let entries = json(by("auditor"), &["ledger", "entries", "--account", "escrow_cash"]).await;
+    assert!(entries["entries"].as_array().unwrap().len() >= 3, "{entries}");
+    let verified = ok(by("auditor"), &["ledger", "verify"]).await;
+    assert!(verified.contains("the books are whole"), "{verified}");
+    let clock = json(by("auditor"), &["clock", "show"]).await;
+    assert_eq!(clock["businessDate"], "2026-07-01");
+
+    // A bank suspended by hand, then resumed; a key revoked works no more.
+    let suspended =
+        json(by("risk-officer"), &["banks", "status", "nbcb", "suspended", "--reason", "documents overdue"]).await;
+    assert_eq!(suspended["status"], "BANK_STATUS_SUSPENDED");
+    ok(by("risk-officer"), &["banks", "status", "nbcb", "active", "--reason", "documents in"]).await;
+    let finance_key = json(by("auditor"), &["keys", "list"]).await["apiKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "ROLE_FINANCE")
+        .map(|k| k["name"].as_str().unwrap().to_owned())
+        .unwrap();
+    ok(admin_cli(), &["keys", "revoke", &finance_key]).await;
+    let (code, _, stderr) = run(by("finance"), &["pool", "position"]).await;
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("techcredit: UNAUTHENTICATED"), "{stderr}");
+    // Withdrawing an application that is enrolled says why not.
+    let (code, _, stderr) = run(by("bank"), &["applications", "withdraw", approved["name"].as_str().unwrap()]).await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("APPLICATION_NOT_WITHDRAWABLE"), "{stderr}");
+    let (code, _, stderr) = run(by("risk-officer"), &["claims", "reject", claim_name, "--reason", "too late"]).await;
+    assert!(code == 1 && stderr.contains("CLAIM_NOT_PENDING"), "{stderr}");
+    let shown = ok(by("auditor"), &["claims", "show", claim_name]).await;
+    assert!(shown.contains("PAID") && shown.contains("1,680,000.00"), "{shown}");
+    let listed = json(by("auditor"), &["claims", "list"]).await;
+    assert_eq!(listed["claims"].as_array().unwrap().len(), 1);
+}
+
+/// Exit codes scripts rely on: a refused key (1, the reason on one line), a usage error (2),
+/// a bad field named (1), an address nothing listens on and one that never answers (3,
+/// within the deadline), and https:// refused rather than sent in plaintext (2).
+#[tokio::test]
+async fn exit_codes_and_one_line_errors() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.key");
+    std::fs::write(&bad, "key-0000.nope\n").unwrap();
+    let (code, stdout, stderr) = run(as_key(&app, &bad), &["pool", "position"]).await;
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert_eq!(stderr.trim(), "techcredit: UNAUTHENTICATED: invalid or revoked api key");
+
+    let good = dir.path().join("admin.key");
+    std::fs::write(&good, &app.admin_key).unwrap();
+    let (code, _, stderr) = run(as_key(&app, &good), &["pool", "positon"]).await;
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) =
+        run(as_key(&app, &good), &["banks", "create", "Bad Id", "--display-name", "x", "--quota", "1.001"]).await;
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("techcredit: INVALID_ARGUMENT ") && stderr.contains("quota:"), "{stderr}");
+
+    // Nothing listens on a port just freed.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (code, _, stderr) = run(as_key(&app, &good), &["--address", &free.to_string(), "clock", "show"]).await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("cannot reach the server"), "{stderr}");
+
+    // A peer that accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = silent.local_addr().unwrap().to_string();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    let (code, _, stderr) =
+        run(as_key(&app, &good), &["--address", &address, "--connect-timeout", "1", "--timeout", "2", "clock", "show"])
+            .await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "it gave up within the deadline");
+    hold.abort();
+
+    let (code, _, stderr) = run(as_key(&app, &good), &["--address", "https://127.0.0.1:1", "clock", "show"]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("plaintext only"), "{stderr}");
+    // Completions and the manual need no server.
+    let (code, stdout, _) = run(Command::new(env!("CARGO_BIN_EXE_techcredit")), &["completions", "bash"]).await;
+    assert!(code == 0 && stdout.contains("techcredit"), "completions");
+    let (code, stdout, _) = run(Command::new(env!("CARGO_BIN_EXE_techcredit")), &["man"]).await;
+    assert!(code == 0 && stdout.contains(".TH techcredit"), "man page");
 }

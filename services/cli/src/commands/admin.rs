@@ -156,8 +156,8 @@ pub enum Keys {
         /// The bank a BANK key acts for.
         #[arg(long)]
         bank: Option<String>,
-        /// What it is for.
-        #[arg(long, default_value = "")]
+        /// What it is for (who holds it).
+        #[arg(long)]
         description: String,
     },
     /// List keys, without their secrets (ADMIN, AUDITOR).
