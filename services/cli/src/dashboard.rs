@@ -39,6 +39,11 @@ fn max_leverage(policy: &pb::GetPolicyResponse) -> Option<String> {
 }
 
 impl Position {
+    /// The position now.
+    pub fn today() -> Position {
+        Position { as_of: None }
+    }
+
     /// Runs the command.
     pub async fn run(self, ctx: &Ctx) -> Result<(), Failure> {
         let mut pool = ctx.clients.pool.clone();

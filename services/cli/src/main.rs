@@ -7,6 +7,7 @@
 mod commands;
 mod connect;
 mod dashboard;
+mod demo;
 mod failure;
 mod output;
 mod reconcile;
@@ -106,6 +107,10 @@ enum Command {
     Clock(admin::Clock),
     /// The pool's position (the same as `pool position`).
     Position(dashboard::Position),
+    /// Build a living demo book month by month on a simulated clock: a server of its own on
+    /// a temporary SQLite database, or --address of one with a simulated clock (and an
+    /// administrator's key).
+    Demo(demo::Demo),
     /// Shell completions for bash, zsh or fish, printed to stdout.
     Completions {
         /// The shell.
@@ -168,6 +173,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Reconcile(args) => args.check()?,
         _ => {}
     }
+    if let Command::Demo(demo) = &cli.command {
+        return run_demo(&cli, demo).await;
+    }
     let ctx = context(&cli).await?;
     match cli.command {
         Command::Banks(command) => command.run(&ctx).await,
@@ -182,8 +190,31 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Reconcile(args) => args.run(&ctx).await,
         Command::Clock(command) => command.run(&ctx).await,
         Command::Position(args) => args.run(&ctx).await,
-        Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Completions { .. } | Command::Man | Command::Demo(_) => Ok(()),
     }
+}
+
+fn deadlines(cli: &Cli) -> Deadlines {
+    Deadlines { connect: Duration::from_secs(cli.connect_timeout), call: Duration::from_secs(cli.timeout) }
+}
+
+/// The demo against `--address`, or against a server of its own.
+async fn run_demo(cli: &Cli, demo: &demo::Demo) -> Result<(), Failure> {
+    if let Some(address) = &cli.address {
+        let ctx = context(cli).await?;
+        return demo.run(&ctx, address, deadlines(cli)).await;
+    }
+    let mut server = demo.start_server()?;
+    eprintln!("started techcredit-server at {} on a temporary SQLite database", server.address);
+    let clients = connect::connect(&server.address, &server.admin_key, deadlines(cli)).await?;
+    let ctx = Ctx { clients, out: Printer::new(cli.output, cli.units)?, request_id: None };
+    demo.run(&ctx, &server.address, deadlines(cli)).await?;
+    if demo.keep() {
+        demo::kept(&mut server);
+    } else {
+        out!("(the demo's server stops now; run with --keep to explore the book afterwards)");
+    }
+    Ok(())
 }
 
 /// Connects as the flags, environment and profile say.
@@ -204,9 +235,7 @@ async fn context(cli: &Cli) -> Result<Ctx, Failure> {
             ));
         }
     };
-    let deadlines =
-        Deadlines { connect: Duration::from_secs(cli.connect_timeout), call: Duration::from_secs(cli.timeout) };
-    let clients = connect::connect(&address, &key, deadlines).await?;
+    let clients = connect::connect(&address, &key, deadlines(cli)).await?;
     Ok(Ctx { clients, out: Printer::new(cli.output, cli.units)?, request_id: cli.request_id.clone() })
 }
 

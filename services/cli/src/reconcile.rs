@@ -49,7 +49,7 @@ impl Reconcile {
     pub async fn run(self, ctx: &Ctx) -> Result<(), Failure> {
         let bank = if self.bank.starts_with("banks/") { self.bank.clone() } else { format!("banks/{}", self.bank) };
         let report_path = self.report.clone().unwrap_or_else(|| self.tape.with_extension("discrepancies.csv"));
-        stream(ctx, &bank, &self.as_of, &self.tape, &report_path, self.quiet).await
+        stream(ctx, &bank, &self.as_of, &self.tape, &report_path, self.quiet, false).await
     }
 }
 
@@ -129,6 +129,18 @@ fn field(record: &csv::ByteRecord, index: usize) -> String {
     String::from_utf8_lossy(cut).into_owned()
 }
 
+/// Streams a tape without a progress bar or a summary (the demo's monthly tapes); exit
+/// status as `reconcile`'s.
+pub async fn stream_quietly(
+    ctx: &Ctx,
+    bank: &str,
+    as_of: &str,
+    tape: &Path,
+    report_path: &Path,
+) -> Result<(), Failure> {
+    stream(ctx, bank, as_of, tape, report_path, true, true).await
+}
+
 async fn stream(
     ctx: &Ctx,
     bank: &str,
@@ -136,6 +148,7 @@ async fn stream(
     tape: &Path,
     report_path: &Path,
     quiet: bool,
+    silent: bool,
 ) -> Result<(), Failure> {
     let size = std::fs::metadata(tape).map(|m| m.len()).unwrap_or(0);
     let progress = if quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(size) };
@@ -229,23 +242,27 @@ async fn stream(
     progress.finish_and_clear();
     let response = response?.into_inner();
     let report = response.report.unwrap_or_default();
-    out!(
-        "{}{}: {read} rows read, {} matched; missing in pool {}, missing at bank {}, balance mismatch {}, status mismatch {}, duplicate {}, invalid {}",
-        report.name,
-        if response.existing { " (this tape was reconciled before)" } else { "" },
-        report.rows_matched,
-        report.missing_in_pool,
-        report.missing_at_bank,
-        report.balance_mismatch,
-        report.status_mismatch,
-        report.duplicate_in_tape,
-        report.invalid_record
-    );
-    if !report.supersedes.is_empty() {
+    if !silent {
+        out!(
+            "{}{}: {read} rows read, {} matched; missing in pool {}, missing at bank {}, balance mismatch {}, status mismatch {}, duplicate {}, invalid {}",
+            report.name,
+            if response.existing { " (this tape was reconciled before)" } else { "" },
+            report.rows_matched,
+            report.missing_in_pool,
+            report.missing_at_bank,
+            report.balance_mismatch,
+            report.status_mismatch,
+            report.duplicate_in_tape,
+            report.invalid_record
+        );
+    }
+    if !silent && !report.supersedes.is_empty() {
         out!("supersedes {}", report.supersedes);
     }
     let count = write_report(&mut client, &report.name, report_path).await?;
-    out!("{count} discrepancies written to {}", report_path.display());
+    if !silent {
+        out!("{count} discrepancies written to {}", report_path.display());
+    }
     if count > 0 {
         return Err(Failure::Found(format!(
             "{count} discrepancies in {} (see {})",

@@ -505,3 +505,76 @@ async fn exit_codes_and_one_line_errors() {
     let (code, stdout, _) = run(Command::new(env!("CARGO_BIN_EXE_techcredit")), &["man"]).await;
     assert!(code == 0 && stdout.contains(".TH techcredit"), "man page");
 }
+
+/// `techcredit demo --size small` against a running server with a simulated clock builds a
+/// living book through the API: its final position is what the loans it created add up
+/// to, and the books verify.
+#[tokio::test]
+async fn the_demo_builds_a_living_book_that_adds_up() {
+    let app = tests::spawn_app_on("2025-01-02").await;
+    let dir = tempfile::tempdir().unwrap();
+    let admin = dir.path().join("admin.key");
+    std::fs::write(&admin, &app.admin_key).unwrap();
+    let mut command = as_key(&app, &admin);
+    command.args(["--address", &app.address.to_string()]);
+    let stdout = ok(command, &["demo", "--size", "small", "--seed", "7"]).await;
+    assert!(stdout.contains("taking new enrolments") && stdout.contains("The ledger verifies."), "{stdout}");
+
+    let auditor = app
+        .admin()
+        .create_api_key(pb::CreateApiKeyRequest {
+            request_id: "auditor".into(),
+            role: pb::Role::Auditor as i32,
+            bank: String::new(),
+            description: "checks the demo".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let position = app
+        .pool_as(&auditor)
+        .get_pool_position(pb::GetPoolPositionRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .position
+        .unwrap();
+    assert_eq!(position.committed_capital, "50000000.00", "4:4:2 makes the whole pool");
+    assert_eq!(position.as_of, "2025-07-02", "six months and the last month's settlement");
+    let mut outstanding = 0i64;
+    let mut token = String::new();
+    let mut loans = 0;
+    loop {
+        let page = app
+            .loans_as(&auditor)
+            .list_loans(pb::ListLoansRequest { page_size: 500, page_token: token.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        for loan in &page.loans {
+            loans += 1;
+            if !matches!(loan.status(), pb::LoanStatus::Repaid | pb::LoanStatus::Closed) {
+                let (whole, fraction) = loan.outstanding_principal.split_once('.').unwrap();
+                outstanding += whole.parse::<i64>().unwrap() * 100 + fraction.parse::<i64>().unwrap();
+            }
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert!(loans > 10, "{loans} loans");
+    assert_eq!(position.covered_outstanding, format!("{}.{:02}", outstanding / 100, outstanding % 100));
+    let claims = app.settlement_as(&auditor).list_claims(pb::ListClaimsRequest::default()).await.unwrap().into_inner();
+    assert!(!claims.claims.is_empty(), "the small book shows a claim");
+    let verify = app.pool_as(&auditor).verify_ledger(pb::VerifyLedgerRequest {}).await.unwrap().into_inner();
+    assert!(verify.ok, "{:?}", verify.differences);
+    let reports = app
+        .settlement_as(&auditor)
+        .list_reconciliation_reports(pb::ListReconciliationReportsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!reports.reports.is_empty(), "the banks' tapes were reconciled");
+}
