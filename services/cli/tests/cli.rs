@@ -496,6 +496,15 @@ async fn exit_codes_and_one_line_errors() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "it gave up within the deadline");
     hold.abort();
 
+    // A profile of the config file holds the address and the key file.
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("[profiles.ops]\naddress = \"{}\"\nkey_file = \"admin.key\"\n", app.address))
+        .unwrap();
+    let mut plain = Command::new(env!("CARGO_BIN_EXE_techcredit"));
+    plain.env_remove("TECHCREDIT_ADDRESS").env_remove("TECHCREDIT_KEY_FILE").env_remove("TECHCREDIT_KEY");
+    let shown = ok(plain, &["--config", config.to_str().unwrap(), "--profile", "ops", "clock", "show"]).await;
+    assert!(shown.contains("business date"), "{shown}");
+
     let (code, _, stderr) = run(as_key(&app, &good), &["--address", "https://127.0.0.1:1", "clock", "show"]).await;
     assert_eq!(code, 2);
     assert!(stderr.contains("plaintext only"), "{stderr}");

@@ -62,6 +62,8 @@ pub(super) struct Book {
     batch: Clients,
     pub(super) auditor: Clients,
     loans: Vec<Loan>,
+    /// A limit of the whole pool refused an enrolment this month.
+    pool_full: bool,
     serial: u32,
     counts: Counts,
     tape_dir: tempfile::TempDir,
@@ -139,6 +141,7 @@ impl Book {
             batch,
             auditor,
             loans: Vec::new(),
+            pool_full: false,
             serial: 0,
             counts,
             tape_dir,
@@ -278,7 +281,7 @@ impl Book {
             // 2 % of loans), more on the small one so that it shows a claim.
             let late = match self.size {
                 Size::Small => 25,
-                Size::Full => 4,
+                Size::Full => 6,
             };
             match stage {
                 Stage::Performing if self.loans[index].maturity <= today => {
@@ -398,7 +401,8 @@ impl Book {
         };
         let mut approved_amount = 0u64;
         let mut sent = 0;
-        while approved_amount < needed && sent < most {
+        self.pool_full = false;
+        while approved_amount < needed && sent < most && !self.pool_full {
             sent += 1;
             let (bank, request) = self.application();
             let answer = self.banks[bank].loans.submit_application(request).await?.into_inner();
@@ -484,6 +488,9 @@ impl Book {
             // goes on, as a bank would.
             Err(status) if status.code() == tonic::Code::FailedPrecondition => {
                 self.counts.refused += 1;
+                // The pool is full this month: the banks wait for the next.
+                let reason = tonic_types::StatusExt::get_details_error_info(&status).map(|i| i.reason);
+                self.pool_full = matches!(reason.as_deref(), Some("LEVERAGE_LIMIT_EXCEEDED" | "POOL_SUSPENDED"));
                 Ok(0)
             }
             Err(status) => Err(status.into()),

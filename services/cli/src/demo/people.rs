@@ -142,3 +142,17 @@ pub(super) fn applicant(rng: &mut Rng, n: u32, today: chrono::NaiveDate) -> (usi
     };
     (bank, enterprise, terms)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dice_are_fair_and_the_same_for_a_seed() {
+        let mut rng = Rng(2025);
+        let hits = (0..100_000).filter(|_| rng.chance_per_mille(4)).count();
+        assert!((300..500).contains(&hits), "{hits} of 100,000 at 4 per mille");
+        let (mut a, mut b) = (Rng(7), Rng(7));
+        assert_eq!((0..10).map(|_| a.next()).collect::<Vec<_>>(), (0..10).map(|_| b.next()).collect::<Vec<_>>());
+    }
+}
