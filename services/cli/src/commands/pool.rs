@@ -5,6 +5,7 @@ use proto::v1 as pb;
 
 use super::{Paging, done, label, more, name, time};
 use crate::Ctx;
+use crate::connect::Clients;
 use crate::failure::Failure;
 use crate::output::{Printer, View};
 
@@ -85,6 +86,38 @@ pub struct Contribution {
     /// Memo.
     #[arg(long, default_value = "")]
     memo: String,
+}
+
+/// A contribution to post: committed (the pool's receivable) or received (cash in).
+pub struct ContributionPosting {
+    /// Who.
+    pub contributor: pb::ContributorKind,
+    /// The bank, when a bank contributes (`banks/…`).
+    pub bank: String,
+    /// Amount.
+    pub amount: String,
+    /// Effective date.
+    pub date: String,
+    /// Memo.
+    pub memo: String,
+}
+
+impl ContributionPosting {
+    /// Posts it with FINANCE's `clients`; the journal entry it made.
+    pub async fn post(self, clients: &Clients, commit: bool, request_id: String) -> Result<pb::JournalEntry, Failure> {
+        let mut pool = clients.pool.clone();
+        let (contributor, bank, amount, effective_date, memo) =
+            (self.contributor as i32, self.bank, self.amount, self.date, self.memo);
+        let entry = if commit {
+            let request = pb::CommitContributionRequest { request_id, contributor, bank, amount, effective_date, memo };
+            pool.commit_contribution(request).await?.into_inner().entry
+        } else {
+            let request =
+                pb::ReceiveContributionRequest { request_id, contributor, bank, amount, effective_date, memo };
+            pool.receive_contribution(request).await?.into_inner().entry
+        };
+        Ok(entry.unwrap_or_default())
+    }
 }
 
 /// A contributor of capital.
@@ -209,29 +242,8 @@ impl PoolCommand {
                     (Contributor::Bank, None) => return Err(Failure::Usage("--from bank needs --bank".to_owned())),
                     (_, Some(_)) => return Err(Failure::Usage("--bank goes only with --from bank".to_owned())),
                 };
-                let (request_id, contributor) = (ctx.request_id(), contributor as i32);
-                let entry = if commit {
-                    let request = pb::CommitContributionRequest {
-                        request_id,
-                        contributor,
-                        bank,
-                        amount: c.amount,
-                        effective_date: c.date,
-                        memo: c.memo,
-                    };
-                    pool.commit_contribution(request).await?.into_inner().entry
-                } else {
-                    let request = pb::ReceiveContributionRequest {
-                        request_id,
-                        contributor,
-                        bank,
-                        amount: c.amount,
-                        effective_date: c.date,
-                        memo: c.memo,
-                    };
-                    pool.receive_contribution(request).await?.into_inner().entry
-                };
-                show_entry(ctx, entry.unwrap_or_default())
+                let posting = ContributionPosting { contributor, bank, amount: c.amount, date: c.date, memo: c.memo };
+                show_entry(ctx, posting.post(&ctx.clients, commit, ctx.request_id()).await?)
             }
             PoolCommand::Interest { amount, date, memo } => {
                 let request =

@@ -225,29 +225,15 @@ impl Book {
             post.push((false, pb::ContributorKind::DistrictBureau, String::new(), yuan(10_000_000)));
         }
         for (commit, contributor, bank, amount) in post {
-            let (request_id, memo) = (self.rid("contribution"), "demo contribution".to_owned());
-            let mut pool = self.finance.pool.clone();
-            if commit {
-                let request = pb::CommitContributionRequest {
-                    request_id,
-                    contributor: contributor as i32,
-                    bank,
-                    amount: money(amount),
-                    effective_date: today.clone(),
-                    memo,
-                };
-                pool.commit_contribution(request).await?;
-            } else {
-                let request = pb::ReceiveContributionRequest {
-                    request_id,
-                    contributor: contributor as i32,
-                    bank,
-                    amount: money(amount),
-                    effective_date: today.clone(),
-                    memo,
-                };
-                pool.receive_contribution(request).await?;
-            }
+            let posting = crate::commands::pool::ContributionPosting {
+                contributor,
+                bank,
+                amount: money(amount),
+                date: today.clone(),
+                memo: "demo contribution".to_owned(),
+            };
+            let request_id = self.rid("contribution");
+            posting.post(&self.finance, commit, request_id).await?;
         }
         if month % 3 == 2 {
             let request = pb::RecordInterestRequest {
