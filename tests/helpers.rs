@@ -76,6 +76,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The database behind it.
     pub database: TestDatabase,
+    /// Where the web dashboard listens, when started with one.
+    pub dashboard: Option<std::net::SocketAddr>,
     channel: Channel,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -117,6 +119,8 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         shutdown_grace_seconds: 5,
         otlp_endpoint: None,
         clock: "system".to_owned(),
+        dashboard_listen: None,
+        dashboard_session_minutes: 30,
     }
 }
 
@@ -135,6 +139,17 @@ pub async fn spawn_app_on(date: &str) -> TestApp {
     let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
     let mut settings = test_settings(&database, data_dir.path().to_path_buf());
     settings.clock = format!("simulated:{date}");
+    start(settings, database, data_dir, None).await
+}
+
+/// Starts a server with a fresh database, a simulated clock starting on `date`, and the web
+/// dashboard on an ephemeral port (`TestApp::dashboard`).
+pub async fn spawn_app_with_dashboard_on(date: &str) -> TestApp {
+    let database = fresh_database().await;
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(&database, data_dir.path().to_path_buf());
+    settings.clock = format!("simulated:{date}");
+    settings.dashboard_listen = Some("127.0.0.1:0".parse().expect("address"));
     start(settings, database, data_dir, None).await
 }
 
@@ -173,6 +188,7 @@ async fn start(
     }
     let application = Application::build(&settings).await.expect("server builds");
     let address = application.local_addr();
+    let dashboard = application.dashboard_addr();
     let admin_key = admin_key
         .or_else(|| application.bootstrap_key().map(str::to_owned))
         .expect("a fresh database makes a bootstrap key");
@@ -190,7 +206,17 @@ async fn start(
         .connect()
         .await
         .expect("connect to test server");
-    TestApp { address, admin_key, settings, database, channel, stop: Some(stop), task: Some(task), _data_dir: data_dir }
+    TestApp {
+        address,
+        admin_key,
+        settings,
+        database,
+        dashboard,
+        channel,
+        stop: Some(stop),
+        task: Some(task),
+        _data_dir: data_dir,
+    }
 }
 
 impl TestApp {

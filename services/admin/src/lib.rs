@@ -218,7 +218,7 @@ impl Admin {
     }
 
     fn server_info(&self, request: Request<pb::GetServerInfoRequest>) -> Result<pb::GetServerInfoResponse, ApiError> {
-        principal(&request)?;
+        let caller = principal(&request)?;
         let mode = self.state.store.clock_mode();
         Ok(pb::GetServerInfoResponse {
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -228,6 +228,8 @@ impl Admin {
                 ClockMode::Simulated { .. } => pb::ClockMode::Simulated,
             } as i32,
             business_date: format_date(store::clock::today()),
+            caller_role: caller.role.to_wire_i32(),
+            caller_bank: caller.bank.as_ref().map(|b| format!("banks/{b}")).unwrap_or_default(),
         })
     }
 

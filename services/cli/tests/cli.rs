@@ -4,6 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod browser;
+
 use std::io::Write;
 use std::process::Command;
 

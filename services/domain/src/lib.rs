@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod claims;
+pub mod display;
 pub mod enrolment;
 pub mod examples;
 pub mod ids;

@@ -34,6 +34,9 @@ struct Cli {
     /// Business clock: system (the default) or simulated:YYYY-MM-DD (demos, tests).
     #[arg(long, global = true)]
     clock: Option<String>,
+    /// Serve the web dashboard (HTTP) on this address, e.g. 127.0.0.1:8080.
+    #[arg(long, global = true)]
+    dashboard_listen: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
         migrate_on_start: cli.no_migrate.then_some(false),
         log_format: cli.log_format,
         clock: cli.clock.clone(),
+        dashboard_listen: cli.dashboard_listen,
     };
     let settings = match Settings::load(cli.config.as_deref(), &flags) {
         Ok(settings) => settings,
@@ -149,6 +153,9 @@ async fn serve(settings: Settings) -> ExitCode {
             Ok(now) => println!("business clock simulated: today is {}", now.today),
             Err(error) => return fail(error),
         }
+    }
+    if let Some(address) = application.dashboard_addr() {
+        println!("techcredit dashboard on http://{address}");
     }
     println!("techcredit-server listening on {}", application.local_addr());
     match application.run_until_stopped(startup::shutdown_signal()).await {

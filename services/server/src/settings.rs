@@ -69,6 +69,10 @@ pub struct Settings {
     /// The business clock: `system` (production) or `simulated:YYYY-MM-DD` (demos and tests
     /// of date rules; moved forward with `AdminService.AdvanceBusinessDate`).
     pub clock: String,
+    /// Address the web dashboard listens on (HTTP); when absent, no dashboard.
+    pub dashboard_listen: Option<SocketAddr>,
+    /// Minutes a dashboard session lasts after its last use.
+    pub dashboard_session_minutes: u64,
 }
 
 impl Default for Settings {
@@ -84,6 +88,8 @@ impl Default for Settings {
             shutdown_grace_seconds: 20,
             otlp_endpoint: None,
             clock: "system".to_owned(),
+            dashboard_listen: None,
+            dashboard_session_minutes: 30,
         }
     }
 }
@@ -112,6 +118,9 @@ pub struct FlagOverrides {
     /// `--clock`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock: Option<String>,
+    /// `--dashboard-listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_listen: Option<SocketAddr>,
 }
 
 /// A setting that cannot be used; start-up stops with this one line.

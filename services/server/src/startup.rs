@@ -142,6 +142,8 @@ fn write_secret_file(path: &Path, secret: &str) -> std::io::Result<()> {
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
+    dashboard: Option<(TcpListener, SocketAddr)>,
+    session_ttl: Duration,
     state: AppState,
     grace: Duration,
     bootstrap_key: Option<String>,
@@ -194,6 +196,15 @@ impl Application {
             .map_err(|source| StartupError::Listen { address: settings.listen, source })?;
         let local_addr =
             listener.local_addr().map_err(|source| StartupError::Listen { address: settings.listen, source })?;
+        let dashboard = match settings.dashboard_listen {
+            Some(address) => {
+                let listener =
+                    TcpListener::bind(address).await.map_err(|source| StartupError::Listen { address, source })?;
+                let bound = listener.local_addr().map_err(|source| StartupError::Listen { address, source })?;
+                Some((listener, bound))
+            }
+            None => None,
+        };
         tracing::info!(
             policy_version = %policy.version,
             engine = ?store.engine(),
@@ -202,6 +213,8 @@ impl Application {
         Ok(Application {
             listener,
             local_addr,
+            dashboard,
+            session_ttl: Duration::from_secs(settings.dashboard_session_minutes.saturating_mul(60)),
             state: AppState { store, policy: Arc::new(policy), policy_document: Arc::from(policy_document) },
             grace: Duration::from_secs(settings.shutdown_grace_seconds),
             bootstrap_key,
@@ -221,6 +234,11 @@ impl Application {
     /// The bootstrap administrator key, when this start created it (shown once).
     pub fn bootstrap_key(&self) -> Option<&str> {
         self.bootstrap_key.as_deref()
+    }
+
+    /// Where the dashboard listens, when configured.
+    pub fn dashboard_addr(&self) -> Option<SocketAddr> {
+        self.dashboard.as_ref().map(|(_, address)| *address)
     }
 
     /// The shared state (for tests and tools that run beside the server).
@@ -249,6 +267,23 @@ impl Application {
 
         let state = self.state.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (dashboard_stop_tx, dashboard_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        if let Some((listener, address)) = self.dashboard {
+            // The dashboard calls the services through this server's own gRPC listener.
+            let grpc = tonic::transport::Endpoint::from_shared(format!("http://{}", self.local_addr))
+                .map_err(|e| StartupError::Serve(format!("dashboard: {e}")))?
+                .connect_lazy();
+            let dashboard = dashboard::Dashboard::new(grpc, self.session_ttl, false);
+            tracing::info!(%address, "dashboard serving");
+            tokio::spawn(async move {
+                let stopped = async {
+                    let _ = dashboard_stop_rx.await;
+                };
+                if let Err(error) = dashboard.serve(listener, stopped).await {
+                    tracing::error!(%error, "the dashboard stopped");
+                }
+            });
+        }
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown_reporter = reporter.clone();
         tokio::spawn(async move {
@@ -256,6 +291,7 @@ impl Application {
             tracing::info!("shutdown requested: reporting NOT_SERVING and draining");
             set_all(&shutdown_reporter, ServingStatus::NotServing).await;
             let _ = draining_tx.send(());
+            let _ = dashboard_stop_tx.send(());
             let _ = stop_tx.send(());
         });
 

@@ -11,7 +11,7 @@ mod wire;
 use domain::Role;
 use proto::v1::{self as pb, settlement_service_server::SettlementService};
 use rpc::auth::principal;
-use rpc::{AppState, Violations};
+use rpc::{ApiError, AppState, Violations};
 use tonic::{Request, Response, Status};
 
 /// The service over the shared state.
@@ -133,7 +133,10 @@ impl SettlementService for Settlement {
             return Err(v.into_error().into());
         };
         let record = Settlement::get_statement(self, &caller, &request.get_ref().name).await?;
-        Ok(Response::new(export::export(&record, format)))
+        let bank =
+            store::banks::get(self.state.store.connection(), &record.statement.bank).await.map_err(ApiError::from)?;
+        let bank_name = bank.map(|b| b.display_name).unwrap_or_else(|| record.statement.bank.to_string());
+        Ok(Response::new(export::export(&record, &bank_name, format)))
     }
 
     async fn reconcile_loan_tape(
