@@ -58,6 +58,8 @@ pub struct OwnServer {
     child: Option<Child>,
     /// Where it listens.
     pub address: String,
+    /// Where its web dashboard listens.
+    pub dashboard: Option<String>,
     /// Its data directory.
     pub data_dir: PathBuf,
     /// Its administrator key.
@@ -95,7 +97,8 @@ impl Demo {
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| Failure::Usage(format!("cannot make {}: {e}", data_dir.display())))?;
         let mut child = std::process::Command::new(&binary)
-            .args(["--listen", "127.0.0.1:0", "--clock", &format!("simulated:{}", self.start), "--data-dir"])
+            .args(["--listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0"])
+            .args(["--clock", &format!("simulated:{}", self.start), "--data-dir"])
             .arg(&data_dir)
             .env("RUST_LOG", "warn")
             .env_remove("DATABASE_URL")
@@ -103,9 +106,9 @@ impl Demo {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| Failure::Usage(format!("cannot start {}: {e}", binary.display())))?;
-        let address = listening_address(&mut child)?;
+        let (address, dashboard) = listening_address(&mut child)?;
         let admin_key = crate::connect::read_key_file(&data_dir.join("bootstrap-admin.key"))?;
-        Ok(OwnServer { child: Some(child), address, data_dir, admin_key })
+        Ok(OwnServer { child: Some(child), address, dashboard, data_dir, admin_key })
     }
 
     /// Builds the book on the server `ctx` talks to (an administrator's key, a simulated
@@ -163,18 +166,26 @@ pub fn kept(server: &mut OwnServer) {
         out!("  techcredit claims list");
         out!("  techcredit statements list --bank nbcb");
         out!("  techcredit ledger verify");
+        if let Some(url) = &server.dashboard {
+            out!("The dashboard: {url} (sign in with the key in {})", key.display());
+        }
         out!("Stop it with: kill {}", child.id());
         std::mem::forget(child);
     }
 }
 
-fn listening_address(child: &mut Child) -> Result<String, Failure> {
+/// The gRPC address (and the dashboard's) the server prints.
+fn listening_address(child: &mut Child) -> Result<(String, Option<String>), Failure> {
     use std::io::BufRead;
     let stdout = child.stdout.take().ok_or_else(|| Failure::Usage("the server has no stdout".to_owned()))?;
+    let mut dashboard = None;
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.map_err(|e| Failure::Usage(format!("reading the server's output: {e}")))?;
+        if let Some(url) = line.strip_prefix("techcredit dashboard on ") {
+            dashboard = Some(url.trim().to_owned());
+        }
         if let Some(address) = line.strip_prefix("techcredit-server listening on ") {
-            return Ok(address.trim().to_owned());
+            return Ok((address.trim().to_owned(), dashboard));
         }
     }
     Err(Failure::Usage("the server stopped before it listened".to_owned()))
