@@ -401,3 +401,63 @@ async fn the_verify_ledger_command_finds_tampering() {
     );
     assert!(stdout.contains("pool total covered_outstanding: expected 1000000.00, stored 999999.00"), "{stdout}");
 }
+
+/// The history is each closed month's position on its last day — what `GetPoolPosition`
+/// as of that day says — kept once computed; a posting dated back into a closed month
+/// refreshes it.
+#[tokio::test]
+async fn the_history_is_each_month_end_and_a_back_dated_posting_refreshes_it() {
+    let app = tests::spawn_app_on("2025-01-02").await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool_on(&app, &actors.finance, "1000000.00", "2025-01-02").await;
+    let application = submit(&app, &actors, &local_uscc(81), "1000000.00").await;
+    let loan = app
+        .loans_as(&actors.bank_key)
+        .enroll_loan(pb::EnrollLoanRequest {
+            disbursement_date: "2025-01-01".into(),
+            maturity_date: "2025-12-01".into(),
+            ..enrol_request(&application, "H1")
+        })
+        .await
+        .unwrap();
+    assert!(loan.into_inner().loan.is_some());
+    app.advance_to("2025-03-03").await;
+    let history = |months: i32| {
+        let mut pool = app.pool_as(&actors.auditor);
+        async move { pool.get_position_history(pb::GetPositionHistoryRequest { months }).await.unwrap().into_inner().months }
+    };
+    let months = history(24).await;
+    let periods: Vec<&str> = months.iter().map(|m| m.period.as_str()).collect();
+    assert_eq!(periods, ["2025-01", "2025-02"], "closed months since the first contribution");
+    let january = app
+        .pool_as(&actors.auditor)
+        .get_pool_position(pb::GetPoolPositionRequest { as_of: "2025-01-31".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .position
+        .unwrap();
+    assert_eq!(
+        (months[0].net_pool_assets.as_str(), months[0].covered_outstanding.as_str()),
+        (january.net_pool_assets.as_str(), january.covered_outstanding.as_str())
+    );
+    assert_eq!(months[0].leverage, january.leverage);
+    assert_eq!(months[0].loans_by_grade.len(), 1);
+    assert_eq!(months[0].loans_by_grade[0].outstanding, "1000000.00");
+
+    // Interest dated 15 February, recorded in March: February's month end changes.
+    app.pool_as(&actors.finance)
+        .record_interest(pb::RecordInterestRequest {
+            request_id: "late-interest".into(),
+            amount: "1234.56".into(),
+            effective_date: "2025-02-15".into(),
+            memo: "bank statement arrived late".into(),
+        })
+        .await
+        .unwrap();
+    let refreshed = history(24).await;
+    assert_eq!(refreshed[0].net_pool_assets, months[0].net_pool_assets, "January is untouched");
+    assert_eq!(refreshed[1].net_pool_assets, "1001234.56", "February now has the interest");
+    let bad = app.pool_as(&actors.auditor).get_position_history(pb::GetPositionHistoryRequest { months: 121 }).await;
+    assert_error(&bad.unwrap_err(), Code::InvalidArgument, "INVALID_ARGUMENT");
+}

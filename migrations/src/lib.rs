@@ -11,6 +11,7 @@ mod m20261201_000003_settlement_links;
 mod m20261201_000004_pool_net_assets;
 mod m20261201_000005_journal_source_index;
 mod m20261201_000006_payments_and_clock;
+mod m20261201_000007_position_snapshots;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_pool_net_assets::Migration),
             Box::new(m20261201_000005_journal_source_index::Migration),
             Box::new(m20261201_000006_payments_and_clock::Migration),
+            Box::new(m20261201_000007_position_snapshots::Migration),
         ]
     }
 }

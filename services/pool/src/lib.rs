@@ -112,6 +112,13 @@ impl RiskPoolService for Pool {
         Ok(Response::new(self.position(request).await?))
     }
 
+    async fn get_position_history(
+        &self,
+        request: Request<pb::GetPositionHistoryRequest>,
+    ) -> Result<Response<pb::GetPositionHistoryResponse>, Status> {
+        Ok(Response::new(self.history(request).await?))
+    }
+
     async fn get_bank_exposure(
         &self,
         request: Request<pb::GetBankExposureRequest>,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
 use domain::Money;
 use domain::position::{StressScenario, figures, stress};
 use domain::terms::Grade;
@@ -135,6 +136,65 @@ impl Pool {
             survives: result.survives,
             exhaustion_default_rate: ratio_text(result.exhaustion_default_rate),
             leverage_after: ratio_text(result.leverage_after),
+        })
+    }
+
+    /// The last closed months' month-end positions, from kept snapshots.
+    pub(crate) async fn history(
+        &self,
+        request: Request<pb::GetPositionHistoryRequest>,
+    ) -> Result<pb::GetPositionHistoryResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, BOOK_READERS)?;
+        let asked = request.get_ref().months;
+        let months = match asked {
+            0 => 24,
+            1..=120 => asked,
+            _ => return Err(ApiError::invalid("months", format!("must be between 1 and 120, not {asked}"))),
+        };
+        let today = business_today();
+        let mut periods = Vec::new();
+        let mut end = today.with_day(1).and_then(|first| first.pred_opt());
+        for _ in 0..months {
+            let Some(last_day) = end else { break };
+            periods.push((last_day.format("%Y-%m").to_string(), last_day));
+            end = last_day.with_day(1).and_then(|first| first.pred_opt());
+        }
+        periods.reverse();
+        let connection = self.state.store.connection();
+        let month_ends = store::history::month_ends(connection, &periods).await?;
+        let money = |fen: i64| Money::from_fen(fen).to_string();
+        Ok(pb::GetPositionHistoryResponse {
+            months: month_ends
+                .into_iter()
+                .filter(|m| m.committed_capital != 0 || m.covered_loans != 0)
+                .map(|m| pb::MonthEndPosition {
+                    leverage: ratio_text(domain::position::ratio(
+                        Money::from_fen(m.covered_outstanding),
+                        Money::from_fen(m.net_pool_assets),
+                    )),
+                    period: m.period,
+                    as_of: format_date(m.as_of),
+                    committed_capital: money(m.committed_capital),
+                    net_pool_assets: money(m.net_pool_assets),
+                    covered_outstanding: money(m.covered_outstanding),
+                    pool_exposure: money(m.pool_exposure),
+                    compensation: money(m.compensation),
+                    recoveries: money(m.recoveries),
+                    loans_by_grade: m
+                        .by_grade
+                        .into_iter()
+                        .filter_map(|(grade, loans, outstanding)| {
+                            let grade = Grade::parse(&grade)?;
+                            Some(pb::GradeCount {
+                                grade: rpc::WireEnum::to_wire_i32(grade),
+                                loans,
+                                outstanding: money(outstanding),
+                            })
+                        })
+                        .collect(),
+                })
+                .collect(),
         })
     }
 }

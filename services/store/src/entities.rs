@@ -853,3 +853,29 @@ pub mod settlement_allocation {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Table `position_snapshots`: a closed month's position, computed once.
+pub mod position_snapshot {
+    use sea_orm::entity::prelude::*;
+
+    /// One month-end snapshot.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "position_snapshots")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub period: String,
+        #[allow(missing_docs)]
+        pub as_of: Date,
+        /// The figures, JSON (`store::history::MonthEnd`).
+        pub figures: String,
+        #[allow(missing_docs)]
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No declared relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -178,6 +178,17 @@ pub async fn as_of(
     connection: &impl ConnectionTrait,
     date: chrono::NaiveDate,
 ) -> Result<domain::position::CoverTotals, StoreError> {
+    Ok(as_of_by_grade(connection, date).await?.0)
+}
+
+/// Covered loans by grade at one moment: how many, and their outstanding.
+pub type GradeBook = std::collections::BTreeMap<domain::terms::Grade, (i64, Money)>;
+
+/// [`as_of`], with the covered loans of each grade (for month-end snapshots).
+pub async fn as_of_by_grade(
+    connection: &impl ConnectionTrait,
+    date: chrono::NaiveDate,
+) -> Result<(domain::position::CoverTotals, GradeBook), StoreError> {
     use crate::entities::{loan, loan_status_report};
     let end = date
         .succ_opt()
@@ -195,6 +206,7 @@ pub async fn as_of(
         }
     }
     let mut totals = domain::position::CoverTotals::default();
+    let mut grades = GradeBook::new();
     for row in loans {
         let record = crate::loans::LoanRecord::try_from(row)?;
         let mut state = record.state.clone();
@@ -213,9 +225,13 @@ pub async fn as_of(
             }
         }
         let exposure = state.outstanding.mul_half_up(record.pool_share).unwrap_or(Money::ZERO);
+        if !state.status.is_closed() {
+            let entry = grades.entry(record.grade).or_insert((0, Money::ZERO));
+            *entry = (entry.0 + 1, Money::from_fen(entry.1.fen() + state.outstanding.fen()));
+        }
         add_loan(&mut totals, &state, exposure);
     }
-    Ok(totals)
+    Ok((totals, grades))
 }
 
 /// Adds to the pool's claim and money counters (the caller holds the pool lock).

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::Money;
 use domain::ledger::{Account, Balances, EntryDraft, EntryKind, LedgerError, Posting};
@@ -126,6 +127,13 @@ pub async fn post(
 ) -> Result<EntryRecord, PostError> {
     draft.validate()?;
     crate::pool::lock(connection).await?;
+    // Dated into a month that has ended: its month-end snapshot (and every later one) no
+    // longer holds; they are computed again when the history is next read.
+    let today = crate::clock::today();
+    let month_start = today.with_day(1).unwrap_or(today);
+    if draft.effective_date < month_start {
+        crate::history::invalidate_from(connection, draft.effective_date).await?;
+    }
     let codes: Vec<String> = draft.postings.iter().map(|p| p.account.code().to_owned()).collect();
     let existing: BTreeMap<String, account::Model> = account::Entity::find()
         .filter(account::Column::Code.is_in(codes))

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod enrolment;
 pub mod entities;
 pub mod exposure;
+pub mod history;
 pub mod idempotency;
 pub mod ledger;
 pub mod loans;
