@@ -48,6 +48,13 @@ try {
   check((await page.textContent('main')).includes('万'), 'amounts in 万元 where officials expect them');
   await shot('02-overview');
 
+  // History: each closed month of the demo book, drawn by ECharts.
+  await go('/history');
+  check((await page.locator('#history tbody tr').count()) === Number(env.HISTORY_MONTHS), `the history shows ${env.HISTORY_MONTHS} closed months`);
+  await page.waitForSelector('#chart-assets canvas');
+  check((await page.locator('canvas').count()) >= 4, 'the four charts are drawn');
+  await shot('02b-history');
+
   await go('/banks');
   check((await page.textContent('#banks')).includes(env.BANK_NAME), 'the banks table shows display names');
   await shot('03-banks');

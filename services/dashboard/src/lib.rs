@@ -48,6 +48,8 @@ impl Dashboard {
             .route("/login", get(pages::login_form).post(pages::login))
             .route("/logout", post(pages::logout))
             .route("/lang/{lang}", get(pages::language))
+            .route("/history", get(pages::history))
+            .route("/assets/echarts.min.js", get(pages::echarts))
             .route("/banks", get(pages::banks))
             .route("/banks/{bank}", get(pages::bank))
             .route("/queues", get(pages::queues))

@@ -125,8 +125,9 @@ h2 { font-size: 18px; margin: 22px 0 8px; }
 .muted { color: #5b6b7c; font-size: 13px; }
 "#;
 
-const NAV: [(&str, &str); 6] = [
+const NAV: [(&str, &str); 7] = [
     ("/", "overview"),
+    ("/history", "history"),
     ("/banks", "banks"),
     ("/queues", "queues"),
     ("/stress", "stress"),
@@ -385,6 +386,110 @@ pub(crate) async fn overview(State(dashboard): State<Dashboard>, headers: Header
         }
     };
     page(lang, Some(&v.session), lang.t("overview"), body).into_response()
+}
+
+// --- 历史 -------------------------------------------------------------------------------
+
+/// Apache ECharts, embedded (the copy `tools/` locks; CI checks it is that one).
+const ECHARTS: &[u8] = include_bytes!("../assets/echarts.min.js");
+
+pub(crate) async fn echarts() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ECHARTS,
+    )
+        .into_response()
+}
+
+const CHARTS: &str = r#"
+const data = JSON.parse(document.getElementById('history-data').textContent);
+const wan = (text) => Math.round(parseFloat(text) / 100) / 100;
+const months = data.months.map((m) => m.period);
+const line = (el, series, extra) => {
+  const chart = echarts.init(document.getElementById(el));
+  chart.setOption(Object.assign({
+    animation: false, tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 60, right: 20, top: 36, bottom: 28 },
+    xAxis: { type: 'category', data: months }, yAxis: { type: 'value' }, series,
+  }, extra || {}));
+};
+line('chart-assets', [
+  { name: data.labels.net, type: 'line', data: data.months.map((m) => wan(m.netPoolAssets)) },
+  { name: data.labels.covered, type: 'line', data: data.months.map((m) => wan(m.coveredOutstanding)) },
+]);
+line('chart-leverage', [
+  { name: data.labels.leverage, type: 'line', data: data.months.map((m) => parseFloat(m.leverage || '0')),
+    markLine: { symbol: 'none', data: [{ yAxis: data.maxLeverage, name: 'max' }] } },
+]);
+line('chart-losses', [
+  { name: data.labels.compensation, type: 'line', data: data.months.map((m) => wan(m.compensation)) },
+  { name: data.labels.recoveries, type: 'line', data: data.months.map((m) => wan(m.recoveries)) },
+]);
+const grades = ['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'D'];
+line('chart-grades', grades.map((g, i) => ({
+  name: g, type: 'bar', stack: 'loans',
+  data: data.months.map((m) => { const c = (m.loansByGrade || []).find((x) => x.grade === i + 1); return c ? Number(c.loans) : 0; }),
+})));
+"#;
+
+pub(crate) async fn history(State(dashboard): State<Dashboard>, headers: HeaderMap) -> Response {
+    let mut v = match visit(&dashboard, &headers) {
+        Ok(v) => v,
+        Err(to_login) => return to_login,
+    };
+    let lang = v.lang;
+    let months = match v.api.pool.get_position_history(pb::GetPositionHistoryRequest { months: 24 }).await {
+        Ok(answer) => answer.into_inner().months,
+        Err(status) => return refused(&v, &status),
+    };
+    let limit =
+        v.api.admin.get_policy(pb::GetPolicyRequest {}).await.map(|p| max_leverage(&p.into_inner())).unwrap_or(12.0);
+    let json_months: Vec<String> = months
+        .iter()
+        .map(|m| {
+            let grades: Vec<String> = m
+                .loans_by_grade
+                .iter()
+                .map(|g| format!(r#"{{"grade":{},"loans":{}}}"#, g.grade, g.loans))
+                .collect();
+            format!(
+                r#"{{"period":"{}","netPoolAssets":"{}","coveredOutstanding":"{}","leverage":"{}","compensation":"{}","recoveries":"{}","loansByGrade":[{}]}}"#,
+                m.period, m.net_pool_assets, m.covered_outstanding, m.leverage, m.compensation, m.recoveries, grades.join(",")
+            )
+        })
+        .collect();
+    let data = format!(
+        r#"{{"maxLeverage":{limit},"labels":{{"net":"{}","covered":"{}","leverage":"{}","compensation":"{}","recoveries":"{}"}},"months":[{}]}}"#,
+        lang.t("net_pool_assets"),
+        lang.t("covered_outstanding"),
+        lang.t("leverage"),
+        lang.t("compensation"),
+        lang.t("recoveries"),
+        json_months.join(",")
+    );
+    let body = html! {
+        @if months.is_empty() { p { (lang.t("no_history")) } } @else {
+            div.cards style="grid-template-columns: 1fr 1fr" {
+                div.card { div.label { (lang.t("history_assets")) } div #chart-assets style="height:260px" {} }
+                div.card { div.label { (lang.t("history_leverage")) } div #chart-leverage style="height:260px" {} }
+                div.card { div.label { (lang.t("history_losses")) } div #chart-losses style="height:260px" {} }
+                div.card { div.label { (lang.t("history_grades")) } div #chart-grades style="height:260px" {} }
+            }
+            table #history {
+                thead { tr { th { (lang.t("period")) } th.num { (lang.t("net_pool_assets")) } th.num { (lang.t("covered_outstanding")) } th.num { (lang.t("leverage")) } th.num { (lang.t("compensation")) } th.num { (lang.t("recoveries")) } } }
+                tbody { @for m in &months { tr {
+                    td { (m.period) } td.num { (yuan(&m.net_pool_assets)) } td.num { (yuan(&m.covered_outstanding)) }
+                    td.num { (m.leverage) } td.num { (yuan(&m.compensation)) } td.num { (yuan(&m.recoveries)) }
+                } } }
+            }
+            script #history-data type="application/json" { (PreEscaped(data)) }
+            script src="/assets/echarts.min.js" {}
+            script { (PreEscaped(CHARTS)) }
+        }
+    };
+    page(lang, Some(&v.session), lang.t("history"), body).into_response()
 }
 
 // --- 合作银行 ---------------------------------------------------------------------------

@@ -136,6 +136,15 @@ async fn the_dashboard_in_a_real_browser() {
         "pool_exposure": position.pool_exposure,
         "headroom": position.headroom,
     });
+    let history = app
+        .pool_as(&auditor)
+        .get_position_history(pb::GetPositionHistoryRequest { months: 24 })
+        .await
+        .unwrap()
+        .into_inner()
+        .months
+        .len();
+    assert_eq!(history, 6, "the small demo's six closed months");
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let mut node = Command::new("node");
@@ -150,7 +159,8 @@ async fn the_dashboard_in_a_real_browser() {
         .env("BANK_NAME", "宁波银行鄞州支行")
         .env("OTHER_BANK", "banks/icbc")
         .env("REFERRED", waiting["name"].as_str().unwrap())
-        .env("CLAIM", claim["name"].as_str().unwrap());
+        .env("CLAIM", claim["name"].as_str().unwrap())
+        .env("HISTORY_MONTHS", history.to_string());
     let output = tokio::task::spawn_blocking(move || node.output().unwrap()).await.unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{stdout}\n{stderr}\n(screenshots in {})", shots.display());
