@@ -33,7 +33,7 @@ fresh_db() { psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" -c "CREATE DAT
 start_server() { # data_dir [database_url]
   local dir="$1"; mkdir -p "$dir"
   if [ -n "${2:-}" ]; then export DATABASE_URL="$2"; else unset DATABASE_URL; fi
-  RUST_LOG=warn "$SERVER" --listen 127.0.0.1:50061 --data-dir "$dir" >"$dir/stdout" 2>"$dir/stderr" &
+  RUST_LOG=warn "$SERVER" --listen 127.0.0.1:50061 --dashboard-listen 127.0.0.1:50063 --data-dir "$dir" >"$dir/stdout" 2>"$dir/stderr" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do grep -q "listening on" "$dir/stdout" 2>/dev/null && break; sleep 0.1; done
   unset DATABASE_URL
@@ -78,6 +78,15 @@ want position && for size in 1000 "$LOANS"; do
   start_server "$dir" "$PG/techcredit_position"
   loadgen "$dir" --scenario position --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" --rate 1000
   loadgen "$dir" --scenario position --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+  # One caller at a time: a position call, the 24 months of history (the first call keeps
+  # the month-end snapshots), and the dashboard's overview page (server time, via curl).
+  loadgen "$dir" --scenario history --clients 1 --seconds 2 >/dev/null
+  loadgen "$dir" --scenario position --clients 1 --seconds "$SECONDS_PER_RUN"
+  loadgen "$dir" --scenario history --clients 1 --seconds "$SECONDS_PER_RUN"
+  key=$(cat "$dir/bootstrap-admin.key")
+  curl -s -c "$WORK/jar" -o /dev/null -d "key=$key" http://127.0.0.1:50063/login
+  for _ in $(seq 1 200); do curl -s -b "$WORK/jar" -o /dev/null -w "%{time_total}\n" http://127.0.0.1:50063/; done |
+    sort -n | awk '{v[NR]=$1} END { printf "dashboard overview page: n=%d p50=%.2fms p99=%.2fms\n", NR, v[int(NR*0.5)]*1000, v[int(NR*0.99)]*1000 }'
   if [ "$size" = "$LOANS" ]; then
     echo "## reconciliation of a $LOANS-row tape against $LOANS covered loans (PostgreSQL)"
     "$LOADGEN" tape --loans "$LOANS" --out "$WORK/tape.csv"

@@ -85,6 +85,8 @@ enum Scenario {
     Enroll,
     /// GetPoolPosition.
     Position,
+    /// GetPositionHistory of 24 months (the dashboard's history page's data).
+    History,
     /// CommitContribution (ledger postings).
     Contributions,
 }
@@ -359,6 +361,19 @@ async fn main() {
                         })
                         .await;
                     report("GetPoolPosition", clients, &mut tally);
+                }
+                Scenario::History => {
+                    let client =
+                        pb::risk_pool_service_client::RiskPoolServiceClient::new(authed(&channel, &setup.officer_key));
+                    let mut tally = drive(clients, seconds, rate, move |_| {
+                        let mut client = client.clone();
+                        async move {
+                            let request = pb::GetPositionHistoryRequest { months: 24 };
+                            Some(client.get_position_history(request).await.is_ok())
+                        }
+                    })
+                    .await;
+                    report("GetPositionHistory", clients, &mut tally);
                 }
                 Scenario::Contributions => {
                     let client =
