@@ -46,6 +46,39 @@ impl Lang {
         Some(if self == Lang::Zh { zh } else { en })
     }
 
+    /// A status code of the API as people read it (the code itself in English).
+    pub fn status(self, code: &str) -> String {
+        let zh = match code {
+            "ACTIVE" => "正常",
+            "WATCH" => "关注",
+            "SUSPENDED" => "暂停",
+            "OVERDUE" => "逾期",
+            "DEFAULTED" => "违约",
+            "CLAIMED" => "已申请代偿",
+            "COMPENSATED" => "已代偿",
+            "RECOVERING" => "追偿中",
+            "REPAID" => "已还清",
+            "CLOSED" => "已结清",
+            "FILED" => "待审批",
+            "PARTIALLY_APPROVED" => "部分批准",
+            "APPROVED" => "已批准",
+            "REJECTED" => "已拒绝",
+            "PAID" => "已支付",
+            "DRAFT" => "草稿",
+            "CONFIRMED" => "已确认",
+            "PARTIALLY_PAID" => "部分付款",
+            "CARRIED_FORWARD" => "已结转",
+            "POOL_PAYS_BANK" => "风险池付银行",
+            "BANK_PAYS_POOL" => "银行付风险池",
+            "NONE" => "无需支付",
+            _ => return code.to_owned(),
+        };
+        match self {
+            Lang::Zh => zh.to_owned(),
+            Lang::En => code.replace('_', " ").to_lowercase(),
+        }
+    }
+
     /// A word or phrase.
     pub fn t(self, key: &str) -> &'static str {
         let (zh, en) = words(key);

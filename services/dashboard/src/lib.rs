@@ -33,12 +33,19 @@ pub struct Dashboard {
     pub sessions: Arc<Sessions>,
     /// Mark cookies Secure (when the dashboard is served over TLS).
     pub secure_cookies: bool,
+    /// The policy's leverage limit, once read.
+    max_leverage: Arc<std::sync::OnceLock<f64>>,
 }
 
 impl Dashboard {
     /// A dashboard over `grpc` whose sessions last `session_ttl` after their last use.
     pub fn new(grpc: Channel, session_ttl: Duration, secure_cookies: bool) -> Dashboard {
-        Dashboard { grpc, sessions: Arc::new(Sessions::new(session_ttl)), secure_cookies }
+        Dashboard {
+            grpc,
+            sessions: Arc::new(Sessions::new(session_ttl)),
+            secure_cookies,
+            max_leverage: Arc::new(std::sync::OnceLock::new()),
+        }
     }
 
     /// The pages.

@@ -340,14 +340,23 @@ fn max_leverage(policy: &pb::GetPolicyResponse) -> f64 {
         .unwrap_or(12.0)
 }
 
+/// The policy's leverage limit, read once (the policy in force changes only with a restart).
+async fn policy_max_leverage(dashboard: &Dashboard, v: &mut Visit) -> f64 {
+    if let Some(limit) = dashboard.max_leverage.get() {
+        return *limit;
+    }
+    match v.api.admin.get_policy(pb::GetPolicyRequest {}).await {
+        Ok(policy) => *dashboard.max_leverage.get_or_init(|| max_leverage(&policy.into_inner())),
+        Err(_) => 12.0,
+    }
+}
+
 pub(crate) async fn overview(State(dashboard): State<Dashboard>, headers: HeaderMap) -> Response {
     let mut v = match visit(&dashboard, &headers) {
         Ok(v) => v,
         Err(to_login) => return to_login,
     };
     let lang = v.lang;
-    let info =
-        v.api.admin.get_server_info(pb::GetServerInfoRequest {}).await.map(|r| r.into_inner()).unwrap_or_default();
     let position = match v.api.pool.get_pool_position(pb::GetPoolPositionRequest::default()).await {
         Ok(answer) => answer.into_inner().position.unwrap_or_default(),
         // A bank's key reads its own bank, not the pool.
@@ -357,12 +366,11 @@ pub(crate) async fn overview(State(dashboard): State<Dashboard>, headers: Header
         }
         Err(status) => return refused(&v, &status),
     };
-    let limit =
-        v.api.admin.get_policy(pb::GetPolicyRequest {}).await.map(|p| max_leverage(&p.into_inner())).unwrap_or(12.0);
+    let limit = policy_max_leverage(&dashboard, &mut v).await;
     let leverage: f64 = position.leverage.parse().unwrap_or(0.0);
     let ratio = |text: &str| text.parse::<f64>().unwrap_or(0.0);
     let body = html! {
-        p.muted { (lang.t("business_date")) ": " strong #business-date { (info.business_date) } }
+        p.muted { (lang.t("business_date")) ": " strong #business-date { (position.as_of) } }
         div.cards {
             (card(lang.t("net_pool_assets"), yuan(&position.net_pool_assets), Some(domain::display::wan(&position.net_pool_assets)), None))
             (card(lang.t("covered_outstanding"), yuan(&position.covered_outstanding), Some(domain::display::wan(&position.covered_outstanding)), None))
@@ -444,8 +452,7 @@ pub(crate) async fn history(State(dashboard): State<Dashboard>, headers: HeaderM
         Ok(answer) => answer.into_inner().months,
         Err(status) => return refused(&v, &status),
     };
-    let limit =
-        v.api.admin.get_policy(pb::GetPolicyRequest {}).await.map(|p| max_leverage(&p.into_inner())).unwrap_or(12.0);
+    let limit = policy_max_leverage(&dashboard, &mut v).await;
     let json_months: Vec<String> = months
         .iter()
         .map(|m| {
@@ -525,7 +532,7 @@ pub(crate) async fn banks(State(dashboard): State<Dashboard>, headers: HeaderMap
                     @let status = label(e.status().as_str_name(), "BANK_STATUS_");
                     tr {
                         td { a href={ "/" (e.bank) } { (names.get(&e.bank).cloned().unwrap_or_else(|| e.bank.clone())) } }
-                        td { span class={ "flag " (status) } { (status) } }
+                        td { span class={ "flag " (status) } { (lang.status(&status)) } }
                         td.num { (yuan(&e.quota)) } td.num { (yuan(&e.quota_used)) } td.num { (percent(&e.npl_ratio)) }
                         td.num { (yuan(&e.compensation_this_year)) } td.num { (yuan(&e.annual_cap)) }
                     }
@@ -584,7 +591,7 @@ async fn bank_page(v: &mut Visit, bank: &str) -> Response {
         .unwrap_or_default();
     let status = label(exposure.status().as_str_name(), "BANK_STATUS_");
     let body = html! {
-        h2 #bank-name { (name) " " span class={ "flag " (status) } { (status) } }
+        h2 #bank-name { (name) " " span class={ "flag " (status) } { (lang.status(&status)) } }
         div.cards {
             (card(lang.t("quota"), yuan(&exposure.quota), None, None))
             (card(lang.t("used"), yuan(&exposure.quota_used), None, Some((exposure.quota_used.parse::<f64>().unwrap_or(0.0) / exposure.quota.parse::<f64>().unwrap_or(1.0).max(1.0), false))))
@@ -595,7 +602,7 @@ async fn bank_page(v: &mut Visit, bank: &str) -> Response {
         table #loans {
             thead { tr { th { "#" } th { (lang.t("enterprise")) } th { (lang.t("status")) } th { (lang.t("grade")) } th.num { (lang.t("outstanding")) } } }
             tbody { @for l in &loans { tr {
-                td { (l.bank_loan_number) } td { (l.enterprise_name) } td { (label(l.status().as_str_name(), "LOAN_STATUS_")) }
+                td { (l.bank_loan_number) } td { (l.enterprise_name) } td { (lang.status(&label(l.status().as_str_name(), "LOAN_STATUS_"))) }
                 td { (label(l.grade().as_str_name(), "GRADE_")) } td.num { (yuan(&l.outstanding_principal)) }
             } } }
         }
@@ -610,7 +617,7 @@ fn claims_table(lang: Lang, claims: &[pb::Claim]) -> Markup {
         table.claims {
             thead { tr { th { "#" } th { (lang.t("bank")) } th { (lang.t("status")) } th.num { (lang.t("amount")) } th { (lang.t("approvals")) } } }
             tbody { @for c in claims { tr {
-                td { (c.name) } td { (c.bank) } td { (label(c.status().as_str_name(), "CLAIM_STATUS_")) }
+                td { (c.name) } td { (c.bank) } td { (lang.status(&label(c.status().as_str_name(), "CLAIM_STATUS_"))) }
                 td.num { (yuan(if c.compensation.is_empty() { &c.requested_compensation } else { &c.compensation })) }
                 td { (c.approvals.len()) "/" (c.approvals_required) }
             } } }
@@ -909,8 +916,8 @@ pub(crate) async fn statements(State(dashboard): State<Dashboard>, headers: Head
             thead { tr { th { "#" } th { (lang.t("bank")) } th { (lang.t("period")) } th { (lang.t("status")) } th.num { (lang.t("net")) } th { (lang.t("direction")) } th.num { (lang.t("paid")) } } }
             tbody { @for s in &list { tr {
                 td { a href={ "/" (s.name) } { (s.name) } } td { (s.bank) } td { (s.period) }
-                td { (label(s.status().as_str_name(), "STATEMENT_STATUS_")) } td.num { (yuan(&s.net_amount)) }
-                td { (label(s.direction().as_str_name(), "SETTLEMENT_DIRECTION_")) } td.num { (yuan(&s.amount_paid)) }
+                td { (lang.status(&label(s.status().as_str_name(), "STATEMENT_STATUS_"))) } td.num { (yuan(&s.net_amount)) }
+                td { (lang.status(&label(s.direction().as_str_name(), "SETTLEMENT_DIRECTION_"))) } td.num { (yuan(&s.amount_paid)) }
             } } }
         }
     };
@@ -928,7 +935,7 @@ pub(crate) async fn statement(State(dashboard): State<Dashboard>, headers: Heade
         Err(status) => return refused(&v, &status),
     };
     let body = html! {
-        p { (s.bank) " · " (s.period) " · " (label(s.status().as_str_name(), "STATEMENT_STATUS_")) " · "
+        p { (s.bank) " · " (s.period) " · " (lang.status(&label(s.status().as_str_name(), "STATEMENT_STATUS_"))) " · "
             a href={ "/statements/" (id) "/csv" } { (lang.t("download_csv")) } " · "
             a href={ "/statements/" (id) "/print" } { (lang.t("print")) } }
         h2 { (lang.t("lines")) }
