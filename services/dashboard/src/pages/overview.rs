@@ -88,10 +88,10 @@ pub(crate) async fn echarts() -> Response {
 }
 
 pub(super) const CHARTS: &str = r#"
-pub(super) const data = JSON.parse(document.getElementById('history-data').textContent);
-pub(super) const wan = (text) => Math.round(parseFloat(text) / 100) / 100;
-pub(super) const months = data.months.map((m) => m.period);
-pub(super) const line = (el, series, extra) => {
+const data = JSON.parse(document.getElementById('history-data').textContent);
+const wan = (text) => Math.round(parseFloat(text) / 100) / 100;
+const months = data.months.map((m) => m.period);
+const line = (el, series, extra) => {
   const chart = echarts.init(document.getElementById(el));
   chart.setOption(Object.assign({
     animation: false, tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 60, right: 20, top: 36, bottom: 28 },
@@ -110,7 +110,7 @@ line('chart-losses', [
   { name: data.labels.compensation, type: 'line', data: data.months.map((m) => wan(m.compensation)) },
   { name: data.labels.recoveries, type: 'line', data: data.months.map((m) => wan(m.recoveries)) },
 ]);
-pub(super) const grades = ['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'D'];
+const grades = ['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'D'];
 line('chart-grades', grades.map((g, i) => ({
   name: g, type: 'bar', stack: 'loans',
   data: data.months.map((m) => { const c = (m.loansByGrade || []).find((x) => x.grade === i + 1); return c ? Number(c.loans) : 0; }),
