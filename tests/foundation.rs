@@ -461,3 +461,80 @@ fn the_kubernetes_config_map_carries_the_default_policy() {
         "deploy/k8s/techcredit.yaml's ConfigMap drifted from the policy"
     );
 }
+
+/// The last active administrator key cannot be revoked: nobody could manage keys after it.
+#[tokio::test]
+async fn the_last_admin_key_cannot_be_revoked() {
+    let app = spawn_app().await;
+    let revoke = |name: String, id: &str| pb::RevokeApiKeyRequest { request_id: id.to_owned(), name };
+    let refused = app.admin().revoke_api_key(revoke("apiKeys/bootstrap-admin".into(), "r1")).await.unwrap_err();
+    assert_error(&refused, Code::FailedPrecondition, "LAST_ADMIN_KEY");
+    assert!(refused.message().contains("create-admin-key"), "{}", refused.message());
+    let second = issue_key(&app, pb::Role::Admin, "").await;
+    app.admin().revoke_api_key(revoke("apiKeys/bootstrap-admin".into(), "r2")).await.expect("another admin remains");
+    let mut admin = app.admin_as(Some(&second));
+    let key_id = second.split('.').next().unwrap().to_owned();
+    let last = admin.revoke_api_key(revoke(format!("apiKeys/{key_id}"), "r3")).await.unwrap_err();
+    assert_error(&last, Code::FailedPrecondition, "LAST_ADMIN_KEY");
+    // Revoking a key already revoked answers as before (nothing left to protect).
+    admin.revoke_api_key(revoke("apiKeys/bootstrap-admin".into(), "r4")).await.expect("already revoked");
+}
+
+/// An operator without any administrator key makes one offline, with access to the
+/// database, and it works at once.
+#[tokio::test]
+async fn an_operator_locked_out_makes_an_admin_key_offline() {
+    let app = spawn_app().await;
+    let url = app.database.url(&app.settings.data_dir);
+    let output = tokio::task::spawn_blocking(move || {
+        server_binary()
+            .args(["create-admin-key", "--description", "on-call"])
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let key = stdout.lines().nth(1).unwrap().trim().to_owned();
+    let info = app.admin_as(Some(&key)).get_server_info(pb::GetServerInfoRequest {}).await.unwrap().into_inner();
+    assert_eq!(info.caller_role(), pb::Role::Admin);
+}
+
+/// A data directory that cannot take the key file stops the first start and stores no key,
+/// so the next start, with a writable directory, prints one.
+#[test]
+fn a_key_file_that_cannot_be_written_leaves_no_key_nobody_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("techcredit.db").display());
+    let blocked = dir.path().join("not-a-directory");
+    std::fs::write(&blocked, "a file where the data directory should be").unwrap();
+    let first = server_binary()
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(blocked.join("data"))
+        .env("DATABASE_URL", &database)
+        .output()
+        .unwrap();
+    assert!(!first.status.success());
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("not-a-directory"),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let mut second = server_binary()
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("DATABASE_URL", &database)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(second.stdout.take().unwrap());
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut first_line).unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(first_line.starts_with("bootstrap admin key"), "the next start makes the key: {first_line}");
+    assert!(dir.path().join("data/bootstrap-admin.key").exists());
+}

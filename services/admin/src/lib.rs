@@ -211,6 +211,12 @@ impl Admin {
             return Err(violations.into_error());
         };
         idempotent!(self.state, &caller, REVOKE_API_KEY, request_id, &body, |txn| {
+            let admins = store::api_keys::lock_active_admins(txn).await?;
+            let found = store::api_keys::get(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
+            if found.revoked_at.is_none() {
+                let others = admins.iter().filter(|id| **id != key_id).count();
+                domain::auth::check_revocable(&key_id, found.role, others).map_err(|r| ApiError::refused(&r))?;
+            }
             let key = store::api_keys::revoke(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
             tracing::info!(key_id = %key.key_id, "api key revoked");
             pb::RevokeApiKeyResponse { api_key: Some(api_key_to_wire(&key)) }

@@ -85,3 +85,33 @@ impl Principal {
         }
     }
 }
+
+/// Why a key may not be revoked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyRefusal {
+    /// It is the last active administrator key: nobody could manage keys any more.
+    #[error(
+        "{key} is the last active ADMIN key; issue another administrator key first (or use `techcredit-server create-admin-key`)"
+    )]
+    LastAdminKey {
+        /// The key's id.
+        key: String,
+    },
+}
+
+impl crate::Rule for KeyRefusal {
+    fn reason(&self) -> &'static str {
+        match self {
+            KeyRefusal::LastAdminKey { .. } => "LAST_ADMIN_KEY",
+        }
+    }
+}
+
+/// Whether the key `key` (of `role`, still active) may be revoked while `other_active_admins`
+/// other ADMIN keys are active: never the last one.
+pub fn check_revocable(key: &str, role: Role, other_active_admins: usize) -> Result<(), KeyRefusal> {
+    if role == Role::Admin && other_active_admins == 0 {
+        return Err(KeyRefusal::LastAdminKey { key: key.to_owned() });
+    }
+    Ok(())
+}

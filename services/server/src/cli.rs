@@ -55,6 +55,13 @@ enum Command {
         /// The policy file.
         file: PathBuf,
     },
+    /// Issue a new ADMIN key straight into the database (offline: the operator's way back
+    /// in when no administrator key is at hand) and print it once.
+    CreateAdminKey {
+        /// Who holds it.
+        #[arg(long, default_value = "administrator key made offline by create-admin-key")]
+        description: String,
+    },
 }
 
 fn parse_log_format(text: &str) -> Result<LogFormat, String> {
@@ -122,6 +129,24 @@ async fn run(cli: Cli, settings: Settings) -> ExitCode {
             }
         }
         Command::VerifyLedger => verify_ledger(settings).await,
+        Command::CreateAdminKey { description } => {
+            let result = async {
+                let store = startup::connect(&settings).await?;
+                store::api_keys::create(store.connection(), domain::Role::Admin, None, &description)
+                    .await
+                    .map_err(|e| startup::StartupError::Serve(e.to_string()))
+            }
+            .await;
+            match result {
+                Ok((key, secret)) => {
+                    tracing::warn!(key_id = %key.key_id, "administrator key created offline");
+                    println!("administrator key {} (shown once):", key.key_id);
+                    println!("{}", secret.expose());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
         Command::CheckPolicy { file } => {
             let settings = Settings { policy_file: Some(file), ..settings };
             match startup::load_policy(&settings) {

@@ -138,6 +138,33 @@ fn write_secret_file(path: &Path, secret: &str) -> std::io::Result<()> {
     file.write_all(b"\n")
 }
 
+/// On an empty key table, the bootstrap administrator key: stored in the same transaction
+/// that writes its file, so that a file that cannot be written leaves nothing stored (and the
+/// next start tries again), never a key nobody holds.
+async fn bootstrap(settings: &Settings, store: &store::Store) -> Result<Option<String>, StartupError> {
+    let database_error = |source| -> StartupError {
+        match database_url(settings) {
+            Ok(url) => StartupError::Database { url: store::redact_url(&url), source },
+            Err(error) => error,
+        }
+    };
+    let txn = store.begin_write().await.map_err(database_error)?;
+    let Some((_, secret)) = store::api_keys::bootstrap_admin(&txn).await.map_err(database_error)? else {
+        return Ok(None);
+    };
+    let dir = &settings.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })?;
+    let path = bootstrap_key_path(dir);
+    // Written beside, then moved in place: a half-written file is never the key file.
+    let partial = path.with_extension("key.partial");
+    write_secret_file(&partial, secret.expose())
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })?;
+    txn.commit().await.map_err(|e| database_error(store::StoreError::from(e)))?;
+    tracing::info!(path = %path.display(), "bootstrap admin key created");
+    Ok(Some(secret.expose().to_owned()))
+}
+
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
     listener: TcpListener,
@@ -168,24 +195,7 @@ impl Application {
                 return Err(StartupError::PendingMigrations { url, count: pending.len() });
             }
         }
-        let bootstrap_key = match store::api_keys::bootstrap_admin(store.connection()).await {
-            Ok(Some((_, secret))) => {
-                std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
-                    path: settings.data_dir.display().to_string(),
-                    source,
-                })?;
-                let path = bootstrap_key_path(&settings.data_dir);
-                write_secret_file(&path, secret.expose())
-                    .map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })?;
-                tracing::info!(path = %path.display(), "bootstrap admin key created");
-                Some(secret.expose().to_owned())
-            }
-            Ok(None) => None,
-            Err(source) => {
-                let url = store::redact_url(&database_url(settings)?);
-                return Err(StartupError::Database { url, source });
-            }
-        };
+        let bootstrap_key = bootstrap(settings, &store).await?;
         let now =
             store::clock::start(store.connection(), clock).await.map_err(|e| StartupError::Clock(e.to_string()))?;
         if clock.is_simulated() {

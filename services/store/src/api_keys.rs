@@ -159,6 +159,27 @@ pub async fn list(
     query.all(connection).await?.into_iter().map(ApiKeyRecord::try_from).collect()
 }
 
+/// The active ADMIN keys' ids, locked until the transaction ends (so that two revocations
+/// at once cannot both leave the other as the last).
+pub async fn lock_active_admins(connection: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+    use sea_orm::QuerySelect;
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::Role.eq(Role::Admin.as_str()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .order_by_asc(api_key::Column::KeyId)
+        .lock_exclusive()
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(|row| row.key_id)
+        .collect())
+}
+
+/// A key by id.
+pub async fn get(connection: &impl ConnectionTrait, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+    api_key::Entity::find_by_id(key_id).one(connection).await?.map(ApiKeyRecord::try_from).transpose()
+}
+
 /// Revokes a key (keeping the first revocation time); `None` when it does not exist.
 pub async fn revoke(connection: &impl ConnectionTrait, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
     let Some(row) = api_key::Entity::find_by_id(key_id).one(connection).await? else {
