@@ -538,3 +538,32 @@ fn a_key_file_that_cannot_be_written_leaves_no_key_nobody_holds() {
     assert!(first_line.starts_with("bootstrap admin key"), "the next start makes the key: {first_line}");
     assert!(dir.path().join("data/bootstrap-admin.key").exists());
 }
+
+/// Two servers on one SQLite data directory: the second stops at start-up with one clear
+/// line, the first keeps serving.
+#[test]
+fn a_second_server_on_one_sqlite_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = server_binary()
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let address = tests::process_address(&mut first);
+    let second = server_binary()
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let still_listening = std::net::TcpStream::connect(&address).is_ok();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.lines().last().unwrap_or_default().contains("is in use by another techcredit-server"), "{stderr}");
+    assert!(still_listening, "the first server keeps serving");
+}

@@ -56,6 +56,14 @@ pub enum StartupError {
         /// How many.
         count: usize,
     },
+    /// Another server process serves this SQLite data directory.
+    #[error(
+        "data directory {path} is in use by another techcredit-server (its lock file is held); one server per SQLite database"
+    )]
+    DataDirInUse {
+        /// The data directory.
+        path: String,
+    },
     /// A file in the data directory cannot be written.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -138,6 +146,32 @@ fn write_secret_file(path: &Path, secret: &str) -> std::io::Result<()> {
     file.write_all(b"\n")
 }
 
+/// With the embedded SQLite database (no `database_url`, or a `sqlite:` one in the data
+/// directory), takes the data directory's lock file for the life of the process: a second
+/// server on the same directory stops at start-up instead of sharing the file.
+fn lock_sqlite_data_dir(settings: &Settings) -> Result<Option<std::fs::File>, StartupError> {
+    let embedded = settings.database_url.as_ref().is_none_or(|url| url.expose().starts_with("sqlite:"));
+    if !embedded {
+        return Ok(None);
+    }
+    let dir = &settings.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })?;
+    let path = dir.join("techcredit.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartupError::DataDirInUse { path: dir.display().to_string() }),
+        Err(std::fs::TryLockError::Error(source)) => {
+            Err(StartupError::DataDir { path: path.display().to_string(), source })
+        }
+    }
+}
+
 /// On an empty key table, the bootstrap administrator key: stored in the same transaction
 /// that writes its file, so that a file that cannot be written leaves nothing stored (and the
 /// next start tries again), never a key nobody holds.
@@ -171,6 +205,8 @@ pub struct Application {
     local_addr: SocketAddr,
     dashboard: Option<(TcpListener, SocketAddr)>,
     session_ttl: Duration,
+    /// Held while serving an embedded SQLite database: one server per data directory.
+    _data_dir_lock: Option<std::fs::File>,
     state: AppState,
     grace: Duration,
     bootstrap_key: Option<String>,
@@ -181,6 +217,7 @@ impl Application {
     /// empty database, and binds the listener (port 0 picks a free port).
     pub async fn build(settings: &Settings) -> Result<Application, StartupError> {
         let (policy, policy_document) = load_policy(settings)?;
+        let data_dir_lock = lock_sqlite_data_dir(settings)?;
         let clock = settings.clock_mode().map_err(StartupError::Clock)?;
         let store = connect(settings).await?.with_clock(clock);
         if settings.migrate_on_start {
@@ -224,6 +261,7 @@ impl Application {
             listener,
             local_addr,
             dashboard,
+            _data_dir_lock: data_dir_lock,
             session_ttl: Duration::from_secs(settings.dashboard_session_minutes.saturating_mul(60)),
             state: AppState { store, policy: Arc::new(policy), policy_document: Arc::from(policy_document) },
             grace: Duration::from_secs(settings.shutdown_grace_seconds),
