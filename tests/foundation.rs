@@ -5,7 +5,7 @@ use std::process::Command;
 
 use proto::v1 as pb;
 use sea_orm::{ConnectionTrait, Statement};
-use tests::{spawn_app, test_settings};
+use tests::{TestDatabase, spawn_app, test_settings};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -566,4 +566,31 @@ fn a_second_server_on_one_sqlite_data_directory_is_refused() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.lines().last().unwrap_or_default().contains("is in use by another techcredit-server"), "{stderr}");
     assert!(still_listening, "the first server keeps serving");
+}
+
+/// A database that goes away: calls are UNAVAILABLE (retry later), not INTERNAL, and health
+/// turns NOT_SERVING so that a load balancer stops sending them. (PostgreSQL: the test's own
+/// database is dropped under the running server.)
+#[tokio::test]
+async fn a_database_outage_is_unavailable_and_health_says_so() {
+    let app = spawn_app().await;
+    let TestDatabase::Postgres { url } = app.database.clone() else {
+        return; // SQLite is a file inside the process: it cannot go away on its own.
+    };
+    let (base, name) = url.rsplit_once('/').unwrap();
+    let admin = sea_orm::Database::connect(format!("{base}/postgres")).await.unwrap();
+    admin.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
+    let refused = app.admin().list_banks(pb::ListBanksRequest::default()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel());
+    let mut status = tonic_health::pb::health_check_response::ServingStatus::Serving;
+    for _ in 0..50 {
+        let answer = health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
+        status = answer.into_inner().status();
+        if status == tonic_health::pb::health_check_response::ServingStatus::NotServing {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::NotServing);
 }

@@ -314,6 +314,27 @@ impl Application {
             reflection_builder().build_v1alpha().map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
 
         let state = self.state.clone();
+        // Health follows the database: NOT_SERVING while it does not answer, SERVING again
+        // when it does (a load balancer stops sending calls that could only fail).
+        let watch_store = state.store.clone();
+        let watch_reporter = reporter.clone();
+        let watcher = tokio::spawn(async move {
+            let mut up = true;
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let now_up = watch_store.ping().await;
+                if now_up != up {
+                    up = now_up;
+                    if up {
+                        tracing::warn!("the database answers again: SERVING");
+                        set_all(&watch_reporter, ServingStatus::Serving).await;
+                    } else {
+                        tracing::error!("the database does not answer: NOT_SERVING");
+                        set_all(&watch_reporter, ServingStatus::NotServing).await;
+                    }
+                }
+            }
+        });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (dashboard_stop_tx, dashboard_stop_rx) = tokio::sync::oneshot::channel::<()>();
         if let Some((listener, address)) = self.dashboard {
@@ -336,6 +357,7 @@ impl Application {
         let shutdown_reporter = reporter.clone();
         tokio::spawn(async move {
             shutdown.await;
+            watcher.abort();
             tracing::info!("shutdown requested: reporting NOT_SERVING and draining");
             set_all(&shutdown_reporter, ServingStatus::NotServing).await;
             let _ = draining_tx.send(());

@@ -67,7 +67,33 @@ pub enum StoreError {
     Connect(String),
     /// Any other database failure.
     #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Database(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    /// A database that cannot be reached (no connection to be had, or one that broke) is
+    /// `Connect` — the caller is told to retry — not a failure of the call itself.
+    fn from(error: DbErr) -> StoreError {
+        let unreachable = match &error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Exec(_) | DbErr::Query(_) => {
+                let text = error.to_string().to_lowercase();
+                [
+                    "error communicating with database",
+                    "connection refused",
+                    "broken pipe",
+                    "connection reset",
+                    "pool timed out",
+                    "terminating connection",
+                    "connection closed",
+                ]
+                .iter()
+                .any(|sign| text.contains(sign))
+            }
+            _ => false,
+        };
+        if unreachable { StoreError::Connect(error.to_string()) } else { StoreError::Database(error) }
+    }
 }
 
 impl StoreError {
@@ -269,6 +295,11 @@ impl Store {
     pub async fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
         self.connection.execute_unprepared(sql).await?;
         Ok(())
+    }
+
+    /// Whether the database answers (for health reporting).
+    pub async fn ping(&self) -> bool {
+        self.connection.execute_unprepared("SELECT 1").await.is_ok()
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
