@@ -187,6 +187,7 @@ async fn a_retry_returns_the_original_response_and_reuse_is_refused() {
         role: pb::Role::Finance as i32,
         bank: String::new(),
         description: "finance desk".into(),
+        expire_date: String::new(),
     };
     let mut admin = app.admin();
     let first = admin.create_api_key(request.clone()).await.unwrap().into_inner();
@@ -302,6 +303,7 @@ async fn bad_input_names_every_field_and_stores_nothing() {
             role: 42,
             bank: String::new(),
             description: "x".into(),
+            expire_date: String::new(),
         })
         .await
         .unwrap_err();
@@ -312,6 +314,7 @@ async fn bad_input_names_every_field_and_stores_nothing() {
             role: pb::Role::Bank as i32,
             bank: String::new(),
             description: "x".into(),
+            expire_date: String::new(),
         })
         .await
         .unwrap_err();
@@ -593,4 +596,62 @@ async fn a_database_outage_is_unavailable_and_health_says_so() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::NotServing);
+}
+
+/// Keys expire after their last business date, and a rotation leaves the old key working
+/// through the overlap only — through the clock.
+#[tokio::test]
+async fn keys_expire_and_rotate_with_an_overlap() {
+    let app = tests::spawn_app_on("2025-03-01").await;
+    create_bank(&app, "nbcb", "1000000.00").await;
+    let create = |id: &str, expire: &str| pb::CreateApiKeyRequest {
+        request_id: id.to_owned(),
+        role: pb::Role::Bank as i32,
+        bank: "banks/nbcb".into(),
+        description: "core banking".into(),
+        expire_date: expire.to_owned(),
+    };
+    let works = |key: String| {
+        let mut admin = app.admin_as(Some(&key));
+        async move { admin.get_server_info(pb::GetServerInfoRequest {}).await.map(|_| ()).map_err(|s| s.code()) }
+    };
+    let past = app.admin().create_api_key(create("k0", "2025-02-28")).await.unwrap_err();
+    assert!(field_violations(&past).contains_key("expire_date"), "{past:?}");
+    let expiring = app.admin().create_api_key(create("k1", "2025-03-10")).await.unwrap().into_inner();
+    assert_eq!(expiring.api_key.unwrap().expire_date, "2025-03-10");
+    let plain = app.admin().create_api_key(create("k2", "")).await.unwrap().into_inner();
+    let rotated = app
+        .admin()
+        .rotate_api_key(pb::RotateApiKeyRequest {
+            request_id: "rot".into(),
+            name: plain.api_key.as_ref().unwrap().name.clone(),
+            overlap_days: 3,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rotated.previous.as_ref().unwrap().expire_date, "2025-03-04");
+    let new = rotated.api_key.unwrap();
+    assert_eq!((new.role(), new.bank.as_str()), (pb::Role::Bank, "banks/nbcb"), "same role and bank");
+
+    app.advance_to("2025-03-04").await;
+    assert_eq!(works(plain.secret.clone()).await, Ok(()), "the old key works through the overlap");
+    assert_eq!(works(rotated.secret.clone()).await, Ok(()));
+    app.advance_to("2025-03-05").await;
+    assert_eq!(works(plain.secret.clone()).await, Err(Code::Unauthenticated), "then it expires");
+    assert_eq!(works(rotated.secret.clone()).await, Ok(()), "the new one goes on");
+    let again = app
+        .admin()
+        .rotate_api_key(pb::RotateApiKeyRequest {
+            request_id: "rot-again".into(),
+            name: plain.api_key.as_ref().unwrap().name.clone(),
+            overlap_days: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_error(&again, Code::FailedPrecondition, "KEY_NOT_ACTIVE");
+    app.advance_to("2025-03-10").await;
+    assert_eq!(works(expiring.secret.clone()).await, Ok(()), "works on its last day");
+    app.advance_to("2025-03-11").await;
+    assert_eq!(works(expiring.secret.clone()).await, Err(Code::Unauthenticated), "and not the day after");
 }

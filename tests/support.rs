@@ -63,6 +63,7 @@ pub async fn issue_key(app: &TestApp, role: pb::Role, bank: &str) -> String {
             role: role as i32,
             bank: bank.to_owned(),
             description: "test key".to_owned(),
+            expire_date: String::new(),
         })
         .await
         .expect("create api key")

@@ -3,7 +3,7 @@
 use domain::{BankId, Role};
 use proto::v1::{self as pb, admin_service_server::AdminService};
 use rpc::auth::{principal, require_bank_visible, require_role};
-use rpc::convert::{Page, Violations, format_date, timestamp};
+use rpc::convert::{Page, Violations, business_today, format_date, timestamp};
 use rpc::{ApiError, AppState, WireEnum, idempotent};
 use sha2::{Digest, Sha256};
 use store::api_keys::ApiKeyRecord;
@@ -47,10 +47,12 @@ fn api_key_to_wire(key: &ApiKeyRecord) -> pb::ApiKey {
         description: key.description.clone(),
         create_time: Some(timestamp(key.created_at)),
         revoke_time: key.revoked_at.map(timestamp),
+        expire_date: key.expires_on.map(format_date).unwrap_or_default(),
     }
 }
 
 const CREATE_BANK: &str = "/techcredit.v1.AdminService/CreateBank";
+const ROTATE_API_KEY: &str = "/techcredit.v1.AdminService/RotateApiKey";
 const UPDATE_BANK: &str = "/techcredit.v1.AdminService/UpdateBank";
 const CREATE_API_KEY: &str = "/techcredit.v1.AdminService/CreateApiKey";
 const REVOKE_API_KEY: &str = "/techcredit.v1.AdminService/RevokeApiKey";
@@ -148,6 +150,13 @@ impl Admin {
         let request_id = violations.request_id(&body.request_id);
         let role = violations.domain_enum::<Role>("role", body.role);
         let description = violations.text("description", &body.description, 200);
+        let expires_on = match violations.optional_date("expire_date", &body.expire_date) {
+            Some(Some(date)) if date < business_today() => {
+                violations.add("expire_date", format!("{date} is in the past"));
+                None
+            }
+            other => other,
+        };
         let bank = match (role, body.bank.is_empty()) {
             (Some(Role::Bank), _) => violations.bank_name("bank", &body.bank).map(Some),
             (Some(_), false) => {
@@ -156,7 +165,8 @@ impl Admin {
             }
             _ => Some(None),
         };
-        let (Some(request_id), Some(role), Some(description), Some(bank)) = (request_id, role, description, bank)
+        let (Some(request_id), Some(role), Some(description), Some(bank), Some(expires_on)) =
+            (request_id, role, description, bank, expires_on)
         else {
             return Err(violations.into_error());
         };
@@ -166,7 +176,7 @@ impl Admin {
             {
                 return Err(ApiError::not_found(&body.bank));
             }
-            let (key, secret) = store::api_keys::create(txn, role, bank.as_ref(), &description).await?;
+            let (key, secret) = store::api_keys::create(txn, role, bank.as_ref(), &description, expires_on).await?;
             tracing::info!(key_id = %key.key_id, role = %key.role, "api key issued");
             pb::CreateApiKeyResponse { api_key: Some(api_key_to_wire(&key)), secret: secret.expose().to_owned() }
         })
@@ -214,12 +224,57 @@ impl Admin {
             let admins = store::api_keys::lock_active_admins(txn).await?;
             let found = store::api_keys::get(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
             if found.revoked_at.is_none() {
-                let others = admins.iter().filter(|id| **id != key_id).count();
+                let others = admins.iter().filter(|admin| admin.key_id != key_id).count();
                 domain::auth::check_revocable(&key_id, found.role, others).map_err(|r| ApiError::refused(&r))?;
             }
             let key = store::api_keys::revoke(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
             tracing::info!(key_id = %key.key_id, "api key revoked");
             pb::RevokeApiKeyResponse { api_key: Some(api_key_to_wire(&key)) }
+        })
+    }
+
+    async fn rotate_api_key(
+        &self,
+        request: Request<pb::RotateApiKeyRequest>,
+    ) -> Result<pb::RotateApiKeyResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.request_id(&body.request_id);
+        let key_id = violations.name("name", &body.name, "apiKeys").map(str::to_owned);
+        let overlap = match body.overlap_days {
+            0 => Some(7),
+            days @ 1..=90 => Some(u64::try_from(days).unwrap_or(7)),
+            days => {
+                violations.add("overlap_days", format!("must be between 1 and 90, not {days}"));
+                None
+            }
+        };
+        let (Some(request_id), Some(key_id), Some(overlap)) = (request_id, key_id, overlap) else {
+            return Err(violations.into_error());
+        };
+        let today = business_today();
+        idempotent!(self.state, &caller, ROTATE_API_KEY, request_id, &body, |txn| {
+            let old = store::api_keys::get(txn, &key_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
+            if !old.works_on(today) {
+                return Err(ApiError::refused(&domain::auth::KeyRefusal::NotActive { key: key_id.clone() }));
+            }
+            let last = today.checked_add_days(chrono::Days::new(overlap)).unwrap_or(today);
+            let last = old.expires_on.map_or(last, |existing| existing.min(last));
+            let description = format!("{} (rotated from {})", old.description, old.key_id);
+            let description: String = description.chars().take(200).collect();
+            let (key, secret) =
+                store::api_keys::create(txn, old.role, old.bank.as_ref(), &description, old.expires_on).await?;
+            let previous = store::api_keys::set_expiry(txn, &key_id, last)
+                .await?
+                .ok_or_else(|| ApiError::not_found(&body.name))?;
+            tracing::info!(old = %previous.key_id, new = %key.key_id, last_day = %last, "api key rotated");
+            pb::RotateApiKeyResponse {
+                api_key: Some(api_key_to_wire(&key)),
+                secret: secret.expose().to_owned(),
+                previous: Some(api_key_to_wire(&previous)),
+            }
         })
     }
 
@@ -324,6 +379,13 @@ impl AdminService for Admin {
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
         Ok(Response::new(Admin::revoke_api_key(self, request).await?))
+    }
+
+    async fn rotate_api_key(
+        &self,
+        request: Request<pb::RotateApiKeyRequest>,
+    ) -> Result<Response<pb::RotateApiKeyResponse>, Status> {
+        Ok(Response::new(Admin::rotate_api_key(self, request).await?))
     }
 
     async fn get_policy(

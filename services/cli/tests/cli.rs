@@ -35,6 +35,7 @@ async fn bank_key(app: &TestApp) -> String {
             role: pb::Role::Bank as i32,
             bank: "banks/nbcb".into(),
             description: "tape upload".into(),
+            expire_date: String::new(),
         })
         .await
         .unwrap()
@@ -538,6 +539,7 @@ async fn the_demo_builds_a_living_book_that_adds_up() {
             role: pb::Role::Auditor as i32,
             bank: String::new(),
             description: "checks the demo".into(),
+            expire_date: String::new(),
         })
         .await
         .unwrap()

@@ -97,12 +97,19 @@ pub enum KeyRefusal {
         /// The key's id.
         key: String,
     },
+    /// Revoked or expired: there is nothing to rotate.
+    #[error("{key} is revoked or expired; issue a new key instead")]
+    NotActive {
+        /// The key's id.
+        key: String,
+    },
 }
 
 impl crate::Rule for KeyRefusal {
     fn reason(&self) -> &'static str {
         match self {
             KeyRefusal::LastAdminKey { .. } => "LAST_ADMIN_KEY",
+            KeyRefusal::NotActive { .. } => "KEY_NOT_ACTIVE",
         }
     }
 }

@@ -183,6 +183,7 @@ async fn setup(channel: &Channel, admin_key: &str) -> Setup {
                     role: role as i32,
                     bank,
                     description: "load test".into(),
+                    expire_date: String::new(),
                 })
                 .await
                 .expect("create key")
@@ -318,6 +319,7 @@ async fn main() {
                     role: pb::Role::Batch as i32,
                     bank: String::new(),
                     description: "benchmark batch job".into(),
+                    expire_date: String::new(),
                 })
                 .await
                 .expect("create key")

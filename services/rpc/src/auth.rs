@@ -91,15 +91,23 @@ where
         Box::pin(
             async move {
                 let started = Instant::now();
+                // One reading of the business clock for the whole call, the key's expiry included.
+                let now = match store.now().await {
+                    Ok(now) => now,
+                    Err(error) => return Ok(Status::from(ApiError::from(error)).into_http()),
+                };
                 let principal = match bearer(&request) {
                     None => Err(ApiError::Unauthenticated(
                         "missing credentials: send \"authorization: Bearer <api key>\"".to_owned(),
                     )),
-                    Some(secret) => match store::api_keys::authenticate(store.connection(), &secret).await {
-                        Ok(Some(principal)) => Ok(principal),
-                        Ok(None) => Err(ApiError::Unauthenticated("invalid or revoked api key".to_owned())),
-                        Err(error) => Err(ApiError::from(error)),
-                    },
+                    Some(secret) => {
+                        match store::clock::scope(now, store::api_keys::authenticate(store.connection(), &secret)).await
+                        {
+                            Ok(Some(principal)) => Ok(principal),
+                            Ok(None) => Err(ApiError::Unauthenticated("invalid or revoked api key".to_owned())),
+                            Err(error) => Err(ApiError::from(error)),
+                        }
+                    }
                 };
                 let principal = match principal {
                     Ok(principal) => principal,
@@ -107,11 +115,6 @@ where
                         tracing::info!(method = %path, "call refused: not authenticated");
                         return Ok(Status::from(error).into_http());
                     }
-                };
-                // One reading of the business clock for the whole call.
-                let now = match store.now().await {
-                    Ok(now) => now,
-                    Err(error) => return Ok(Status::from(ApiError::from(error)).into_http()),
                 };
                 let key_id = principal.key_id.clone();
                 request.extensions_mut().insert(principal);

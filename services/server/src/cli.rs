@@ -132,7 +132,7 @@ async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::CreateAdminKey { description } => {
             let result = async {
                 let store = startup::connect(&settings).await?;
-                store::api_keys::create(store.connection(), domain::Role::Admin, None, &description)
+                store::api_keys::create(store.connection(), domain::Role::Admin, None, &description, None)
                     .await
                     .map_err(|e| startup::StartupError::Serve(e.to_string()))
             }

@@ -30,6 +30,15 @@ pub struct ApiKeyRecord {
     pub created_at: DateTime<Utc>,
     /// When revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The last business date it works, if it expires.
+    pub expires_on: Option<chrono::NaiveDate>,
+}
+
+impl ApiKeyRecord {
+    /// Works on `today`: not revoked, not past its last date.
+    pub fn works_on(&self, today: chrono::NaiveDate) -> bool {
+        self.revoked_at.is_none() && self.expires_on.is_none_or(|last| today <= last)
+    }
 }
 
 impl TryFrom<api_key::Model> for ApiKeyRecord {
@@ -50,6 +59,7 @@ impl TryFrom<api_key::Model> for ApiKeyRecord {
             description: row.description,
             created_at: row.created_at,
             revoked_at: row.revoked_at,
+            expires_on: row.expires_on,
         })
     }
 }
@@ -87,6 +97,7 @@ async fn insert(
     role: Role,
     bank: Option<&BankId>,
     description: &str,
+    expires_on: Option<chrono::NaiveDate>,
 ) -> Result<(ApiKeyRecord, Secret), StoreError> {
     // The key id is part of the secret so that an operator can tell keys apart without the secret.
     let secret = format!("{key_id}.{}", random_hex(32)?);
@@ -98,20 +109,36 @@ async fn insert(
         description: Set(description.to_owned()),
         created_at: Set(crate::clock::instant()),
         revoked_at: Set(None),
+        expires_on: Set(expires_on),
     };
     let row = row.insert(connection).await.map_err(|e| StoreError::from_insert(e, format!("api key {key_id}")))?;
     Ok((ApiKeyRecord::try_from(row)?, Secret(secret)))
 }
 
-/// Issues a new key with a random id.
+/// Issues a new key with a random id, working through `expires_on` when given.
 pub async fn create(
     connection: &impl ConnectionTrait,
     role: Role,
     bank: Option<&BankId>,
     description: &str,
+    expires_on: Option<chrono::NaiveDate>,
 ) -> Result<(ApiKeyRecord, Secret), StoreError> {
     let key_id = format!("key-{}", random_hex(8)?);
-    insert(connection, key_id, role, bank, description).await
+    insert(connection, key_id, role, bank, description, expires_on).await
+}
+
+/// Sets the last date a key works (rotation: the old key keeps working until then).
+pub async fn set_expiry(
+    connection: &impl ConnectionTrait,
+    key_id: &str,
+    expires_on: chrono::NaiveDate,
+) -> Result<Option<ApiKeyRecord>, StoreError> {
+    let Some(row) = api_key::Entity::find_by_id(key_id).one(connection).await? else {
+        return Ok(None);
+    };
+    let mut active: api_key::ActiveModel = row.into();
+    active.expires_on = Set(Some(expires_on));
+    ApiKeyRecord::try_from(active.update(connection).await?).map(Some)
 }
 
 /// On an empty key table, issues the bootstrap administrator key and returns it; otherwise
@@ -121,7 +148,7 @@ pub async fn bootstrap_admin(connection: &impl ConnectionTrait) -> Result<Option
         return Ok(None);
     }
     let description = "bootstrap administrator key, made on first start";
-    match insert(connection, BOOTSTRAP_KEY_ID.to_owned(), Role::Admin, None, description).await {
+    match insert(connection, BOOTSTRAP_KEY_ID.to_owned(), Role::Admin, None, description, None).await {
         Ok(created) => Ok(Some(created)),
         Err(StoreError::AlreadyExists(_)) => Ok(None),
         Err(other) => Err(other),
@@ -136,7 +163,7 @@ pub async fn authenticate(connection: &impl ConnectionTrait, secret: &str) -> Re
         return Ok(None);
     };
     let record = ApiKeyRecord::try_from(row)?;
-    if record.revoked_at.is_some() {
+    if !record.works_on(crate::clock::today()) {
         return Ok(None);
     }
     Ok(Some(Principal { key_id: record.key_id, role: record.role, bank: record.bank }))
@@ -161,7 +188,7 @@ pub async fn list(
 
 /// The active ADMIN keys' ids, locked until the transaction ends (so that two revocations
 /// at once cannot both leave the other as the last).
-pub async fn lock_active_admins(connection: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+pub async fn lock_active_admins(connection: &impl ConnectionTrait) -> Result<Vec<ApiKeyRecord>, StoreError> {
     use sea_orm::QuerySelect;
     Ok(api_key::Entity::find()
         .filter(api_key::Column::Role.eq(Role::Admin.as_str()))
@@ -171,7 +198,10 @@ pub async fn lock_active_admins(connection: &impl ConnectionTrait) -> Result<Vec
         .all(connection)
         .await?
         .into_iter()
-        .map(|row| row.key_id)
+        .map(ApiKeyRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|key| key.works_on(crate::clock::today()))
         .collect())
 }
 

@@ -64,6 +64,8 @@ pub mod api_key {
         pub created_at: DateTimeUtc,
         #[allow(missing_docs)]
         pub revoked_at: Option<DateTimeUtc>,
+        /// The last business date the key works; none: until revoked.
+        pub expires_on: Option<Date>,
     }
 
     /// No declared relations: queries join by explicit filters.

@@ -159,6 +159,18 @@ pub enum Keys {
         /// What it is for (who holds it).
         #[arg(long)]
         description: String,
+        /// The last business date it works (YYYY-MM-DD); default: until revoked.
+        #[arg(long)]
+        expires_on: Option<String>,
+    },
+    /// Replace a key (ADMIN): a new secret for the same role and bank, printed once; the old
+    /// key keeps working through the overlap.
+    Rotate {
+        /// Its id or name (apiKeys/…).
+        key: String,
+        /// Days the old key keeps working after today.
+        #[arg(long, default_value_t = 7)]
+        overlap_days: i32,
     },
     /// List keys, without their secrets (ADMIN, AUDITOR).
     List {
@@ -213,22 +225,24 @@ fn key_row(key: &pb::ApiKey) -> Vec<String> {
         key.description.clone(),
         time(&key.create_time),
         time(&key.revoke_time),
+        key.expire_date.clone(),
     ]
 }
 
-const KEY_HEADER: [&str; 6] = ["key", "role", "bank", "description", "created", "revoked"];
+const KEY_HEADER: [&str; 7] = ["key", "role", "bank", "description", "created", "revoked", "works through"];
 
 impl Keys {
     /// Runs the command.
     pub async fn run(self, ctx: &Ctx) -> Result<(), Failure> {
         let mut admin = ctx.clients.admin.clone();
         match self {
-            Keys::Create { role, bank, description } => {
+            Keys::Create { role, bank, description, expires_on } => {
                 let request = pb::CreateApiKeyRequest {
                     request_id: ctx.request_id(),
                     role: role.wire() as i32,
                     bank: super::optional_name("banks", &bank),
                     description,
+                    expire_date: expires_on.unwrap_or_default(),
                 };
                 let created = admin.create_api_key(request).await?.into_inner();
                 let key = created.api_key.clone().unwrap_or_default();
@@ -253,6 +267,22 @@ impl Keys {
                 ctx.out.show("techcredit.v1.ListApiKeysResponse", &list, |_| View::Rows {
                     header: KEY_HEADER.to_vec(),
                     rows: list.api_keys.iter().map(key_row).collect(),
+                })
+            }
+            Keys::Rotate { key, overlap_days } => {
+                let request =
+                    pb::RotateApiKeyRequest { request_id: ctx.request_id(), name: name("apiKeys", &key), overlap_days };
+                let rotated = admin.rotate_api_key(request).await?.into_inner();
+                let (new, old) =
+                    (rotated.api_key.clone().unwrap_or_default(), rotated.previous.clone().unwrap_or_default());
+                ctx.out.show("techcredit.v1.RotateApiKeyResponse", &rotated, |_| {
+                    View::Record(vec![
+                        ("new key", new.key_id.clone()),
+                        ("secret", rotated.secret.clone()),
+                        ("old key", old.key_id.clone()),
+                        ("old key works through", old.expire_date.clone()),
+                        ("", "the secret is shown once: keep it in a file only its user can read".to_owned()),
+                    ])
                 })
             }
             Keys::Revoke { key } => {

@@ -96,6 +96,7 @@ impl Book {
                 role: role as i32,
                 bank: bank.to_owned(),
                 description: format!("demo {what}"),
+                expire_date: String::new(),
             };
             let secret = admin.create_api_key(request).await?.into_inner().secret;
             crate::connect::connect(address, &secret, deadlines).await

@@ -24,6 +24,7 @@ async fn key(app: &tests::TestApp, role: pb::Role, bank: &str, what: &str) -> St
             role: role as i32,
             bank: bank.to_owned(),
             description: what.to_owned(),
+            expire_date: String::new(),
         })
         .await
         .unwrap()
