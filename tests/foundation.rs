@@ -655,3 +655,58 @@ async fn keys_expire_and_rotate_with_an_overlap() {
     app.advance_to("2025-03-11").await;
     assert_eq!(works(expiring.secret.clone()).await, Err(Code::Unauthenticated), "and not the day after");
 }
+
+/// Load shedding: beyond its calls in flight the server answers RESOURCE_EXHAUSTED at once
+/// (a client backs off and retries) instead of queueing without bound; health still answers;
+/// once the call in flight ends, the next is served.
+#[tokio::test]
+async fn calls_beyond_the_limit_are_shed_at_once() {
+    let app = tests::spawn_app_with(|settings| settings.max_in_flight_calls = 1).await;
+    create_bank(&app, "nbcb", "1000000.00").await;
+    let key = issue_key(&app, pb::Role::Bank, "banks/nbcb").await;
+    // A tape upload that stays open holds the one place.
+    let open_upload = || {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let header = pb::ReconcileLoanTapeRequest {
+            part: Some(pb::reconcile_loan_tape_request::Part::Header(pb::LoanTapeHeader {
+                bank: "banks/nbcb".into(),
+                as_of: crate::support::days_ago(0),
+                file_name: "slow.csv".into(),
+            })),
+            request_id: "slow".into(),
+        };
+        sender.try_send(header).expect("channel has room");
+        let mut uploading = app.settlement_as(&key);
+        let upload = tokio::spawn(async move {
+            uploading.reconcile_loan_tape(tokio_stream::wrappers::ReceiverStream::new(receiver)).await
+        });
+        (sender, upload)
+    };
+    let (mut sender, mut upload) = open_upload();
+    let mut shed = None;
+    for _ in 0..200 {
+        if upload.is_finished() {
+            // Our probe took the place first and the upload was the one shed: open it again.
+            let status = upload.await.expect("upload task").expect_err("an open upload cannot succeed");
+            assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+            (sender, upload) = open_upload();
+        }
+        match app.admin_as(Some(&key)).get_server_info(pb::GetServerInfoRequest {}).await {
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                shed = Some(status);
+                break;
+            }
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    let shed = shed.expect("a call beyond the limit is shed");
+    assert!(shed.message().contains("retry"), "{}", shed.message());
+    assert!(!upload.is_finished(), "the upload in flight is not disturbed");
+    let serving = HealthClient::new(app.channel()).check(HealthCheckRequest { service: String::new() }).await;
+    assert!(serving.is_ok(), "health checks are never shed: {serving:?}");
+    drop(sender);
+    let _ = upload.await;
+    let served = app.admin_as(Some(&key)).get_server_info(pb::GetServerInfoRequest {}).await;
+    assert!(served.is_ok(), "served again once the upload ended: {served:?}");
+}

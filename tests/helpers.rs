@@ -121,6 +121,7 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         clock: "system".to_owned(),
         dashboard_listen: None,
         dashboard_session_minutes: 30,
+        max_in_flight_calls: 512,
     }
 }
 
@@ -139,6 +140,15 @@ pub async fn spawn_app_on(date: &str) -> TestApp {
     let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
     let mut settings = test_settings(&database, data_dir.path().to_path_buf());
     settings.clock = format!("simulated:{date}");
+    start(settings, database, data_dir, None).await
+}
+
+/// Starts a server with a fresh database and settings changed by `change`.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = fresh_database().await;
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(&database, data_dir.path().to_path_buf());
+    change(&mut settings);
     start(settings, database, data_dir, None).await
 }
 

@@ -6,7 +6,7 @@
 //! | 0 | done |
 //! | 1 | the server refused (its gRPC code, reason and bad fields on one line) |
 //! | 2 | usage: bad flags or arguments, a file that cannot be read |
-//! | 3 | the server cannot be reached, or did not answer within the deadline |
+//! | 3 | the server cannot be reached, did not answer within the deadline, or is busy (try again later) |
 //! | 4 | `reconcile` found discrepancies, or `ledger verify` found differences |
 
 use std::fmt;
@@ -56,6 +56,8 @@ fn is_unreachable(status: &tonic::Status) -> bool {
         // tonic reports a broken or refused connection as UNAVAILABLE without ErrorInfo; the
         // server's own UNAVAILABLE (database away) carries one.
         Code::Unavailable => status.get_details_error_info().is_none(),
+        // The server shed the call: too many in flight; the same command later will do.
+        Code::ResourceExhausted => true,
         _ => false,
     }
 }
@@ -65,6 +67,9 @@ impl fmt::Display for Failure {
         match self {
             Failure::Refused(status) if matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled) => {
                 write!(f, "no answer within the deadline (--timeout): {}", status.message())
+            }
+            Failure::Refused(status) if status.code() == Code::ResourceExhausted => {
+                write!(f, "the server is busy, try again later: {}", status.message())
             }
             Failure::Refused(status) if is_unreachable(status) => {
                 write!(f, "cannot reach the server: {}", status.message())

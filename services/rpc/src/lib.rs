@@ -1,4 +1,4 @@
-//! Shared gRPC plumbing of the techcredit services: authentication, the idempotency
+//! Shared gRPC plumbing of the techcredit services: authentication, load shedding, the idempotency
 //! mechanism, the one mapping of errors to `tonic::Status`, and conversions between wire
 //! values and domain types. Only this crate and the service crates know tonic.
 
@@ -6,6 +6,7 @@ pub mod auth;
 pub mod convert;
 pub mod error;
 pub mod idempotency;
+pub mod shed;
 pub mod state;
 pub mod wire;
 
@@ -13,5 +14,6 @@ pub use auth::{AuthLayer, principal};
 pub use convert::{Page, Violations};
 pub use error::ApiError;
 pub use idempotency::IdempotentTxn;
+pub use shed::ShedLayer;
 pub use state::AppState;
 pub use wire::WireEnum;

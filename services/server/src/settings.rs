@@ -73,6 +73,9 @@ pub struct Settings {
     pub dashboard_listen: Option<SocketAddr>,
     /// Minutes a dashboard session lasts after its last use.
     pub dashboard_session_minutes: u64,
+    /// Calls served at once by this process, across connections; more are refused at once
+    /// with RESOURCE_EXHAUSTED (retry with back-off) instead of queueing without bound.
+    pub max_in_flight_calls: usize,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             clock: "system".to_owned(),
             dashboard_listen: None,
             dashboard_session_minutes: 30,
+            max_in_flight_calls: 512,
         }
     }
 }

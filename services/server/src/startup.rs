@@ -12,7 +12,7 @@ use proto::v1::{
     admin_service_server::AdminServiceServer, loan_application_service_server::LoanApplicationServiceServer,
     risk_pool_service_server::RiskPoolServiceServer, settlement_service_server::SettlementServiceServer,
 };
-use rpc::{AppState, AuthLayer};
+use rpc::{AppState, AuthLayer, ShedLayer};
 use store::{Store, StoreError};
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
@@ -205,6 +205,7 @@ pub struct Application {
     local_addr: SocketAddr,
     dashboard: Option<(TcpListener, SocketAddr)>,
     session_ttl: Duration,
+    max_in_flight: usize,
     /// Held while serving an embedded SQLite database: one server per data directory.
     _data_dir_lock: Option<std::fs::File>,
     state: AppState,
@@ -262,6 +263,7 @@ impl Application {
             local_addr,
             dashboard,
             _data_dir_lock: data_dir_lock,
+            max_in_flight: settings.max_in_flight_calls.max(1),
             session_ttl: Duration::from_secs(settings.dashboard_session_minutes.saturating_mul(60)),
             state: AppState { store, policy: Arc::new(policy), policy_document: Arc::from(policy_document) },
             grace: Duration::from_secs(settings.shutdown_grace_seconds),
@@ -365,7 +367,10 @@ impl Application {
             let _ = stop_tx.send(());
         });
 
+        // Load shedding: at most `max_in_flight` calls at once in this process; a call beyond
+        // that is answered RESOURCE_EXHAUSTED at once rather than queued.
         let server = tonic::transport::Server::builder()
+            .layer(ShedLayer::new(self.max_in_flight))
             .layer(AuthLayer::new(state.store.clone()))
             .add_service(health_service)
             .add_service(reflection)
