@@ -5,7 +5,9 @@
 //! `TEST_DATABASE_URL` names a server — and hands out authenticated tonic clients.
 //! Quiet unless `TEST_LOG` is set.
 
-use std::path::PathBuf;
+pub mod certs;
+
+use std::path::{Path, PathBuf};
 
 use proto::v1::admin_service_client::AdminServiceClient;
 use proto::v1::loan_application_service_client::LoanApplicationServiceClient;
@@ -122,6 +124,10 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         dashboard_listen: None,
         dashboard_session_minutes: 30,
         max_in_flight_calls: 512,
+        tls_cert_file: None,
+        tls_key_file: None,
+        tls_client_ca_file: None,
+        tls_require_client_cert: false,
     }
 }
 
@@ -150,6 +156,24 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&database, data_dir.path().to_path_buf());
     change(&mut settings);
     start(settings, database, data_dir, None).await
+}
+
+/// Starts a TLS server: `change` names the certificate files (written under `data_dir`, which
+/// it is given); the harness's own channel speaks TLS with `client`.
+pub async fn spawn_tls_app(
+    change: impl FnOnce(&mut Settings, &Path),
+    client: tonic::transport::ClientTlsConfig,
+) -> TestApp {
+    let database = fresh_database().await;
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(&database, data_dir.path().to_path_buf());
+    change(&mut settings, data_dir.path());
+    start_with(settings, database, data_dir, None, Some(client)).await
+}
+
+/// `channel` with `key` on every call.
+pub fn with_key(channel: Channel, key: &str) -> Authed {
+    InterceptedService::new(channel, Bearer(Some(format!("Bearer {key}").parse().expect("ascii key"))))
 }
 
 /// Starts a server with a fresh database, a simulated clock starting on `date`, and the web
@@ -193,6 +217,16 @@ async fn start(
     data_dir: std::sync::Arc<TempDir>,
     admin_key: Option<String>,
 ) -> TestApp {
+    start_with(settings, database, data_dir, admin_key, None).await
+}
+
+async fn start_with(
+    settings: Settings,
+    database: TestDatabase,
+    data_dir: std::sync::Arc<TempDir>,
+    admin_key: Option<String>,
+    tls: Option<tonic::transport::ClientTlsConfig>,
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = server::telemetry::init(LogFormat::Text, None);
     }
@@ -211,11 +245,13 @@ async fn start(
             .await
             .expect("server runs");
     });
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect to test server");
+    let channel = match tls {
+        None => Channel::from_shared(format!("http://{address}")).expect("uri"),
+        Some(tls) => Channel::from_shared(format!("https://{address}")).expect("uri").tls_config(tls).expect("tls"),
+    }
+    .connect()
+    .await
+    .expect("connect to test server");
     TestApp {
         address,
         admin_key,

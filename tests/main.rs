@@ -14,3 +14,4 @@ mod reconcile;
 mod settlement;
 mod support;
 mod telemetry;
+mod tls;

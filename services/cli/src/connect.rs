@@ -7,6 +7,13 @@
 //! [profiles.local]
 //! address = "127.0.0.1:50051"
 //! key_file = "./data/bootstrap-admin.key"
+//!
+//! [profiles.bank]
+//! address = "https://pool.example:50051"   # https:// is TLS, and never falls back
+//! key_file = "bank.key"
+//! ca_file = "pool-ca.pem"                  # default: the system's trusted CAs
+//! cert_file = "bank.pem"                   # for a server that verifies banks (mTLS)
+//! cert_key_file = "bank-key.pem"
 //! ```
 
 use std::collections::BTreeMap;
@@ -18,7 +25,7 @@ use serde::Deserialize;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::failure::Failure;
 
@@ -44,6 +51,42 @@ pub struct Profile {
     pub address: Option<String>,
     /// A file holding the API key (relative paths from the config file's folder).
     pub key_file: Option<PathBuf>,
+    /// CA bundle (PEM) the server's certificate is checked against (default: the system's).
+    pub ca_file: Option<PathBuf>,
+    /// This client's certificate (PEM), for servers that verify clients (mTLS).
+    pub cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `cert_file`.
+    pub cert_key_file: Option<PathBuf>,
+}
+
+/// TLS material of the client: where to find the CA and, for mTLS, its own certificate.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// CA bundle for the server's certificate; none: the system's trusted CAs.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and its key.
+    pub identity: Option<(PathBuf, PathBuf)>,
+}
+
+impl TlsOptions {
+    fn is_set(&self) -> bool {
+        self.ca_file.is_some() || self.identity.is_some()
+    }
+
+    fn client_config(&self) -> Result<ClientTlsConfig, Failure> {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))
+        };
+        let mut config = ClientTlsConfig::new();
+        config = match &self.ca_file {
+            Some(path) => config.ca_certificate(Certificate::from_pem(read(path)?)),
+            None => config.with_native_roots(),
+        };
+        if let Some((cert, key)) = &self.identity {
+            config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        Ok(config)
+    }
 }
 
 /// Where the config file is: `--config`, `TECHCREDIT_CONFIG`, `$XDG_CONFIG_HOME/techcredit/
@@ -83,29 +126,27 @@ pub fn profile(path: Option<&Path>, name: Option<&str>, explicit_path: bool) -> 
         let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
         Failure::Usage(format!("no profile {name:?} in {} (it has: {})", path.display(), known.join(", ")))
     })?;
-    if let (Some(key_file), Some(folder)) = (&profile.key_file, path.parent())
-        && key_file.is_relative()
-    {
-        profile.key_file = Some(folder.join(key_file));
+    if let Some(folder) = path.parent() {
+        for file in [&mut profile.key_file, &mut profile.ca_file, &mut profile.cert_file, &mut profile.cert_key_file] {
+            if let Some(relative) = file.as_ref().filter(|f| f.is_relative()) {
+                *file = Some(folder.join(relative));
+            }
+        }
     }
     Ok(profile)
 }
 
 /// The URI to connect to. `host:port` (as the server prints it) means plaintext HTTP/2;
-/// `https://` needs TLS, which this build does not speak: refused rather than downgraded.
+/// `https://` means TLS, never anything else.
 pub fn endpoint_uri(address: &str) -> Result<String, Failure> {
     let address = address.trim();
-    if let Some(rest) = address.strip_prefix("https://") {
-        return Err(Failure::Usage(format!(
-            "https://{rest}: this build of techcredit speaks plaintext only, and will not send a key \
-             unencrypted to a server that expects TLS; use the server's plaintext address"
-        )));
-    }
-    if address.starts_with("http://") {
+    if address.starts_with("https://") || address.starts_with("http://") {
         return Ok(address.to_owned());
     }
     if address.contains("://") {
-        return Err(Failure::Usage(format!("{address}: the address must be host:port or http://host:port")));
+        return Err(Failure::Usage(format!(
+            "{address}: the address must be host:port, http://host:port or https://host:port"
+        )));
     }
     if address.is_empty() {
         return Err(Failure::Usage("the server address is empty".to_owned()));
@@ -160,9 +201,35 @@ pub struct Deadlines {
     pub call: Duration,
 }
 
-/// Connects to `address` with `key`; no answer within the connect deadline is exit 3.
-pub async fn connect(address: &str, key: &str, deadlines: Deadlines) -> Result<Clients, Failure> {
+/// A server and how to reach it: enough to connect again with another key.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The address.
+    pub address: String,
+    /// Deadlines.
+    pub deadlines: Deadlines,
+    /// TLS material.
+    pub tls: TlsOptions,
+}
+
+impl Target {
+    /// Connects with `key`.
+    pub async fn connect(&self, key: &str) -> Result<Clients, Failure> {
+        connect(&self.address, key, self.deadlines, &self.tls).await
+    }
+}
+
+/// Connects to `address` with `key`; no answer within the connect deadline is exit 3. An
+/// `https://` address is TLS (a failed handshake is an error, never a plaintext retry); TLS
+/// files with a plaintext address are a usage error rather than ignored.
+pub async fn connect(address: &str, key: &str, deadlines: Deadlines, tls: &TlsOptions) -> Result<Clients, Failure> {
     let uri = endpoint_uri(address)?;
+    let secure = uri.starts_with("https://");
+    if !secure && tls.is_set() {
+        return Err(Failure::Usage(format!(
+            "{address} is a plaintext address but TLS files were given (--ca-file, --cert): use https://"
+        )));
+    }
     let header: MetadataValue<Ascii> = format!("Bearer {key}")
         .parse()
         .map_err(|_| Failure::Usage("the API key has characters that cannot be sent".to_owned()))?;
@@ -170,6 +237,11 @@ pub async fn connect(address: &str, key: &str, deadlines: Deadlines) -> Result<C
         .map_err(|e| Failure::Usage(format!("{address} is not a server address: {e}")))?
         .connect_timeout(deadlines.connect)
         .timeout(deadlines.call);
+    let endpoint = if secure {
+        endpoint.tls_config(tls.client_config()?).map_err(|e| Failure::Usage(format!("TLS: {e}")))?
+    } else {
+        endpoint
+    };
     let channel = match tokio::time::timeout(deadlines.connect, endpoint.connect()).await {
         Ok(Ok(channel)) => channel,
         Ok(Err(error)) => {
@@ -201,7 +273,7 @@ mod tests {
     fn addresses_as_the_server_prints_them_work_and_https_is_never_downgraded() {
         assert_eq!(endpoint_uri("127.0.0.1:50051").unwrap(), "http://127.0.0.1:50051");
         assert_eq!(endpoint_uri("http://pool.example:443").unwrap(), "http://pool.example:443");
-        assert!(matches!(endpoint_uri("https://pool.example"), Err(Failure::Usage(_))));
+        assert_eq!(endpoint_uri("https://pool.example").unwrap(), "https://pool.example");
         assert!(matches!(endpoint_uri("ftp://x"), Err(Failure::Usage(_))));
     }
 

@@ -19,7 +19,7 @@ use clap::ValueEnum;
 use self::book::Book;
 use proto::v1 as pb;
 
-use crate::connect::Deadlines;
+use crate::connect::Target;
 use crate::failure::Failure;
 use crate::output::Printer;
 use crate::{Ctx, out};
@@ -113,7 +113,8 @@ impl Demo {
 
     /// Builds the book on the server `ctx` talks to (an administrator's key, a simulated
     /// clock), then prints the position.
-    pub async fn run(&self, ctx: &Ctx, address: &str, deadlines: Deadlines) -> Result<(), Failure> {
+    pub async fn run(&self, ctx: &Ctx, target: &Target) -> Result<(), Failure> {
+        let address = &target.address;
         let info = ctx.clients.admin.clone().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner();
         if info.clock_mode() != pb::ClockMode::Simulated {
             return Err(Failure::Usage(format!(
@@ -121,7 +122,7 @@ impl Demo {
             )));
         }
         let started = std::time::Instant::now();
-        let mut book = Book::open(ctx, address, deadlines, self.size, self.seed, &info.business_date).await?;
+        let mut book = Book::open(ctx, target, self.size, self.seed, &info.business_date).await?;
         let months = match self.size {
             Size::Small => 6,
             Size::Full => 24,

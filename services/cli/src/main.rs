@@ -35,9 +35,19 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "techcredit", version, about = "The techcredit risk pool, from the command line", after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Server address as the server prints it (127.0.0.1:50051) or http://host:port.
+    /// Server address as the server prints it (127.0.0.1:50051), http://host:port, or
+    /// https://host:port for TLS (never downgraded to plaintext).
     #[arg(long, global = true, env = "TECHCREDIT_ADDRESS")]
     address: Option<String>,
+    /// CA bundle (PEM) the server's TLS certificate is checked against (default: the system's).
+    #[arg(long, global = true, env = "TECHCREDIT_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// This client's TLS certificate (PEM), for a server that verifies banks' certificates.
+    #[arg(long, global = true, env = "TECHCREDIT_CERT_FILE", value_name = "FILE", requires = "cert_key_file")]
+    cert_file: Option<PathBuf>,
+    /// The private key (PEM) of --cert-file.
+    #[arg(long, global = true, env = "TECHCREDIT_CERT_KEY_FILE", value_name = "FILE", requires = "cert_file")]
+    cert_key_file: Option<PathBuf>,
     /// A file holding the API key (its first line).
     #[arg(long, global = true, env = "TECHCREDIT_KEY_FILE")]
     key_file: Option<PathBuf>,
@@ -176,7 +186,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Demo(demo) = &cli.command {
         return run_demo(&cli, demo).await;
     }
-    let ctx = context(&cli).await?;
+    let (ctx, _) = context(&cli).await?;
     match cli.command {
         Command::Banks(command) => command.run(&ctx).await,
         Command::Keys(command) => command.run(&ctx).await,
@@ -201,14 +211,20 @@ fn deadlines(cli: &Cli) -> Deadlines {
 /// The demo against `--address`, or against a server of its own.
 async fn run_demo(cli: &Cli, demo: &demo::Demo) -> Result<(), Failure> {
     if let Some(address) = &cli.address {
-        let ctx = context(cli).await?;
-        return demo.run(&ctx, address, deadlines(cli)).await;
+        let (ctx, target) = context(cli).await?;
+        debug_assert_eq!(&target.address, address);
+        return demo.run(&ctx, &target).await;
     }
     let mut server = demo.start_server()?;
     eprintln!("started techcredit-server at {} on a temporary SQLite database", server.address);
-    let clients = connect::connect(&server.address, &server.admin_key, deadlines(cli)).await?;
+    let target = connect::Target {
+        address: server.address.clone(),
+        deadlines: deadlines(cli),
+        tls: connect::TlsOptions::default(),
+    };
+    let clients = target.connect(&server.admin_key).await?;
     let ctx = Ctx { clients, out: Printer::new(cli.output, cli.units)?, request_id: None };
-    demo.run(&ctx, &server.address, deadlines(cli)).await?;
+    demo.run(&ctx, &target).await?;
     if demo.keep() {
         demo::kept(&mut server);
     } else {
@@ -218,7 +234,7 @@ async fn run_demo(cli: &Cli, demo: &demo::Demo) -> Result<(), Failure> {
 }
 
 /// Connects as the flags, environment and profile say.
-async fn context(cli: &Cli) -> Result<Ctx, Failure> {
+async fn context(cli: &Cli) -> Result<(Ctx, connect::Target), Failure> {
     let config = connect::config_path(cli.config.as_deref());
     let profile = connect::profile(config.as_deref(), cli.profile.as_deref(), cli.config.is_some())?;
     let address = cli.address.clone().or(profile.address).unwrap_or_else(|| connect::DEFAULT_ADDRESS.to_owned());
@@ -235,8 +251,24 @@ async fn context(cli: &Cli) -> Result<Ctx, Failure> {
             ));
         }
     };
-    let clients = connect::connect(&address, &key, deadlines(cli)).await?;
-    Ok(Ctx { clients, out: Printer::new(cli.output, cli.units)?, request_id: cli.request_id.clone() })
+    let tls = connect::TlsOptions {
+        ca_file: cli.ca_file.clone().or(profile.ca_file),
+        identity: match (cli.cert_file.clone(), cli.cert_key_file.clone()) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            _ => match (profile.cert_file, profile.cert_key_file) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                _ => {
+                    return Err(Failure::Usage(
+                        "the profile needs both cert_file and cert_key_file, or neither".to_owned(),
+                    ));
+                }
+            },
+        },
+    };
+    let target = connect::Target { address, deadlines: deadlines(cli), tls };
+    let clients = target.connect(&key).await?;
+    Ok((Ctx { clients, out: Printer::new(cli.output, cli.units)?, request_id: cli.request_id.clone() }, target))
 }
 
 #[cfg(test)]

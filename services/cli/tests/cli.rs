@@ -508,9 +508,10 @@ async fn exit_codes_and_one_line_errors() {
     let shown = ok(plain, &["--config", config.to_str().unwrap(), "--profile", "ops", "clock", "show"]).await;
     assert!(shown.contains("business date"), "{shown}");
 
-    let (code, _, stderr) = run(as_key(&app, &good), &["--address", "https://127.0.0.1:1", "clock", "show"]).await;
-    assert_eq!(code, 2);
-    assert!(stderr.contains("plaintext only"), "{stderr}");
+    // TLS files with a plaintext address are refused rather than ignored.
+    let (code, _, stderr) = run(as_key(&app, &good), &["--ca-file", config.to_str().unwrap(), "clock", "show"]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("use https://"), "{stderr}");
     // Completions and the manual need no server.
     let (code, stdout, _) = run(Command::new(env!("CARGO_BIN_EXE_techcredit")), &["completions", "bash"]).await;
     assert!(code == 0 && stdout.contains("techcredit"), "completions");
@@ -590,4 +591,95 @@ async fn the_demo_builds_a_living_book_that_adds_up() {
         .unwrap()
         .into_inner();
     assert!(!reports.reports.is_empty(), "the banks' tapes were reconciled");
+}
+
+/// `https://` is TLS with the CA the user names (or the system's), never plaintext; a bank's
+/// key with its client certificate where the server verifies banks.
+#[tokio::test]
+async fn tls_from_the_command_line_never_downgrades() {
+    use tests::certs::Authority;
+    let ca = Authority::new("techcredit test CA");
+    let server = ca.server();
+    let app = tests::spawn_tls_app(
+        |settings, dir| {
+            std::fs::write(dir.join("server.pem"), &server.cert).unwrap();
+            std::fs::write(dir.join("server-key.pem"), &server.key).unwrap();
+            std::fs::write(dir.join("clients-ca.pem"), ca.pem()).unwrap();
+            settings.tls_cert_file = Some(dir.join("server.pem"));
+            settings.tls_key_file = Some(dir.join("server-key.pem"));
+            settings.tls_client_ca_file = Some(dir.join("clients-ca.pem"));
+        },
+        tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(ca.pem()))
+            .domain_name("localhost"),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let ca_file = file("ca.pem", &ca.pem());
+    let admin_key = file("admin.key", &app.admin_key);
+    let https = format!("https://{}", app.address);
+    let cli = |key: &str| {
+        let mut command = as_key(&app, std::path::Path::new(key));
+        command.env_remove("TECHCREDIT_ADDRESS");
+        command
+    };
+
+    let shown = ok(cli(&admin_key), &["--address", &https, "--ca-file", &ca_file, "clock", "show"]).await;
+    assert!(shown.contains("business date"), "{shown}");
+    // Without the CA the server's certificate is not trusted: no call, no fallback.
+    let (code, _, stderr) = run(cli(&admin_key), &["--address", &https, "clock", "show"]).await;
+    assert_eq!(code, 3, "{stderr}");
+    // Plaintext to the TLS port gets no answer either.
+    let (code, _, stderr) = run(cli(&admin_key), &["--address", &app.address.to_string(), "clock", "show"]).await;
+    assert_ne!(code, 0, "{stderr}");
+
+    // A bank's key works with its certificate, from flags or from a profile.
+    let mut admin = app.admin();
+    admin
+        .create_bank(pb::CreateBankRequest {
+            request_id: "bank".into(),
+            bank_id: "nbcb".into(),
+            display_name: "NBCB".into(),
+            quota: "1000000.00".into(),
+        })
+        .await
+        .unwrap();
+    let secret = admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            request_id: "bank-key".into(),
+            role: pb::Role::Bank as i32,
+            bank: "banks/nbcb".into(),
+            description: "nbcb".into(),
+            expire_date: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let bank_key = file("bank.key", &secret);
+    let (code, _, stderr) = run(cli(&bank_key), &["--address", &https, "--ca-file", &ca_file, "clock", "show"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.starts_with("techcredit: PERMISSION_DENIED"), "{stderr}");
+    let certificate = ca.client("nbcb");
+    let cert_file = file("bank.pem", &certificate.cert);
+    let cert_key_file = file("bank-key.pem", &certificate.key);
+    let args =
+        ["--address", &https, "--ca-file", &ca_file, "--cert-file", &cert_file, "--cert-key-file", &cert_key_file];
+    let shown = ok(cli(&bank_key), &[&args[..], &["clock", "show"]].concat()).await;
+    assert!(shown.contains("business date"), "{shown}");
+    let config = file(
+        "config.toml",
+        &format!(
+            "[profiles.bank]\naddress = \"{https}\"\nkey_file = \"bank.key\"\nca_file = \"ca.pem\"\ncert_file = \"bank.pem\"\ncert_key_file = \"bank-key.pem\"\n"
+        ),
+    );
+    let mut plain = Command::new(env!("CARGO_BIN_EXE_techcredit"));
+    plain.env_remove("TECHCREDIT_ADDRESS").env_remove("TECHCREDIT_KEY_FILE").env_remove("TECHCREDIT_KEY");
+    let shown = ok(plain, &["--config", &config, "--profile", "bank", "clock", "show"]).await;
+    assert!(shown.contains("business date"), "{shown}");
 }

@@ -73,11 +73,15 @@ impl Dashboard {
     }
 
     /// Serves on `listener` until `shutdown` resolves.
-    pub async fn serve(
+    pub async fn serve<L>(
         self,
-        listener: tokio::net::TcpListener,
+        listener: L,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<()>
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
     }
 }

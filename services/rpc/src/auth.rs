@@ -23,16 +23,34 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
 }
 
+/// What the server knows of a connection's other end; the listener puts it into every
+/// request's extensions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The remote address (none for a connection inside the process).
+    pub address: Option<std::net::SocketAddr>,
+    /// The subject's common name of the client certificate, verified against the client CA.
+    pub client_common_name: Option<String>,
+}
+
 /// Tower layer that authenticates calls against the store's API keys.
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     store: Store,
+    bank_certificates: bool,
 }
 
 impl AuthLayer {
     /// A layer that looks keys up in `store`.
     pub fn new(store: Store) -> AuthLayer {
-        AuthLayer { store }
+        AuthLayer { store, bank_certificates: false }
+    }
+
+    /// A BANK key works only over a connection with its bank's client certificate (the
+    /// certificate's subject common name is the bank id).
+    pub fn with_bank_certificates(mut self, required: bool) -> AuthLayer {
+        self.bank_certificates = required;
+        self
     }
 }
 
@@ -40,7 +58,7 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> AuthService<S> {
-        AuthService { inner, store: self.store.clone() }
+        AuthService { inner, store: self.store.clone(), bank_certificates: self.bank_certificates }
     }
 }
 
@@ -49,6 +67,24 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     store: Store,
+    bank_certificates: bool,
+}
+
+/// With bank certificates required: PERMISSION_DENIED for a BANK key that did not come over
+/// its own bank's client certificate.
+fn check_bank_certificate(principal: &Principal, peer: Option<&Peer>) -> Result<(), ApiError> {
+    let Some(bank) = principal.bank.as_ref().filter(|_| principal.role == Role::Bank) else {
+        return Ok(());
+    };
+    match peer.and_then(|peer| peer.client_common_name.as_deref()) {
+        Some(name) if name == bank.as_str() => Ok(()),
+        Some(name) => Err(ApiError::permission_denied(format!(
+            "this key belongs to bank {bank} but the connection's client certificate is for {name:?}; a bank key works only over its own bank's certificate"
+        ))),
+        None => Err(ApiError::permission_denied(format!(
+            "a bank key works only over a TLS connection with its bank's client certificate (subject CN={bank})"
+        ))),
+    }
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -78,6 +114,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let store = self.store.clone();
+        let bank_certificates = self.bank_certificates;
         let path = request.uri().path().to_owned();
         if is_public(&path) {
             return Box::pin(async move { inner.call(request).await });
@@ -109,10 +146,16 @@ where
                         }
                     }
                 };
+                let principal = principal.and_then(|principal| {
+                    if bank_certificates {
+                        check_bank_certificate(&principal, request.extensions().get::<Peer>())?;
+                    }
+                    Ok(principal)
+                });
                 let principal = match principal {
                     Ok(principal) => principal,
                     Err(error) => {
-                        tracing::info!(method = %path, "call refused: not authenticated");
+                        tracing::info!(method = %path, reason = %error, "call refused at authentication");
                         return Ok(Status::from(error).into_http());
                     }
                 };

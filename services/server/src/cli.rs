@@ -37,6 +37,16 @@ struct Cli {
     /// Serve the web dashboard (HTTP) on this address, e.g. 127.0.0.1:8080.
     #[arg(long, global = true)]
     dashboard_listen: Option<std::net::SocketAddr>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, global = true, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    #[arg(long, global = true, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Verify client certificates against this CA bundle (PEM); a bank key then works only
+    /// over its bank's certificate (subject CN = bank id).
+    #[arg(long, global = true, value_name = "FILE")]
+    tls_client_ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -89,6 +99,9 @@ pub fn main() -> ExitCode {
         log_format: cli.log_format,
         clock: cli.clock.clone(),
         dashboard_listen: cli.dashboard_listen,
+        tls_cert_file: cli.tls_cert.clone(),
+        tls_key_file: cli.tls_key.clone(),
+        tls_client_ca_file: cli.tls_client_ca.clone(),
     };
     let settings = match Settings::load(cli.config.as_deref(), &flags) {
         Ok(settings) => settings,
@@ -180,7 +193,11 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     }
     if let Some(address) = application.dashboard_addr() {
-        println!("techcredit dashboard on http://{address}");
+        let scheme = if application.serves_tls() { "https" } else { "http" };
+        println!("techcredit dashboard on {scheme}://{address}");
+    }
+    if application.serves_tls() {
+        println!("serving TLS only: clients connect with https://");
     }
     println!("techcredit-server listening on {}", application.local_addr());
     match application.run_until_stopped(startup::shutdown_signal()).await {

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;
 
 pub use settings::{DatabaseUrl, FlagOverrides, LogFormat, Settings};
 pub use startup::{Application, StartupError};

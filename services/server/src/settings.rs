@@ -76,6 +76,16 @@ pub struct Settings {
     /// Calls served at once by this process, across connections; more are refused at once
     /// with RESOURCE_EXHAUSTED (retry with back-off) instead of queueing without bound.
     pub max_in_flight_calls: usize,
+    /// The server's certificate chain (PEM); with `tls_key_file`, the gRPC listener and the
+    /// dashboard serve TLS only. Reloaded on SIGHUP and when the file changes.
+    pub tls_cert_file: Option<PathBuf>,
+    /// The server's private key (PEM).
+    pub tls_key_file: Option<PathBuf>,
+    /// CA bundle (PEM) client certificates are verified against; with it a BANK key works
+    /// only over its bank's certificate (subject CN = the bank id).
+    pub tls_client_ca_file: Option<PathBuf>,
+    /// Refuse every connection without a client certificate (needs `tls_client_ca_file`).
+    pub tls_require_client_cert: bool,
 }
 
 impl Default for Settings {
@@ -94,6 +104,10 @@ impl Default for Settings {
             dashboard_listen: None,
             dashboard_session_minutes: 30,
             max_in_flight_calls: 512,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
+            tls_require_client_cert: false,
         }
     }
 }
@@ -125,6 +139,15 @@ pub struct FlagOverrides {
     /// `--dashboard-listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dashboard_listen: Option<SocketAddr>,
+    /// `--tls-cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// `--tls-key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
+    /// `--tls-client-ca`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_client_ca_file: Option<PathBuf>,
 }
 
 /// A setting that cannot be used; start-up stops with this one line.
@@ -150,7 +173,32 @@ impl Settings {
             .merge(Serialized::defaults(flags));
         let settings: Settings = figment.extract().map_err(|e| SettingsError(e.to_string()))?;
         settings.clock_mode().map_err(SettingsError)?;
+        settings.tls_files().map_err(SettingsError)?;
         Ok(settings)
+    }
+
+    /// The TLS files, when TLS is configured; an incomplete configuration is an error.
+    pub fn tls_files(&self) -> Result<Option<crate::tls::TlsFiles>, String> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Ok(Some(crate::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_client_ca_file.clone(),
+                require_client_cert: self.tls_require_client_cert,
+            })),
+            (None, None) if self.tls_client_ca_file.is_some() || self.tls_require_client_cert => {
+                Err("tls_client_ca_file and tls_require_client_cert need tls_cert_file and tls_key_file".to_owned())
+            }
+            (None, None) => Ok(None),
+            (Some(_), None) => Err("tls_cert_file is set but tls_key_file is not".to_owned()),
+            (None, Some(_)) => Err("tls_key_file is set but tls_cert_file is not".to_owned()),
+        }
+        .and_then(|files| match files {
+            Some(files) if files.require_client_cert && files.client_ca.is_none() => {
+                Err("tls_require_client_cert needs tls_client_ca_file".to_owned())
+            }
+            files => Ok(files),
+        })
     }
 
     /// The business clock the `clock` setting names.

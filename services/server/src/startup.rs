@@ -15,11 +15,12 @@ use proto::v1::{
 use rpc::{AppState, AuthLayer, ShedLayer};
 use store::{Store, StoreError};
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
+use tokio_stream::StreamExt;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::settings::Settings;
+use crate::tls::{Conn, DashboardListener, Tls};
 
 /// Why the server could not start or run. Each prints as one line naming the problem.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +84,9 @@ pub enum StartupError {
     /// The business clock cannot start.
     #[error("clock: {0}")]
     Clock(String),
+    /// The TLS certificate, key or client CA cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The gRPC server failed.
     #[error("server failed: {0}")]
     Serve(String),
@@ -206,6 +210,7 @@ pub struct Application {
     dashboard: Option<(TcpListener, SocketAddr)>,
     session_ttl: Duration,
     max_in_flight: usize,
+    tls: Option<Tls>,
     /// Held while serving an embedded SQLite database: one server per data directory.
     _data_dir_lock: Option<std::fs::File>,
     state: AppState,
@@ -218,6 +223,10 @@ impl Application {
     /// empty database, and binds the listener (port 0 picks a free port).
     pub async fn build(settings: &Settings) -> Result<Application, StartupError> {
         let (policy, policy_document) = load_policy(settings)?;
+        let tls = match settings.tls_files().map_err(StartupError::Tls)? {
+            Some(files) => Some(Tls::load(files).map_err(StartupError::Tls)?),
+            None => None,
+        };
         let data_dir_lock = lock_sqlite_data_dir(settings)?;
         let clock = settings.clock_mode().map_err(StartupError::Clock)?;
         let store = connect(settings).await?.with_clock(clock);
@@ -264,6 +273,7 @@ impl Application {
             dashboard,
             _data_dir_lock: data_dir_lock,
             max_in_flight: settings.max_in_flight_calls.max(1),
+            tls,
             session_ttl: Duration::from_secs(settings.dashboard_session_minutes.saturating_mul(60)),
             state: AppState { store, policy: Arc::new(policy), policy_document: Arc::from(policy_document) },
             grace: Duration::from_secs(settings.shutdown_grace_seconds),
@@ -289,6 +299,11 @@ impl Application {
     /// Where the dashboard listens, when configured.
     pub fn dashboard_addr(&self) -> Option<SocketAddr> {
         self.dashboard.as_ref().map(|(_, address)| *address)
+    }
+
+    /// Whether the listeners serve TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The shared state (for tests and tools that run beside the server).
@@ -339,13 +354,29 @@ impl Application {
         });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (dashboard_stop_tx, dashboard_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        // Every connection — TCP, TLS, and the dashboard's own in-process pipe — arrives here.
+        let (connections, incoming) = tokio::sync::mpsc::channel::<Conn>(256);
+        crate::tls::accept(self.listener, self.tls.clone(), connections.clone());
+        let tls_watch = self.tls.as_ref().map(Tls::watch);
         if let Some((listener, address)) = self.dashboard {
-            // The dashboard calls the services through this server's own gRPC listener.
-            let grpc = tonic::transport::Endpoint::from_shared(format!("http://{}", self.local_addr))
-                .map_err(|e| StartupError::Serve(format!("dashboard: {e}")))?
-                .connect_lazy();
-            let dashboard = dashboard::Dashboard::new(grpc, self.session_ttl, false);
-            tracing::info!(%address, "dashboard serving");
+            // The dashboard calls the services in-process, through the same layers as any
+            // client (shedding, keys, roles), without a network hop or a second certificate.
+            let local = connections.clone();
+            let grpc = tonic::transport::Endpoint::from_static("http://in-process.techcredit")
+                .connect_with_connector_lazy(tower::service_fn(move |_: tonic::transport::Uri| {
+                    let local = local.clone();
+                    async move {
+                        let (client, server) = tokio::io::duplex(256 * 1024);
+                        local
+                            .send(Conn::Local(server))
+                            .await
+                            .map_err(|_| std::io::Error::other("the server has stopped"))?;
+                        Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(client))
+                    }
+                }));
+            let dashboard = dashboard::Dashboard::new(grpc, self.session_ttl, self.tls.is_some());
+            let listener = DashboardListener::start(listener, address, self.tls.clone());
+            tracing::info!(%address, tls = self.tls.is_some(), "dashboard serving");
             tokio::spawn(async move {
                 let stopped = async {
                     let _ = dashboard_stop_rx.await;
@@ -355,11 +386,15 @@ impl Application {
                 }
             });
         }
+        drop(connections);
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown_reporter = reporter.clone();
         tokio::spawn(async move {
             shutdown.await;
             watcher.abort();
+            if let Some(watch) = tls_watch {
+                watch.abort();
+            }
             tracing::info!("shutdown requested: reporting NOT_SERVING and draining");
             set_all(&shutdown_reporter, ServingStatus::NotServing).await;
             let _ = draining_tx.send(());
@@ -371,7 +406,10 @@ impl Application {
         // that is answered RESOURCE_EXHAUSTED at once rather than queued.
         let server = tonic::transport::Server::builder()
             .layer(ShedLayer::new(self.max_in_flight))
-            .layer(AuthLayer::new(state.store.clone()))
+            .layer(
+                AuthLayer::new(state.store.clone())
+                    .with_bank_certificates(self.tls.as_ref().is_some_and(Tls::verifies_clients)),
+            )
             .add_service(health_service)
             .add_service(reflection)
             .add_service(reflection_alpha)
@@ -379,11 +417,13 @@ impl Application {
             .add_service(LoanApplicationServiceServer::new(loans::Loans::new(state.clone())))
             .add_service(RiskPoolServiceServer::new(pool::Pool::new(state.clone())))
             .add_service(SettlementServiceServer::new(settlement::Settlement::new(state.clone())))
-            // TCP_NODELAY: without it small responses wait for delayed ACKs (~40 ms each).
-            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), async {
-                let _ = stop_rx.await;
-            });
-        tracing::info!(address = %self.local_addr, "serving");
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::ReceiverStream::new(incoming).map(Ok::<_, std::io::Error>),
+                async {
+                    let _ = stop_rx.await;
+                },
+            );
+        tracing::info!(address = %self.local_addr, tls = self.tls.is_some(), "serving");
 
         let grace = self.grace;
         let deadline = async move {

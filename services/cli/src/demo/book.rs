@@ -5,7 +5,7 @@ use proto::v1 as pb;
 use super::Size;
 use super::people::{self, BANKS, Rng, fen, money, yuan};
 use crate::Ctx;
-use crate::connect::{Clients, Deadlines};
+use crate::connect::{Clients, Target};
 use crate::failure::Failure;
 use crate::output::Printer;
 
@@ -79,14 +79,7 @@ fn day(d: chrono::NaiveDate) -> String {
 
 impl Book {
     /// Banks, desks' keys and the contributors' commitments.
-    pub(super) async fn open(
-        ctx: &Ctx,
-        address: &str,
-        deadlines: Deadlines,
-        size: Size,
-        seed: u64,
-        today: &str,
-    ) -> Result<Book, Failure> {
+    pub(super) async fn open(ctx: &Ctx, target: &Target, size: Size, seed: u64, today: &str) -> Result<Book, Failure> {
         let today = date(today)?;
         let mut admin = ctx.clients.admin.clone();
         let rid = |what: &str| format!("demo-{seed}-{what}");
@@ -99,7 +92,7 @@ impl Book {
                 expire_date: String::new(),
             };
             let secret = admin.create_api_key(request).await?.into_inner().secret;
-            crate::connect::connect(address, &secret, deadlines).await
+            target.connect(&secret).await
         };
         let mut banks = Vec::new();
         for (id, display, quota) in BANKS {
