@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "techcredit/v1/loan_application.proto",
     "techcredit/v1/risk_pool.proto",
     "techcredit/v1/settlement.proto",
+    "techcredit/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

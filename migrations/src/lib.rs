@@ -13,6 +13,7 @@ mod m20261201_000005_journal_source_index;
 mod m20261201_000006_payments_and_clock;
 mod m20261201_000007_position_snapshots;
 mod m20261201_000008_key_expiry;
+mod m20261201_000009_audit_trail;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_payments_and_clock::Migration),
             Box::new(m20261201_000007_position_snapshots::Migration),
             Box::new(m20261201_000008_key_expiry::Migration),
+            Box::new(m20261201_000009_audit_trail::Migration),
         ]
     }
 }

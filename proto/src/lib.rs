@@ -13,9 +13,10 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("techcredit_descriptor");
 
 /// Fully qualified names of the services, for health reporting.
-pub const SERVICE_NAMES: [&str; 4] = [
+pub const SERVICE_NAMES: [&str; 5] = [
     "techcredit.v1.AdminService",
     "techcredit.v1.LoanApplicationService",
     "techcredit.v1.RiskPoolService",
     "techcredit.v1.SettlementService",
+    "techcredit.v1.AuditService",
 ];

@@ -1,5 +1,7 @@
 //! `techcredit.v1.AdminService`: partner banks, API keys and the policy in force.
 
+pub mod audit;
+
 use domain::{BankId, Role};
 use proto::v1::{self as pb, admin_service_server::AdminService};
 use rpc::auth::{principal, require_bank_visible, require_role};

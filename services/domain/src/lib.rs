@@ -21,6 +21,7 @@ pub mod position;
 pub mod reconcile;
 pub mod statement;
 pub mod terms;
+pub mod trail;
 pub mod underwriting;
 pub mod uscc;
 

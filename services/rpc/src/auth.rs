@@ -160,8 +160,28 @@ where
                     }
                 };
                 let key_id = principal.key_id.clone();
+                // A mutating call is audited: its request's first message is read on its way.
+                let audited = crate::audit::mutating(&path).map(|descriptors| {
+                    let handle = crate::audit::CallHandle::default();
+                    let call = handle.clone();
+                    let (parts, body) = std::mem::take(&mut request).into_parts();
+                    request = http::Request::from_parts(
+                        parts,
+                        tonic::body::Body::new(crate::audit::Tee::new(body, descriptors, call)),
+                    );
+                    handle
+                });
+                let caller = principal.clone();
                 request.extensions_mut().insert(principal);
-                let response = store::clock::scope(now, inner.call(request)).await;
+                let work = store::clock::scope(now, inner.call(request));
+                let response = match &audited {
+                    Some(handle) => crate::audit::scope(handle.clone(), work).await,
+                    None => work.await,
+                };
+                if let (Some(handle), Ok(response)) = (&audited, &response) {
+                    store::clock::scope(now, record_unrecorded(&store, &caller, &path, handle, response.headers()))
+                        .await;
+                }
                 if let Ok(response) = &response {
                     let code = response
                         .headers()
@@ -181,6 +201,51 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+/// Writes the record of an audited call that its change's transaction did not: a refusal
+/// (with its code, reason and message) or a replay.
+async fn record_unrecorded(
+    store: &Store,
+    caller: &Principal,
+    method: &str,
+    handle: &crate::audit::CallHandle,
+    headers: &http::HeaderMap,
+) {
+    use domain::trail::Outcome;
+    use tonic_types::StatusExt;
+    let (request_id, targets, recorded, replayed) = {
+        let call = handle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (call.request_id.clone(), call.targets.clone(), call.recorded, call.replayed)
+    };
+    if recorded {
+        return;
+    }
+    let entry = match Status::from_header_map(headers) {
+        _ if replayed => {
+            crate::audit::entry(caller, method, &request_id, Outcome::Replayed, "OK", String::new(), targets)
+        }
+        Some(status) if status.code() != tonic::Code::Ok => {
+            let code = crate::audit::code_name(status.code());
+            let reason = status.get_details_error_info().map(|info| info.reason).unwrap_or_else(|| code.clone());
+            let text: String = format!("{reason}: {}", status.message()).chars().take(2000).collect();
+            crate::audit::entry(caller, method, &request_id, Outcome::Refused, &code, text, targets)
+        }
+        _ => {
+            tracing::warn!(%method, "a mutating call succeeded without an audit record in its transaction; recorded after it");
+            let why = "recorded after the change, not with it".to_owned();
+            crate::audit::entry(caller, method, &request_id, Outcome::Accepted, "OK", why, targets)
+        }
+    };
+    let written = async {
+        let txn = store.begin_write().await?;
+        store::audit::append(&txn, &[entry]).await?;
+        txn.commit().await.map_err(store::StoreError::from)
+    }
+    .await;
+    if let Err(error) = written {
+        tracing::error!(%method, %error, "the audit record of a call could not be written");
     }
 }
 

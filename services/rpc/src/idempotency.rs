@@ -30,6 +30,7 @@ use crate::error::ApiError;
 pub struct IdempotentTxn {
     store: Store,
     txn: WriteTxn,
+    caller: Principal,
     principal: String,
     method: &'static str,
     request_id: RequestId,
@@ -78,6 +79,7 @@ pub async fn begin<Req: Message>(
     Ok(IdempotentTxn {
         store: store.clone(),
         txn,
+        caller: principal.clone(),
         principal: principal.idempotency_scope(),
         method,
         request_id,
@@ -91,11 +93,13 @@ impl IdempotentTxn {
         &self.txn
     }
 
-    /// Remembers `response` and commits the change with it; replays instead when the key is
-    /// remembered already (the change is then rolled back).
+    /// Remembers `response` and commits the change with it and its audit record; replays
+    /// instead when the key is remembered already (the change is then rolled back).
     pub async fn commit<Resp: Message + Default>(self, response: Resp) -> Result<Resp, ApiError> {
         let this_key = key(&self.principal, self.method, &self.request_id);
-        match idempotency::remember(&self.txn, &this_key, &self.request_sha256, response.encode_to_vec()).await {
+        let encoded = response.encode_to_vec();
+        let record = crate::audit::accepted(&self.caller, self.method, self.request_id.as_str(), &encoded);
+        match idempotency::remember(&self.txn, &this_key, &self.request_sha256, encoded).await {
             Ok(()) => {}
             Err(StoreError::AlreadyExists(_)) => {
                 let fallback = ApiError::Internal("idempotency record vanished".to_owned());
@@ -103,7 +107,9 @@ impl IdempotentTxn {
             }
             Err(error) => return Err(error.into()),
         }
+        store::audit::append(&self.txn, &[record]).await?;
         self.txn.commit().await.map_err(StoreError::from)?;
+        crate::audit::mark_recorded(crate::audit::current().as_ref());
         Ok(response)
     }
 
@@ -111,10 +117,16 @@ impl IdempotentTxn {
     /// response if the key was used before (the failure was then the earlier call's doing),
     /// else with `error`.
     pub async fn recall<Resp: Message + Default>(self, error: ApiError) -> Result<Resp, ApiError> {
-        let IdempotentTxn { store, txn, principal, method, request_id, request_sha256 } = self;
+        let IdempotentTxn { store, txn, principal, method, request_id, request_sha256, .. } = self;
         txn.rollback().await.map_err(StoreError::from)?;
         match idempotency::find(store.connection(), &key(&principal, method, &request_id)).await? {
-            Some(remembered) => replay(remembered, &request_sha256, &request_id),
+            Some(remembered) => {
+                let replayed = replay(remembered, &request_sha256, &request_id);
+                if replayed.is_ok() {
+                    crate::audit::mark_replayed(crate::audit::current().as_ref());
+                }
+                replayed
+            }
             None => Err(error),
         }
     }

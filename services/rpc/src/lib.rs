@@ -2,6 +2,7 @@
 //! mechanism, the one mapping of errors to `tonic::Status`, and conversions between wire
 //! values and domain types. Only this crate and the service crates know tonic.
 
+pub mod audit;
 pub mod auth;
 pub mod convert;
 pub mod error;

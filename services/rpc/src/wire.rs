@@ -81,6 +81,7 @@ wire_enum!(domain::auth::Role => Role {
     Admin => Admin,
 });
 
+wire_enum!(domain::trail::Outcome => AuditOutcome { Accepted => Accepted, Refused => Refused, Replayed => Replayed });
 wire_enum!(domain::BankStatus => BankStatus { Active => Active, Watch => Watch, Suspended => Suspended });
 
 wire_enum!(domain::terms::Classification => LoanClassification {

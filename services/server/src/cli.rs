@@ -60,6 +60,10 @@ enum Command {
     /// Recompute every balance and running total from the journal and the loan registry;
     /// print the differences and exit non-zero if there are any.
     VerifyLedger,
+    /// Walk the audit trail's hash chain from its first record to its head; print the first
+    /// broken link and exit non-zero if there is one. Reads only (records of the last second
+    /// that are not sealed yet are counted, not checked).
+    VerifyAudit,
     /// Validate a policy file and print its version.
     CheckPolicy {
         /// The policy file.
@@ -142,6 +146,7 @@ async fn run(cli: Cli, settings: Settings) -> ExitCode {
             }
         }
         Command::VerifyLedger => verify_ledger(settings).await,
+        Command::VerifyAudit => verify_audit(settings).await,
         Command::CreateAdminKey { description } => {
             let result = async {
                 let store = startup::connect(&settings).await?;
@@ -206,11 +211,42 @@ async fn serve(settings: Settings) -> ExitCode {
     }
 }
 
+async fn verify_audit(settings: Settings) -> ExitCode {
+    let result = async {
+        let store = startup::connect_existing(&settings).await?;
+        store::audit::verify(store.connection()).await.map_err(|e| startup::StartupError::Serve(e.to_string()))
+    }
+    .await;
+    match result {
+        Ok(verdict) => {
+            let pending = if verdict.unsealed > 0 {
+                format!(" ({} record(s) of the last moments not sealed yet)", verdict.unsealed)
+            } else {
+                String::new()
+            };
+            match &verdict.broken {
+                None => {
+                    println!(
+                        "checked {} audit records up to the head {} ({}): the chain is unbroken{pending}",
+                        verdict.checked, verdict.head.0, verdict.head.1
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some(broken) => {
+                    println!("checked {} audit records: BROKEN at {}: {broken}", verdict.checked, broken.sequence);
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Err(error) => fail(error),
+    }
+}
+
 async fn verify_ledger(settings: Settings) -> ExitCode {
     let result = async {
         let (policy, document) = startup::load_policy(&settings)?;
         let clock = settings.clock_mode().map_err(startup::StartupError::Clock)?;
-        let store = startup::connect(&settings).await?.with_clock(clock);
+        let store = startup::connect_existing(&settings).await?.with_clock(clock);
         let now = store.now().await.map_err(|e| startup::StartupError::Clock(e.to_string()))?;
         let state = rpc::AppState {
             store,

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use domain::{Policy, PolicyError};
 use proto::v1::{
-    admin_service_server::AdminServiceServer, loan_application_service_server::LoanApplicationServiceServer,
-    risk_pool_service_server::RiskPoolServiceServer, settlement_service_server::SettlementServiceServer,
+    admin_service_server::AdminServiceServer, audit_service_server::AuditServiceServer,
+    loan_application_service_server::LoanApplicationServiceServer, risk_pool_service_server::RiskPoolServiceServer,
+    settlement_service_server::SettlementServiceServer,
 };
 use rpc::{AppState, AuthLayer, ShedLayer};
 use store::{Store, StoreError};
@@ -84,6 +85,12 @@ pub enum StartupError {
     /// The business clock cannot start.
     #[error("clock: {0}")]
     Clock(String),
+    /// An offline check was pointed at a data directory without a database.
+    #[error("there is no techcredit database in {path} (set --data-dir or DATABASE_URL to the server's database)")]
+    NoDatabase {
+        /// The data directory.
+        path: String,
+    },
     /// The TLS certificate, key or client CA cannot be used.
     #[error("TLS: {0}")]
     Tls(String),
@@ -115,6 +122,18 @@ fn database_url(settings: &Settings) -> Result<String, StartupError> {
             Ok(store::sqlite_url(&settings.data_dir))
         }
     }
+}
+
+/// Connects to a database that must exist already (the offline checks): with the embedded
+/// SQLite database, a data directory without one is an error, never a new empty database.
+pub async fn connect_existing(settings: &Settings) -> Result<Store, StartupError> {
+    if settings.database_url.is_none() {
+        let file = settings.data_dir.join("techcredit.db");
+        if !file.exists() {
+            return Err(StartupError::NoDatabase { path: settings.data_dir.display().to_string() });
+        }
+    }
+    connect(settings).await
 }
 
 /// Connects to the configured database.
@@ -352,6 +371,16 @@ impl Application {
                 }
             }
         });
+        // The audit trail's sealer: links the records of the last second into the chain.
+        let seal_store = state.store.clone();
+        let sealer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Err(error) = store::audit::seal(&seal_store).await {
+                    tracing::warn!(%error, "sealing the audit trail failed; retrying");
+                }
+            }
+        });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (dashboard_stop_tx, dashboard_stop_rx) = tokio::sync::oneshot::channel::<()>();
         // Every connection — TCP, TLS, and the dashboard's own in-process pipe — arrives here.
@@ -392,6 +421,7 @@ impl Application {
         tokio::spawn(async move {
             shutdown.await;
             watcher.abort();
+            sealer.abort();
             if let Some(watch) = tls_watch {
                 watch.abort();
             }
@@ -414,6 +444,7 @@ impl Application {
             .add_service(reflection)
             .add_service(reflection_alpha)
             .add_service(AdminServiceServer::new(admin::Admin::new(state.clone())))
+            .add_service(AuditServiceServer::new(admin::audit::Audit::new(state.clone())))
             .add_service(LoanApplicationServiceServer::new(loans::Loans::new(state.clone())))
             .add_service(RiskPoolServiceServer::new(pool::Pool::new(state.clone())))
             .add_service(SettlementServiceServer::new(settlement::Settlement::new(state.clone())))
@@ -436,6 +467,10 @@ impl Application {
         tokio::select! {
             result = server => result.map_err(|e| StartupError::Serve(e.to_string()))?,
             () = deadline => tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; cancelling calls still running"),
+        }
+        // Seal what the last second wrote, so the chain is whole when the process is gone.
+        if let Err(error) = store::audit::seal(&state.store).await {
+            tracing::warn!(%error, "sealing the audit trail at shutdown failed; the next start seals it");
         }
         tracing::info!("stopped");
         Ok(())

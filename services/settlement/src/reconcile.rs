@@ -59,6 +59,9 @@ fn stream_error(status: tonic::Status) -> ApiError {
     }])
 }
 
+/// The method, for the audit trail.
+const RECONCILE: &str = "/techcredit.v1.SettlementService/ReconcileLoanTape";
+
 /// Reconciles a streamed tape.
 pub async fn reconcile(
     state: &AppState,
@@ -162,6 +165,7 @@ pub async fn reconcile(
     let sha = hex::encode(hasher.finalize());
     let txn = state.store.begin_write().await?;
     if let Some(existing) = store::reconciliation::find_same(&txn, &bank, as_of, &sha).await? {
+        rpc::audit::mark_replayed(rpc::audit::current().as_ref());
         return Ok(pb::ReconcileLoanTapeResponse { report: Some(report_to_wire(&existing)), existing: true });
     }
     let supersedes = store::reconciliation::latest(&txn, &bank, as_of).await?.map(|r| r.report_id);
@@ -176,11 +180,16 @@ pub async fn reconcile(
             let existing = store::reconciliation::find_same(state.store.connection(), &bank, as_of, &sha)
                 .await?
                 .ok_or_else(|| ApiError::Internal("a tape's report vanished after a conflict".to_owned()))?;
+            rpc::audit::mark_replayed(rpc::audit::current().as_ref());
             return Ok(pb::ReconcileLoanTapeResponse { report: Some(report_to_wire(&existing)), existing: true });
         }
         Err(error) => return Err(error.into()),
     };
+    let response = pb::ReconcileLoanTapeResponse { report: Some(report_to_wire(&report)), existing: false };
+    let record = rpc::audit::accepted(caller, RECONCILE, &first.request_id, &prost::Message::encode_to_vec(&response));
+    store::audit::append(&txn, &[record]).await?;
     txn.commit().await.map_err(store::StoreError::from)?;
+    rpc::audit::mark_recorded(rpc::audit::current().as_ref());
     tracing::info!(
         report_id = report.report_id,
         bank_id = %bank,
@@ -188,7 +197,7 @@ pub async fn reconcile(
         discrepancies = discrepancies.len(),
         "loan tape reconciled"
     );
-    Ok(pb::ReconcileLoanTapeResponse { report: Some(report_to_wire(&report)), existing: false })
+    Ok(response)
 }
 
 async fn visible_report(state: &AppState, caller: &Principal, name: &str, id: i64) -> Result<ReportRecord, ApiError> {

@@ -881,3 +881,74 @@ pub mod position_snapshot {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Table `audit_records`: one audited call; `sequence`, `previous_hash` and `hash` are set
+/// when it is sealed into the chain.
+pub mod audit_record {
+    use sea_orm::entity::prelude::*;
+
+    /// One audit record.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_records")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        #[allow(missing_docs)]
+        pub record_id: i64,
+        #[allow(missing_docs)]
+        pub recorded_at: DateTimeUtc,
+        #[allow(missing_docs)]
+        pub key_id: String,
+        #[allow(missing_docs)]
+        pub role: String,
+        #[allow(missing_docs)]
+        pub bank_id: Option<String>,
+        #[allow(missing_docs)]
+        pub method: String,
+        #[allow(missing_docs)]
+        pub request_id: String,
+        #[allow(missing_docs)]
+        pub outcome: String,
+        #[allow(missing_docs)]
+        pub status: String,
+        #[allow(missing_docs)]
+        pub reason: String,
+        /// Newline-separated resource names.
+        pub resources: String,
+        #[allow(missing_docs)]
+        pub sequence: Option<i64>,
+        #[allow(missing_docs)]
+        pub previous_hash: Option<String>,
+        #[allow(missing_docs)]
+        pub hash: Option<String>,
+    }
+
+    /// No declared relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `audit_chain`: the chain's head, one row.
+pub mod audit_chain {
+    use sea_orm::entity::prelude::*;
+
+    /// The head.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_chain")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub id: i32,
+        /// The last sealed sequence (0: none yet).
+        pub sequence: i64,
+        /// Its link.
+        pub hash: String,
+    }
+
+    /// No declared relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

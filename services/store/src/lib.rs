@@ -9,6 +9,7 @@
 
 pub mod api_keys;
 pub mod applications;
+pub mod audit;
 pub mod banks;
 pub mod claims;
 pub mod clock;

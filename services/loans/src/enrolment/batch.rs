@@ -103,7 +103,11 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
     }
     for (index, e) in enrolments.iter().enumerate() {
         if let Some(previous) = remembered.remove(&key_of(e)) {
-            outcomes[index] = Some(rpc::idempotency::replay(previous, &e.request_sha256, &e.request_id));
+            let replayed = rpc::idempotency::replay(previous, &e.request_sha256, &e.request_id);
+            if replayed.is_ok() {
+                rpc::audit::mark_replayed(e.audit.as_ref());
+            }
+            outcomes[index] = Some(replayed);
         }
     }
     candidates.retain(|(index, _)| outcomes[*index].is_none());
@@ -177,21 +181,36 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
         }
         store::enrolment::add_to_enterprises(&txn, &enterprises).await?;
         let mut remember = Vec::with_capacity(accepted.len());
+        let mut records = Vec::with_capacity(accepted.len());
         for (index, new) in &accepted {
             let e = &enrolments[*index];
             let loan = loans.remove(&new.application_id).ok_or_else(|| {
                 ApiError::Internal(format!("loan of application {} not returned", new.application_id))
             })?;
             let response = pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan)) };
+            let encoded = prost::Message::encode_to_vec(&response);
+            let mut record = rpc::audit::entry(
+                &e.caller,
+                ENROLL,
+                e.request_id.as_str(),
+                domain::trail::Outcome::Accepted,
+                "OK",
+                String::new(),
+                vec![e.application_name.clone()],
+            );
+            record.recorded_at = store::audit::to_micros(e.now.instant);
+            record.resources.extend(rpc::audit::response_resources(ENROLL, &encoded));
+            records.push(record);
             remember.push(Remember {
                 principal: e.caller.idempotency_scope(),
                 request_id: e.request_id.as_str().to_owned(),
                 request_sha256: e.request_sha256.clone(),
-                response: prost::Message::encode_to_vec(&response),
+                response: encoded,
             });
             outcomes[*index] = Some(Ok(response));
         }
         store::idempotency::remember_many(&txn, ENROLL, remember).await?;
+        store::audit::append(&txn, &records).await?;
         // The hot rows last (lock order: bank, pool), each in one statement that adds the
         // batch and returns the totals it wrote; every limit must hold on those.
         for (bank_id, (bank_outstanding, bank_exposure)) in &banks {
@@ -205,6 +224,9 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
             return Err(moved(refusal.to_string()));
         }
         txn.commit().await.map_err(store::StoreError::from)?;
+        for (index, _) in &accepted {
+            rpc::audit::mark_recorded(enrolments[*index].audit.as_ref());
+        }
         for (index, new) in &accepted {
             if let Some(Some(Ok(response))) = outcomes.get(*index)
                 && let Some(loan) = &response.loan

@@ -56,6 +56,8 @@ pub(crate) struct Enrolment {
     /// The clock's reading when the call arrived: its business date, and the reading its
     /// batch is written at.
     pub now: store::clock::Now,
+    /// The call's audit state (its record is written with the batch that enrols it).
+    pub audit: Option<rpc::audit::CallHandle>,
 }
 
 impl Enrolment {
@@ -118,6 +120,7 @@ impl Loans {
             annual_rate: rate,
             maturity_date: maturity,
             now: store::clock::now(),
+            audit: rpc::audit::current(),
         };
         self.enroller.enroll(enrolment).await
     }
