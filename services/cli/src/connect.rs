@@ -190,6 +190,8 @@ pub struct Clients {
     pub pool: pb::risk_pool_service_client::RiskPoolServiceClient<Authed>,
     /// SettlementService.
     pub settlement: pb::settlement_service_client::SettlementServiceClient<Authed>,
+    /// AuditService.
+    pub audit: pb::audit_service_client::AuditServiceClient<Authed>,
 }
 
 /// How long to wait.
@@ -260,7 +262,8 @@ pub async fn connect(address: &str, key: &str, deadlines: Deadlines, tls: &TlsOp
         admin: pb::admin_service_client::AdminServiceClient::new(authed.clone()),
         loans: pb::loan_application_service_client::LoanApplicationServiceClient::new(authed.clone()),
         pool: pb::risk_pool_service_client::RiskPoolServiceClient::new(authed.clone()),
-        settlement: pb::settlement_service_client::SettlementServiceClient::new(authed),
+        settlement: pb::settlement_service_client::SettlementServiceClient::new(authed.clone()),
+        audit: pb::audit_service_client::AuditServiceClient::new(authed),
     })
 }
 

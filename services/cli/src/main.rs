@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::commands::{admin, loans, pool, settlement};
+use crate::commands::{admin, audit, loans, pool, settlement};
 use crate::connect::{Clients, Deadlines};
 use crate::failure::Failure;
 use crate::output::{Format, Printer, Units};
@@ -112,6 +112,9 @@ enum Command {
     Statements(settlement::Statements),
     /// Reconcile a bank's monthly loan tape (CSV) and write the discrepancy report.
     Reconcile(reconcile::Reconcile),
+    /// The audit trail: list, verify (AUDITOR, ADMIN).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// The business clock: show, advance (simulated clocks only).
     #[command(subcommand)]
     Clock(admin::Clock),
@@ -199,6 +202,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Statements(command) => command.run(&ctx).await,
         Command::Reconcile(args) => args.run(&ctx).await,
         Command::Clock(command) => command.run(&ctx).await,
+        Command::Audit(command) => command.run(&ctx).await,
         Command::Position(args) => args.run(&ctx).await,
         Command::Completions { .. } | Command::Man | Command::Demo(_) => Ok(()),
     }

@@ -452,6 +452,23 @@ async fn a_month_of_the_pool_through_the_command_line() {
     assert!(shown.contains("PAID") && shown.contains("1,680,000.00"), "{shown}");
     let listed = json(by("auditor"), &["claims", "list"]).await;
     assert_eq!(listed["claims"].as_array().unwrap().len(), 1);
+
+    // The audit trail holds the month: the refusals just above, the claim's approvals.
+    let refused = json(by("auditor"), &["audit", "list", "--outcome", "refused", "--page-size", "2"]).await;
+    let refused = refused["auditRecords"].as_array().unwrap();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[0]["reason"].as_str().unwrap().starts_with("CLAIM_NOT_PENDING"), "{refused:?}");
+    assert!(refused[1]["method"].as_str().unwrap().ends_with("/WithdrawApplication"), "{refused:?}");
+    let approvals = ok(by("auditor"), &["audit", "list", "--method", "ApproveClaim", "--resource", claim_name]).await;
+    // Two officers' approvals, and the first officer's second try refused by four eyes.
+    assert_eq!(
+        approvals.lines().filter(|l| l.contains("ApproveClaim") && l.contains("ACCEPTED")).count(),
+        2,
+        "{approvals}"
+    );
+    assert!(approvals.lines().any(|l| l.contains("REFUSED") && l.contains("SAME_APPROVER")), "{approvals}");
+    let verified = ok(by("auditor"), &["audit", "verify"]).await;
+    assert!(verified.contains("the audit chain is unbroken"), "{verified}");
 }
 
 /// Exit codes scripts rely on: a refused key (1, the reason on one line), a usage error (2),

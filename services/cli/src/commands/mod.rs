@@ -2,6 +2,7 @@
 //! answer (a table, the API's JSON, or CSV).
 
 pub mod admin;
+pub mod audit;
 pub mod loans;
 pub mod pool;
 pub mod settlement;
