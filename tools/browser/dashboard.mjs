@@ -2,7 +2,8 @@
 // a server loaded with the small demo book. Run by the cli crate's test
 // `the_dashboard_in_a_real_browser`, which passes what it set up through the environment:
 //   URL, CHROMIUM, SHOTS (a directory for screenshots), EXPECTED (GetPoolPosition's figures,
-//   JSON), OFFICER_KEY, OFFICER2_KEY, BANK_KEY, BANK_NAME, OTHER_BANK, REFERRED, CLAIM.
+//   JSON), OFFICER_KEY, OFFICER2_KEY, BANK_KEY, AUDITOR_KEY, BANK_NAME, OTHER_BANK, REFERRED,
+//   CLAIM.
 // Exits 0 when every check holds; otherwise prints the first that failed and exits 1.
 
 import { chromium } from 'playwright-core';
@@ -131,6 +132,18 @@ try {
   await claim().locator('input[name="reason"]').fill('第二位风险官批准');
   await Promise.all([page.waitForURL(/done=1/), claim().locator('button[value="approve"]').click()]);
   check((await claim().count()) === 0, 'the claim left the queue after the second approval');
+  check(!(await page.textContent('header')).includes('审计'), 'the audit page is not offered to an officer');
+  await logout();
+
+  // The auditor reads the trail: the chain is whole, and the claim's approvals are there,
+  // the same officer's second try refused.
+  await login(env.AUDITOR_KEY);
+  await go(`/audit?method=ApproveClaim&resource=${encodeURIComponent(env.CLAIM)}`);
+  check((await page.textContent('#verdict')).includes('审计链完整'), 'the audit chain is unbroken');
+  const approvals = await page.textContent('#audit tbody');
+  check((approvals.match(/已执行/g) || []).length === 2, 'two approvals accepted in the trail');
+  check(approvals.includes('已拒绝') && approvals.includes('SAME_APPROVER'), 'the same officer refused, in the trail');
+  await shot('13b-audit');
   await logout();
 
   // A bank's key sees only its own bank.

@@ -69,6 +69,7 @@ impl Dashboard {
             .route("/statements/{id}/print", get(pages::statement_print))
             .route("/reconciliation", get(pages::reconciliation))
             .route("/reconciliation/{id}", get(pages::report))
+            .route("/audit", get(pages::audit))
             .with_state(self)
     }
 

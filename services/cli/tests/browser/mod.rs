@@ -157,6 +157,7 @@ async fn the_dashboard_in_a_real_browser() {
         .env("OFFICER_KEY", &officer)
         .env("OFFICER2_KEY", &officer2)
         .env("BANK_KEY", &bank)
+        .env("AUDITOR_KEY", &auditor)
         .env("BANK_NAME", "宁波银行鄞州支行")
         .env("OTHER_BANK", "banks/icbc")
         .env("REFERRED", waiting["name"].as_str().unwrap())

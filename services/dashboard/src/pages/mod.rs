@@ -21,12 +21,14 @@ use crate::i18n::Lang;
 use crate::session::{self, Session};
 
 mod account;
+mod audit;
 mod banks;
 mod books;
 mod overview;
 mod queues;
 
 pub(crate) use account::{language, login, login_form, logout};
+pub(crate) use audit::audit;
 pub(crate) use banks::{bank, banks};
 pub(crate) use books::{reconciliation, report, statement, statement_csv, statement_print, statements};
 pub(crate) use overview::{echarts, history, overview};
@@ -50,6 +52,7 @@ struct Api {
     loans: pb::loan_application_service_client::LoanApplicationServiceClient<Authed>,
     pool: pb::risk_pool_service_client::RiskPoolServiceClient<Authed>,
     settlement: pb::settlement_service_client::SettlementServiceClient<Authed>,
+    audit: pb::audit_service_client::AuditServiceClient<Authed>,
 }
 
 fn api(channel: &Channel, key: &str) -> Option<Api> {
@@ -59,7 +62,8 @@ fn api(channel: &Channel, key: &str) -> Option<Api> {
         admin: pb::admin_service_client::AdminServiceClient::new(authed.clone()),
         loans: pb::loan_application_service_client::LoanApplicationServiceClient::new(authed.clone()),
         pool: pb::risk_pool_service_client::RiskPoolServiceClient::new(authed.clone()),
-        settlement: pb::settlement_service_client::SettlementServiceClient::new(authed),
+        settlement: pb::settlement_service_client::SettlementServiceClient::new(authed.clone()),
+        audit: pb::audit_service_client::AuditServiceClient::new(authed),
     })
 }
 
@@ -137,7 +141,7 @@ h2 { font-size: 18px; margin: 22px 0 8px; }
 .muted { color: #5b6b7c; font-size: 13px; }
 "#;
 
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/", "overview"),
     ("/history", "history"),
     ("/banks", "banks"),
@@ -145,7 +149,14 @@ const NAV: [(&str, &str); 7] = [
     ("/stress", "stress"),
     ("/statements", "statements"),
     ("/reconciliation", "reconciliation"),
+    ("/audit", "audit"),
 ];
+
+/// Whether the page at `path` is for the signed-in role (the audit trail: auditors and
+/// administrators only; the services refuse the others anyway).
+fn shown_to(path: &str, role: pb::Role) -> bool {
+    path != "/audit" || matches!(role, pb::Role::Auditor | pb::Role::Admin)
+}
 
 fn page(lang: Lang, session: Option<&Session>, title: &str, body: Markup) -> Html<String> {
     Html(page_markup(lang, session, title, body).into_string())
@@ -165,7 +176,7 @@ fn page_markup(lang: Lang, session: Option<&Session>, title: &str, body: Markup)
                 header {
                     h1 { (lang.t("title")) }
                     @if let Some(session) = session {
-                        @for (path, key) in NAV {
+                        @for (path, key) in NAV.into_iter().filter(|(path, _)| shown_to(path, session.role)) {
                             a href=(path) class=[(lang.t(key) == title).then_some("active")] { (lang.t(key)) }
                         }
                         div.right {
