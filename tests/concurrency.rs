@@ -1,6 +1,7 @@
 //! Limits hold under concurrent enrolments: exactly as many succeed as fit, never one
 //! more, and the running totals equal the sum of the enrolled loans. On PostgreSQL the
-//! race also runs across two server processes sharing the database.
+//! race also runs across two server processes sharing the database. And a server killed in
+//! the middle of a burst of calls loses nothing it acknowledged and applies nothing twice.
 
 use std::process::{Child, Command, Stdio};
 
@@ -465,4 +466,306 @@ async fn racing_statement_payments_spend_exactly_the_cash_there_is() {
     assert_eq!(after.payables, "3820000.00");
     assert_ledger_verifies(&app, &auditor).await;
     drop(processes);
+}
+
+/// One call of the crash test's burst.
+#[derive(Debug, Clone)]
+enum Call {
+    Enrol(pb::EnrollLoanRequest),
+    Report(pb::ReportLoanStatusRequest),
+    File(pb::FileClaimRequest),
+    Confirm(pb::ConfirmStatementRequest),
+    Pay(pb::RecordStatementPaymentRequest),
+}
+
+/// How a call ended: the resource it answered with, a refusal, or no answer at all (the
+/// server died under it).
+#[derive(Debug, Clone, PartialEq)]
+enum Answer {
+    Done(String),
+    Refused(Code, String),
+    None,
+}
+
+/// The clients of one server process: a bank that enrols and reports, a bank that claims,
+/// and finance.
+#[derive(Clone)]
+struct Desk {
+    bank: proto::v1::loan_application_service_client::LoanApplicationServiceClient<tests::Authed>,
+    bank_settlement: proto::v1::settlement_service_client::SettlementServiceClient<tests::Authed>,
+    finance: proto::v1::settlement_service_client::SettlementServiceClient<tests::Authed>,
+}
+
+async fn desk(process: &ServerProcess, bank_key: &str, claiming_bank_key: &str, finance_key: &str) -> Desk {
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", process.address)).unwrap().connect().await.unwrap();
+    Desk {
+        bank: pb::loan_application_service_client::LoanApplicationServiceClient::new(tests::with_key(
+            channel.clone(),
+            bank_key,
+        )),
+        bank_settlement: pb::settlement_service_client::SettlementServiceClient::new(tests::with_key(
+            channel.clone(),
+            claiming_bank_key,
+        )),
+        finance: pb::settlement_service_client::SettlementServiceClient::new(tests::with_key(channel, finance_key)),
+    }
+}
+
+async fn send(desk: &mut Desk, call: &Call) -> Answer {
+    let answered = match call.clone() {
+        Call::Enrol(request) => desk.bank.enroll_loan(request).await.map(|r| r.into_inner().loan.unwrap().name),
+        Call::Report(request) => desk.bank.report_loan_status(request).await.map(|r| {
+            let loan = r.into_inner().loan.unwrap();
+            format!("{} {}", loan.name, loan.outstanding_principal)
+        }),
+        Call::File(request) => {
+            desk.bank_settlement.file_claim(request).await.map(|r| r.into_inner().claim.unwrap().name)
+        }
+        Call::Confirm(request) => desk.finance.confirm_statement(request).await.map(|r| {
+            let statement = r.into_inner().statement.unwrap();
+            format!("{} {:?}", statement.name, statement.status())
+        }),
+        Call::Pay(request) => desk.finance.record_statement_payment(request).await.map(|r| {
+            let statement = r.into_inner().statement.unwrap();
+            format!("{} paid {}", statement.name, statement.amount_paid)
+        }),
+    };
+    match answered {
+        Ok(resource) => Answer::Done(resource),
+        // The server's own answers; anything else (a broken or refused connection) is none.
+        Err(status)
+            if matches!(
+                status.code(),
+                Code::InvalidArgument
+                    | Code::FailedPrecondition
+                    | Code::AlreadyExists
+                    | Code::NotFound
+                    | Code::PermissionDenied
+            ) =>
+        {
+            Answer::Refused(status.code(), status.message().to_owned())
+        }
+        Err(_) => Answer::None,
+    }
+}
+
+/// Crash safety: a burst of enrolments, status reports, claims, statement confirmations and
+/// payments against a server process that is killed with SIGKILL in the middle of it. After
+/// a restart every call that got no answer is sent again with its request_id: every call
+/// then has landed exactly once — what was acknowledged before the kill is there and answers
+/// the same again, nothing is applied twice — and the books, the audit chain and every limit
+/// hold.
+#[tokio::test]
+async fn a_server_killed_mid_burst_loses_nothing_acknowledged_and_applies_nothing_twice() {
+    let app = tests::spawn_app_on(&days_ago(0)).await;
+    // nbcb enrols and reports (and keeps a clean book: a bank above 5% NPL is suspended);
+    // icbc and abc are owed a statement each, and icbc claims on four more defaults.
+    let nbcb = actors(&app, "nbcb", "100000000.00").await;
+    let mut other = Vec::new();
+    for bank in ["icbc", "abc"] {
+        create_bank(&app, bank, "100000000.00").await;
+        let bank_key = issue_key(&app, pb::Role::Bank, &format!("banks/{bank}")).await;
+        other.push(Actors { bank: bank.to_owned(), bank_key, ..nbcb.clone() });
+    }
+    let icbc = other[0].clone();
+    fund_pool(&app, &nbcb.finance, "50000000.00").await;
+    let second_officer = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    // Approved applications to enrol, and loans to report on.
+    let applications = applications(&app, &nbcb, 30, false, 720).await;
+    let mut enrolled = Vec::new();
+    for (n, application) in applications[..10].iter().enumerate() {
+        enrolled.push(enrol(&app, &nbcb, application, &format!("PRE-{n}")).await.name);
+    }
+    // Every loan of icbc enrolled before its first default (which suspends it): four to
+    // default and claim on, and one each of icbc and abc for two statements owing
+    // 1,330,000.00, to confirm and pay in the burst.
+    let mut defaulted = Vec::new();
+    for n in 0..4 {
+        defaulted.push(enrolled_pure_credit_loan(&app, &icbc, 760 + n).await);
+    }
+    let mut owing = Vec::new();
+    for (n, bank) in other.iter().enumerate() {
+        owing.push(enrolled_pure_credit_loan(&app, bank, 700 + n as u32).await);
+    }
+    for loan in &defaulted {
+        default_loan(&app, &icbc, loan).await;
+    }
+    let mut statements = Vec::new();
+    for (n, (bank, loan)) in other.iter().zip(owing).enumerate() {
+        statements.push(statement_owing_1_330_000(&app, bank, &second_officer, 700 + n as u32, loan).await);
+    }
+    let value_date = next_month_start();
+    app.advance_to(&value_date).await;
+    let day_before = (chrono::NaiveDate::parse_from_str(&value_date, "%Y-%m-%d").unwrap() - chrono::Days::new(1))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    // Six desks, each with calls in an order that matters (confirm before pay).
+    let mut lanes: Vec<Vec<Call>> = vec![Vec::new(); 6];
+    for (n, statement) in statements.iter().enumerate() {
+        lanes[n].push(Call::Confirm(pb::ConfirmStatementRequest {
+            request_id: format!("crash-confirm-{n}"),
+            name: statement.name.clone(),
+            content_sha256: statement.content_sha256.clone(),
+        }));
+        lanes[n].push(Call::Pay(pb::RecordStatementPaymentRequest {
+            request_id: format!("crash-pay-{n}"),
+            statement: statement.name.clone(),
+            amount: "1330000.00".into(),
+            value_date: value_date.clone(),
+            reference: format!("CRASH-{n}"),
+        }));
+    }
+    for (n, application) in applications[10..].iter().enumerate() {
+        lanes[2 + n % 4].push(Call::Enrol(pb::EnrollLoanRequest {
+            request_id: format!("crash-enrol-{n}"),
+            disbursement_date: day_before.clone(),
+            ..enrol_request(application, &format!("CRASH-{n}"))
+        }));
+    }
+    for (n, loan) in enrolled[..10].iter().enumerate() {
+        lanes[2 + n % 4].push(Call::Report(pb::ReportLoanStatusRequest {
+            request_id: format!("crash-report-{n}"),
+            loan: loan.clone(),
+            report_date: value_date.clone(),
+            outstanding_principal: "900000.00".into(),
+            days_past_due: 0,
+            classification: pb::LoanClassification::Normal as i32,
+            repaid: false,
+        }));
+    }
+    for (n, loan) in defaulted.iter().enumerate() {
+        lanes[2 + n % 4].push(Call::File(pb::FileClaimRequest {
+            request_id: format!("crash-file-{n}"),
+            loan: loan.clone(),
+            claim_date: value_date.clone(),
+            memo: "borrower insolvent".into(),
+        }));
+    }
+    let total: usize = lanes.iter().map(Vec::len).sum();
+
+    // The in-process server lets go of the database (and of SQLite's data directory).
+    let mut app = app;
+    app.stop_server().await;
+    let url = app.database.url(&app.settings.data_dir);
+    let clock = format!("simulated:{value_date}");
+    let mut first = start_process_on(&url, &app.settings.data_dir, &clock);
+    let desk_one = desk(&first, &nbcb.bank_key, &icbc.bank_key, &nbcb.finance).await;
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = lanes
+        .iter()
+        .cloned()
+        .map(|lane| {
+            let (mut desk, answered) = (desk_one.clone(), answered.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for call in &lane {
+                    let answer = send(&mut desk, call).await;
+                    if answer == Answer::None {
+                        break; // The rest of the lane waits for the restart, in order.
+                    }
+                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    answers.push(answer);
+                }
+                answers
+            })
+        })
+        .collect();
+    // SIGKILL once a third of the burst is answered, with the rest in flight or queued.
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < total / 3 {
+        tokio::task::yield_now().await;
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let mut before_kill = Vec::new();
+    for worker in workers {
+        before_kill.push(worker.await.unwrap());
+    }
+    let acknowledged: usize = before_kill.iter().map(Vec::len).sum();
+    assert!(acknowledged >= total / 3 && acknowledged < total, "{acknowledged} of {total} answered before the kill");
+    for answer in before_kill.iter().flatten() {
+        assert!(matches!(answer, Answer::Done(_)), "every call of the burst is valid: {answer:?}");
+    }
+
+    // Restart; send again every call without an answer, in its lane's order.
+    let second = start_process_on(&url, &app.settings.data_dir, &clock);
+    let mut again = desk(&second, &nbcb.bank_key, &icbc.bank_key, &nbcb.finance).await;
+    for (lane, answers) in lanes.iter().zip(&before_kill) {
+        for call in &lane[answers.len()..] {
+            let answer = send(&mut again, call).await;
+            assert!(matches!(answer, Answer::Done(_)), "{call:?} after the restart: {answer:?}");
+        }
+    }
+    // What was acknowledged before the kill is there and answers the same again.
+    for (lane, answers) in lanes.iter().zip(&before_kill) {
+        for (call, answer) in lane.iter().zip(answers) {
+            assert_eq!(&send(&mut again, call).await, answer, "{call:?} answers as before");
+        }
+    }
+
+    // Every call landed once: the counts of what they made, the money, the books, the trail.
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", second.address)).unwrap().connect().await.unwrap();
+    let auditor = |channel: &tonic::transport::Channel| tests::with_key(channel.clone(), &nbcb.auditor);
+    let loans = pb::loan_application_service_client::LoanApplicationServiceClient::new(auditor(&channel))
+        .list_loans(pb::ListLoansRequest { page_size: 1000, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .loans;
+    assert_eq!(loans.len(), 10 + 4 + 2 + 20, "every enrolment once");
+    let mut settlement = pb::settlement_service_client::SettlementServiceClient::new(auditor(&channel));
+    let claims = settlement.list_claims(pb::ListClaimsRequest { page_size: 1000, ..Default::default() }).await.unwrap();
+    assert_eq!(claims.into_inner().claims.len(), 2 + 4, "every claim once");
+    for statement in &statements {
+        let paid = settlement
+            .get_statement(pb::GetStatementRequest { name: statement.name.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .statement
+            .unwrap();
+        assert_eq!((paid.status(), paid.amount_paid.as_str()), (pb::StatementStatus::Paid, "1330000.00"));
+    }
+    let mut pool = pb::risk_pool_service_client::RiskPoolServiceClient::new(auditor(&channel));
+    let position = pool.get_pool_position(pb::GetPoolPositionRequest::default()).await.unwrap().into_inner();
+    let position = position.position.unwrap();
+    // 50,000,000.00 in, 2 × 1,330,000.00 paid out of escrow.
+    assert_eq!(position.escrow_cash, "47340000.00");
+    // Ten loans reported down to 900,000.00 and twenty new ones of 1,000,000.00 each are the
+    // active book; the covered total is every loan's outstanding principal.
+    let active: i64 = loans
+        .iter()
+        .filter(|l| l.status() == pb::LoanStatus::Active)
+        .map(|l| domain_fen(&l.outstanding_principal))
+        .sum();
+    assert_eq!(active, domain_fen("29000000.00"));
+    let outstanding: i64 = loans.iter().map(|l| domain_fen(&l.outstanding_principal)).sum();
+    assert_eq!(domain_fen(&position.covered_outstanding), outstanding, "{position:?}");
+    assert!(!position.headroom.starts_with('-'), "the leverage limit holds: {position:?}");
+    let verified = pool.verify_ledger(pb::VerifyLedgerRequest {}).await.unwrap().into_inner();
+    assert!(verified.ok, "{:?}", verified.differences);
+    let mut audit = pb::audit_service_client::AuditServiceClient::new(auditor(&channel));
+    let chain = audit.verify_audit(pb::VerifyAuditRequest {}).await.unwrap().into_inner();
+    assert!(chain.ok, "{chain:?}");
+    for (method, expected) in [
+        ("EnrollLoan", 10 + 4 + 2 + 20),
+        ("ReportLoanStatus", 10 + 4 + 2),
+        ("FileClaim", 4 + 2),
+        ("RecordStatementPayment", 2),
+    ] {
+        let accepted = audit
+            .list_audit_records(pb::ListAuditRecordsRequest {
+                method: method.into(),
+                outcome: pb::AuditOutcome::Accepted as i32,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .audit_records;
+        assert_eq!(accepted.len(), expected, "{method}: one accepted record per change");
+    }
 }
