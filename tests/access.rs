@@ -16,7 +16,7 @@ const ROLES: [pb::Role; 6] =
     [pb::Role::Bank, pb::Role::RiskOfficer, pb::Role::Finance, pb::Role::Auditor, pb::Role::Batch, pb::Role::Admin];
 
 /// The matrix's rows: RPC → one cell per role of `ROLES`.
-fn matrix() -> BTreeMap<String, Vec<String>> {
+pub(crate) fn matrix() -> BTreeMap<String, Vec<String>> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ARCHITECTURE.md")).unwrap();
     let start = text.find("<!-- access-matrix -->").expect("the matrix's start marker");
     let end = text.find("<!-- /access-matrix -->").expect("the matrix's end marker");

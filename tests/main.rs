@@ -9,6 +9,7 @@ mod claims;
 mod concurrency;
 mod dates;
 mod foundation;
+mod hostile;
 mod loans;
 mod pool;
 mod reconcile;

@@ -20,15 +20,16 @@ if command -v mold >/dev/null 2>&1; then export RUSTFLAGS="${RUSTFLAGS:-} -C lin
 WORK="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; git worktree remove --force "$WORK/base-src" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-build() { # source_dir out_dir
-  (cd "$1" && cargo build -q --release -p server -p loadgen)
-  mkdir -p "$2"
-  cp "${CARGO_TARGET_DIR:-$1/target}/release/techcredit-server" "${CARGO_TARGET_DIR:-$1/target}/release/techcredit-loadgen" "$2/"
+build() { # source_dir target_dir out_dir
+  (cd "$1" && CARGO_TARGET_DIR="$2" cargo build -q --release -p server -p loadgen)
+  mkdir -p "$3"
+  cp "$2/release/techcredit-server" "$2/release/techcredit-loadgen" "$3/"
 }
 git worktree add -q --detach "$WORK/base-src" "$BASE"
-# The base builds in the working tree's target directory (dependencies reused).
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" build "$WORK/base-src" "$WORK/A"
-build "$PWD" "$WORK/B"
+# The base builds in a target directory of its own (kept between runs): sharing one with
+# the working tree would let a build script's output of one side stand for the other's.
+build "$WORK/base-src" "${AB_BASE_TARGET_DIR:-$PWD/target/ab-base}" "$WORK/A"
+build "$PWD" "${CARGO_TARGET_DIR:-$PWD/target}" "$WORK/B"
 echo "# A = $(git rev-parse --short "$BASE"), B = working tree at $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + changes')"
 echo "# machine: $(nproc) cores; $(psql --version); clients=$CLIENTS seconds=$SECONDS_PER_RUN"
 

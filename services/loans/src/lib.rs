@@ -4,7 +4,7 @@
 mod applications;
 mod enrolment;
 mod reports;
-mod wire;
+pub mod wire;
 
 use domain::{Money, Role};
 use proto::v1::{self as pb, loan_application_service_server::LoanApplicationService};

@@ -134,24 +134,56 @@ fn with_info(code: Code, message: String, reason: &str, metadata: HashMap<String
     Status::with_error_details(code, message, details)
 }
 
+/// The longest status message sent, in characters.
+const MAX_MESSAGE: usize = 1_000;
+/// The longest field name, description or metadata value sent.
+const MAX_DETAIL: usize = 200;
+/// The most bad fields listed.
+const MAX_VIOLATIONS: usize = 50;
+
+/// `text` cut to `max` characters (an ellipsis says so). A refusal that echoes what it was
+/// sent — a 100,000-character name — must still fit in the response's HTTP/2 headers:
+/// beyond their limit the client's connection is torn down, with every call on it.
+fn shorten(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Status {
-        let message = error.to_string();
+        let message = shorten(error.to_string(), MAX_MESSAGE);
         match error {
             ApiError::InvalidArgument(violations) => {
                 let mut details = ErrorDetails::new();
                 details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
-                for violation in violations {
-                    details.add_bad_request_violation(violation.field, violation.description);
+                let more = violations.len().saturating_sub(MAX_VIOLATIONS);
+                for violation in violations.into_iter().take(MAX_VIOLATIONS) {
+                    details.add_bad_request_violation(
+                        shorten(violation.field, MAX_DETAIL),
+                        shorten(violation.description, MAX_DETAIL),
+                    );
+                }
+                if more > 0 {
+                    details.add_bad_request_violation("…", format!("and {more} more bad fields"));
                 }
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
-            ApiError::FailedPrecondition { reason, metadata, .. } => {
-                with_info(Code::FailedPrecondition, message, &reason, metadata.into_iter().collect())
-            }
-            ApiError::NotFound { resource } => {
-                with_info(Code::NotFound, message, "NOT_FOUND", HashMap::from([("resource".to_owned(), resource)]))
-            }
+            ApiError::FailedPrecondition { reason, metadata, .. } => with_info(
+                Code::FailedPrecondition,
+                message,
+                &reason,
+                metadata.into_iter().map(|(k, v)| (k, shorten(v, MAX_DETAIL))).collect(),
+            ),
+            ApiError::NotFound { resource } => with_info(
+                Code::NotFound,
+                message,
+                "NOT_FOUND",
+                HashMap::from([("resource".to_owned(), shorten(resource, MAX_DETAIL))]),
+            ),
             ApiError::AlreadyExists { reason, .. } => with_info(Code::AlreadyExists, message, &reason, HashMap::new()),
             ApiError::Unauthenticated(_) => {
                 with_info(Code::Unauthenticated, message, "UNAUTHENTICATED", HashMap::new())
