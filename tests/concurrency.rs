@@ -769,3 +769,164 @@ async fn a_server_killed_mid_burst_loses_nothing_acknowledged_and_applies_nothin
         assert_eq!(accepted.len(), expected, "{method}: one accepted record per change");
     }
 }
+
+/// Overload: many times more enrolments at once than the server takes (four in flight). Each
+/// is enrolled or shed at once with RESOURCE_EXHAUSTED, health answers SERVING all along,
+/// and sending the shed ones again (same request_id) lands every loan exactly once.
+#[tokio::test]
+async fn under_ten_times_the_load_it_takes_health_answers_and_every_loan_lands_once() {
+    let app = tests::spawn_app_with(|settings| settings.max_in_flight_calls = 4).await;
+    let actors = actors(&app, "nbcb", "1000000000.00").await;
+    fund_pool(&app, &actors.finance, "50000000.00").await;
+    let applications = applications(&app, &actors, 40, false, 900).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let prober = {
+        let (channel, stop) = (app.channel(), stop.clone());
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let answer = tonic_health::pb::health_client::HealthClient::new(channel.clone())
+                    .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                    .await
+                    .map(|r| r.into_inner().status);
+                answers.push(answer);
+                tokio::task::yield_now().await;
+            }
+            answers
+        })
+    };
+    let mut pending: Vec<pb::EnrollLoanRequest> =
+        applications.iter().enumerate().map(|(n, a)| enrol_request(a, &format!("LOAD-{n}"))).collect();
+    let mut shed = 0;
+    let mut loans = std::collections::BTreeMap::new();
+    for _round in 0..100 {
+        if pending.is_empty() {
+            break;
+        }
+        let client = app.loans_as(&actors.bank_key);
+        let calls: Vec<_> = pending
+            .iter()
+            .cloned()
+            .map(|request| {
+                let mut client = client.clone();
+                tokio::spawn(async move { (request.clone(), client.enroll_loan(request).await) })
+            })
+            .collect();
+        pending.clear();
+        for call in calls {
+            let (request, answer) = call.await.unwrap();
+            match answer {
+                Ok(response) => {
+                    let loan = response.into_inner().loan.unwrap();
+                    assert!(loans.insert(request.application.clone(), loan.name).is_none(), "enrolled twice");
+                }
+                Err(status) => {
+                    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                    shed += 1;
+                    pending.push(request);
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let health = prober.await.unwrap();
+    assert!(pending.is_empty(), "{} enrolments never got in", pending.len());
+    assert!(shed > 0, "the load was beyond what the server takes");
+    assert!(!health.is_empty(), "health was asked");
+    assert!(
+        health.iter().all(
+            |h| matches!(h, Ok(s) if *s == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+        ),
+        "health answered SERVING throughout: {:?}",
+        health.iter().filter(|h| h.is_err()).take(3).collect::<Vec<_>>()
+    );
+    assert_eq!(loans.len(), applications.len());
+    let listed =
+        app.loans_as(&actors.officer).list_loans(pb::ListLoansRequest { page_size: 1000, ..Default::default() }).await;
+    assert_eq!(listed.unwrap().into_inner().loans.len(), applications.len(), "every loan once");
+    assert_eq!(position(&app, &actors.officer).await.covered_outstanding, "40000000.00");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+/// The database refuses connections in the middle of a stream of enrolments, then takes them
+/// again: calls during the outage are UNAVAILABLE (never INTERNAL), health turns NOT_SERVING
+/// and back to SERVING without a restart, and every call sent again with its request_id
+/// lands exactly once. (PostgreSQL: connections to the test's database are refused and the
+/// open ones ended.)
+#[tokio::test]
+async fn a_database_that_refuses_connections_and_returns_loses_and_doubles_nothing() {
+    use sea_orm::ConnectionTrait;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let app = spawn_app().await;
+    let TestDatabase::Postgres { url } = app.database.clone() else {
+        return; // SQLite is a file inside the process: it does not refuse connections.
+    };
+    let actors = actors(&app, "nbcb", "1000000000.00").await;
+    fund_pool(&app, &actors.finance, "50000000.00").await;
+    let applications = applications(&app, &actors, 24, false, 950).await;
+    let (base, name) = url.rsplit_once('/').unwrap();
+    let admin = sea_orm::Database::connect(format!("{base}/postgres")).await.unwrap();
+    let health = || async {
+        tonic_health::pb::health_client::HealthClient::new(app.channel())
+            .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+            .await
+            .unwrap()
+            .into_inner()
+            .status()
+    };
+    let until = |wanted: ServingStatus| async move {
+        for _ in 0..100 {
+            if health().await == wanted {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("health never turned {wanted:?}");
+    };
+    let requests: Vec<pb::EnrollLoanRequest> =
+        applications.iter().enumerate().map(|(n, a)| enrol_request(a, &format!("OUT-{n}"))).collect();
+    let mut client = app.loans_as(&actors.bank_key);
+    let mut failed = Vec::new();
+    let mut loans = std::collections::BTreeMap::new();
+    for (n, request) in requests.iter().enumerate() {
+        if n == 8 {
+            admin.execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).await.unwrap();
+            admin
+                .execute_unprepared(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .await
+                .unwrap();
+        }
+        if n == 16 {
+            until(ServingStatus::NotServing).await;
+            admin.execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await.unwrap();
+        }
+        match client.enroll_loan(request.clone()).await {
+            Ok(response) => {
+                loans.insert(request.request_id.clone(), response.into_inner().loan.unwrap().name);
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                failed.push(request.clone());
+            }
+        }
+    }
+    assert!(failed.len() >= 8, "the calls of the outage failed: {} did", failed.len());
+    until(ServingStatus::Serving).await;
+    for request in &failed {
+        let loan = client.enroll_loan(request.clone()).await.expect("a retried call lands").into_inner().loan.unwrap();
+        assert!(loans.insert(request.request_id.clone(), loan.name).is_none());
+    }
+    // The ones that landed before answer the same again: nothing is enrolled twice.
+    for request in &requests {
+        let again = client.enroll_loan(request.clone()).await.unwrap().into_inner().loan.unwrap();
+        assert_eq!(loans[&request.request_id], again.name);
+    }
+    let listed =
+        app.loans_as(&actors.officer).list_loans(pb::ListLoansRequest { page_size: 1000, ..Default::default() }).await;
+    assert_eq!(listed.unwrap().into_inner().loans.len(), requests.len(), "every loan once");
+    assert_eq!(position(&app, &actors.officer).await.covered_outstanding, "24000000.00");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}

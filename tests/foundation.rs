@@ -710,3 +710,49 @@ async fn calls_beyond_the_limit_are_shed_at_once() {
     let served = app.admin_as(Some(&key)).get_server_info(pb::GetServerInfoRequest {}).await;
     assert!(served.is_ok(), "served again once the upload ended: {served:?}");
 }
+
+/// Limits: a request larger than `max_message_bytes` is refused before it is decoded, and a
+/// call that outlives `call_timeout_seconds` is cancelled (an upload left open does not hold
+/// its place for ever); the server serves on.
+#[tokio::test]
+async fn oversized_messages_are_refused_and_stuck_calls_end_at_the_deadline() {
+    let app = tests::spawn_app_with(|settings| {
+        settings.max_message_bytes = 64 * 1024;
+        settings.call_timeout_seconds = 1;
+    })
+    .await;
+    create_bank(&app, "nbcb", "1000000.00").await;
+    let key = issue_key(&app, pb::Role::Bank, "banks/nbcb").await;
+    let oversized = app
+        .admin()
+        .update_bank(pb::UpdateBankRequest {
+            request_id: "big".into(),
+            name: "banks/nbcb".into(),
+            display_name: "宁".repeat(40_000),
+            quota: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(oversized.code(), Code::OutOfRange, "{oversized:?}");
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    sender
+        .send(pb::ReconcileLoanTapeRequest {
+            part: Some(pb::reconcile_loan_tape_request::Part::Header(pb::LoanTapeHeader {
+                bank: "banks/nbcb".into(),
+                as_of: crate::support::days_ago(0),
+                file_name: "stuck.csv".into(),
+            })),
+            request_id: "stuck".into(),
+        })
+        .await
+        .unwrap();
+    let stuck = app
+        .settlement_as(&key)
+        .reconcile_loan_tape(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .await
+        .unwrap_err();
+    assert!(matches!(stuck.code(), Code::Cancelled | Code::DeadlineExceeded), "{stuck:?}");
+    drop(sender);
+    let bank = app.admin().get_bank(pb::GetBankRequest { name: "banks/nbcb".into() }).await.unwrap();
+    assert_eq!(bank.into_inner().bank.unwrap().display_name, "Bank nbcb", "nothing of the oversized call landed");
+}

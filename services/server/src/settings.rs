@@ -76,6 +76,10 @@ pub struct Settings {
     /// Calls served at once by this process, across connections; more are refused at once
     /// with RESOURCE_EXHAUSTED (retry with back-off) instead of queueing without bound.
     pub max_in_flight_calls: usize,
+    /// The largest request message accepted, in bytes (answers may be four times that).
+    pub max_message_bytes: usize,
+    /// Seconds a call may run when its client set no shorter deadline; then it is cancelled.
+    pub call_timeout_seconds: u64,
     /// The server's certificate chain (PEM); with `tls_key_file`, the gRPC listener and the
     /// dashboard serve TLS only. Reloaded on SIGHUP and when the file changes.
     pub tls_cert_file: Option<PathBuf>,
@@ -104,6 +108,8 @@ impl Default for Settings {
             dashboard_listen: None,
             dashboard_session_minutes: 30,
             max_in_flight_calls: 512,
+            max_message_bytes: 4 * 1024 * 1024,
+            call_timeout_seconds: 120,
             tls_cert_file: None,
             tls_key_file: None,
             tls_client_ca_file: None,

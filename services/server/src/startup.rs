@@ -229,6 +229,8 @@ pub struct Application {
     dashboard: Option<(TcpListener, SocketAddr)>,
     session_ttl: Duration,
     max_in_flight: usize,
+    max_message_bytes: usize,
+    call_timeout: Duration,
     tls: Option<Tls>,
     /// Held while serving an embedded SQLite database: one server per data directory.
     _data_dir_lock: Option<std::fs::File>,
@@ -292,6 +294,8 @@ impl Application {
             dashboard,
             _data_dir_lock: data_dir_lock,
             max_in_flight: settings.max_in_flight_calls.max(1),
+            max_message_bytes: settings.max_message_bytes.max(64 * 1024),
+            call_timeout: Duration::from_secs(settings.call_timeout_seconds.max(1)),
             tls,
             session_ttl: Duration::from_secs(settings.dashboard_session_minutes.saturating_mul(60)),
             state: AppState { store, policy: Arc::new(policy), policy_document: Arc::from(policy_document) },
@@ -432,9 +436,19 @@ impl Application {
             let _ = stop_tx.send(());
         });
 
+        // Messages larger than the limit are refused (RESOURCE_EXHAUSTED) before they are
+        // decoded; answers are bounded too.
+        let max_message = self.max_message_bytes;
+        macro_rules! limited {
+            ($service:expr) => {
+                $service.max_decoding_message_size(max_message).max_encoding_message_size(4 * max_message)
+            };
+        }
         // Load shedding: at most `max_in_flight` calls at once in this process; a call beyond
-        // that is answered RESOURCE_EXHAUSTED at once rather than queued.
+        // that is answered RESOURCE_EXHAUSTED at once rather than queued. A call that runs
+        // past its deadline (the client's, or `call_timeout_seconds`) is cancelled.
         let server = tonic::transport::Server::builder()
+            .timeout(self.call_timeout)
             .layer(ShedLayer::new(self.max_in_flight))
             .layer(
                 AuthLayer::new(state.store.clone())
@@ -443,11 +457,11 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection)
             .add_service(reflection_alpha)
-            .add_service(AdminServiceServer::new(admin::Admin::new(state.clone())))
-            .add_service(AuditServiceServer::new(admin::audit::Audit::new(state.clone())))
-            .add_service(LoanApplicationServiceServer::new(loans::Loans::new(state.clone())))
-            .add_service(RiskPoolServiceServer::new(pool::Pool::new(state.clone())))
-            .add_service(SettlementServiceServer::new(settlement::Settlement::new(state.clone())))
+            .add_service(limited!(AdminServiceServer::new(admin::Admin::new(state.clone()))))
+            .add_service(limited!(AuditServiceServer::new(admin::audit::Audit::new(state.clone()))))
+            .add_service(limited!(LoanApplicationServiceServer::new(loans::Loans::new(state.clone()))))
+            .add_service(limited!(RiskPoolServiceServer::new(pool::Pool::new(state.clone()))))
+            .add_service(limited!(SettlementServiceServer::new(settlement::Settlement::new(state.clone()))))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::ReceiverStream::new(incoming).map(Ok::<_, std::io::Error>),
                 async {
