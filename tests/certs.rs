@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::path::Path;
+
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
@@ -52,5 +54,28 @@ impl Authority {
     /// A client certificate with subject CN=`common_name`.
     pub fn client(&self, common_name: &str) -> Issued {
         self.issue(common_name, &[], ExtendedKeyUsagePurpose::ClientAuth)
+    }
+}
+
+/// Writes `server`'s certificate and key into `dir` (beside, then renamed, as a certificate
+/// manager does, so that no half-written file is ever read).
+pub fn write_server_files(dir: &Path, server: &Issued) {
+    for (name, text) in [("server.pem", &server.cert), ("server-key.pem", &server.key)] {
+        std::fs::write(dir.join(format!("{name}.new")), text).unwrap();
+        std::fs::rename(dir.join(format!("{name}.new")), dir.join(name)).unwrap();
+    }
+}
+
+impl Authority {
+    /// Settings for a TLS server with a certificate of this CA (files in `dir`); with
+    /// `verify_clients`, client certificates of this CA are verified too.
+    pub fn serve_tls(&self, settings: &mut server::Settings, dir: &Path, verify_clients: bool) {
+        write_server_files(dir, &self.server());
+        settings.tls_cert_file = Some(dir.join("server.pem"));
+        settings.tls_key_file = Some(dir.join("server-key.pem"));
+        if verify_clients {
+            std::fs::write(dir.join("clients-ca.pem"), self.pem()).unwrap();
+            settings.tls_client_ca_file = Some(dir.join("clients-ca.pem"));
+        }
     }
 }

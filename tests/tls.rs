@@ -2,24 +2,15 @@
 //! only, a bank key works only over its own bank's certificate, a renewed certificate is
 //! served without a restart.
 
-use std::path::Path;
 use std::time::Duration;
 
 use proto::v1 as pb;
-use tests::certs::{Authority, Issued};
+use tests::certs::{Authority, write_server_files};
 use tests::{spawn_tls_app, with_key};
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::support::{create_bank, issue_key};
-
-fn write_server_files(dir: &Path, server: &Issued) {
-    // Written beside and renamed, as a certificate manager does, so no half file is read.
-    for (name, text) in [("server.pem", &server.cert), ("server-key.pem", &server.key)] {
-        std::fs::write(dir.join(format!("{name}.new")), text).unwrap();
-        std::fs::rename(dir.join(format!("{name}.new")), dir.join(name)).unwrap();
-    }
-}
 
 fn trusting(ca: &Authority) -> ClientTlsConfig {
     ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem())).domain_name("localhost")
@@ -56,18 +47,7 @@ async fn server_info(channel: Channel, key: &str) -> Result<pb::GetServerInfoRes
 #[tokio::test]
 async fn tls_only_and_a_bank_key_needs_its_own_banks_certificate() {
     let ca = Authority::new("techcredit test CA");
-    let server = ca.server();
-    let app = spawn_tls_app(
-        |settings, dir| {
-            write_server_files(dir, &server);
-            std::fs::write(dir.join("clients-ca.pem"), ca.pem()).unwrap();
-            settings.tls_cert_file = Some(dir.join("server.pem"));
-            settings.tls_key_file = Some(dir.join("server-key.pem"));
-            settings.tls_client_ca_file = Some(dir.join("clients-ca.pem"));
-        },
-        trusting(&ca),
-    )
-    .await;
+    let app = spawn_tls_app(|settings, dir| ca.serve_tls(settings, dir, true), trusting(&ca)).await;
 
     // Plaintext to the TLS port gets nowhere.
     let plain = Channel::from_shared(format!("http://{}", app.address)).unwrap().connect().await;
@@ -114,15 +94,10 @@ async fn tls_only_and_a_bank_key_needs_its_own_banks_certificate() {
 #[tokio::test]
 async fn required_client_certificates_turn_away_a_client_without_one() {
     let ca = Authority::new("techcredit test CA");
-    let server = ca.server();
     let admin_cert = ca.client("operations desk");
     let app = spawn_tls_app(
         |settings, dir| {
-            write_server_files(dir, &server);
-            std::fs::write(dir.join("clients-ca.pem"), ca.pem()).unwrap();
-            settings.tls_cert_file = Some(dir.join("server.pem"));
-            settings.tls_key_file = Some(dir.join("server-key.pem"));
-            settings.tls_client_ca_file = Some(dir.join("clients-ca.pem"));
+            ca.serve_tls(settings, dir, true);
             settings.tls_require_client_cert = true;
         },
         trusting(&ca).identity(Identity::from_pem(&admin_cert.cert, &admin_cert.key)),
@@ -142,13 +117,10 @@ async fn required_client_certificates_turn_away_a_client_without_one() {
 #[tokio::test]
 async fn a_renewed_certificate_is_served_without_a_restart() {
     let first = Authority::new("first CA");
-    let server = first.server();
     let mut dir = None;
     let app = spawn_tls_app(
         |settings, data_dir| {
-            write_server_files(data_dir, &server);
-            settings.tls_cert_file = Some(data_dir.join("server.pem"));
-            settings.tls_key_file = Some(data_dir.join("server-key.pem"));
+            first.serve_tls(settings, data_dir, false);
             dir = Some(data_dir.to_path_buf());
         },
         trusting(&first),

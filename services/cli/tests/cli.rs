@@ -616,16 +616,8 @@ async fn the_demo_builds_a_living_book_that_adds_up() {
 async fn tls_from_the_command_line_never_downgrades() {
     use tests::certs::Authority;
     let ca = Authority::new("techcredit test CA");
-    let server = ca.server();
     let app = tests::spawn_tls_app(
-        |settings, dir| {
-            std::fs::write(dir.join("server.pem"), &server.cert).unwrap();
-            std::fs::write(dir.join("server-key.pem"), &server.key).unwrap();
-            std::fs::write(dir.join("clients-ca.pem"), ca.pem()).unwrap();
-            settings.tls_cert_file = Some(dir.join("server.pem"));
-            settings.tls_key_file = Some(dir.join("server-key.pem"));
-            settings.tls_client_ca_file = Some(dir.join("clients-ca.pem"));
-        },
+        |settings, dir| ca.serve_tls(settings, dir, true),
         tonic::transport::ClientTlsConfig::new()
             .ca_certificate(tonic::transport::Certificate::from_pem(ca.pem()))
             .domain_name("localhost"),
@@ -656,28 +648,7 @@ async fn tls_from_the_command_line_never_downgrades() {
     assert_ne!(code, 0, "{stderr}");
 
     // A bank's key works with its certificate, from flags or from a profile.
-    let mut admin = app.admin();
-    admin
-        .create_bank(pb::CreateBankRequest {
-            request_id: "bank".into(),
-            bank_id: "nbcb".into(),
-            display_name: "NBCB".into(),
-            quota: "1000000.00".into(),
-        })
-        .await
-        .unwrap();
-    let secret = admin
-        .create_api_key(pb::CreateApiKeyRequest {
-            request_id: "bank-key".into(),
-            role: pb::Role::Bank as i32,
-            bank: "banks/nbcb".into(),
-            description: "nbcb".into(),
-            expire_date: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let secret = bank_key(&app).await;
     let bank_key = file("bank.key", &secret);
     let (code, _, stderr) = run(cli(&bank_key), &["--address", &https, "--ca-file", &ca_file, "clock", "show"]).await;
     assert_eq!(code, 1, "{stderr}");
