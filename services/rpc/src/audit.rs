@@ -11,8 +11,8 @@
 //!   with the status code, the reason and the message.
 //!
 //! The auth layer reads the request's `request_id` and the resources it names from the
-//! request's first message as it goes by to the handler (the message is decoded once more
-//! against the contract's descriptors), and keeps them in a task-local [`Call`] for the
+//! request's first message as it goes by to the handler (its fields are read off the wire
+//! against the contract's descriptors, without building a message), and keeps them in a task-local [`Call`] for the
 //! handler's side to complete. Calls refused before authentication (no or a bad key) are
 //! logged, not recorded: recording them would let anyone write to the database.
 
@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use domain::Principal;
 use domain::trail::{Entry, Outcome};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
+use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 
 /// The largest first message read for the trail (the server's own message limit).
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
@@ -116,27 +116,77 @@ fn is_resource_name(text: &str) -> bool {
         && !id.contains(char::is_whitespace)
 }
 
-/// Resource names among a message's string fields and those of its message fields (not
-/// inside repeated fields: a statement's lines are not what a call changed).
-fn resources_in(message: &DynamicMessage, depth: u8, found: &mut Vec<String>) {
-    for (field, value) in message.fields() {
-        match value {
-            Value::String(text) if is_resource_name(text) && !found.contains(text) => found.push(text.clone()),
-            Value::Message(inner) if depth > 0 && !field.is_list() => resources_in(inner, depth - 1, found),
-            _ => {}
+/// What the trail reads of a message, straight off the wire (no message is built: this
+/// runs on every mutating call): the `request_id`, and the resource names among its string
+/// fields and those of its singular message fields (not inside repeated fields: a
+/// statement's lines are not what a call changed).
+#[derive(Debug, Default)]
+struct Read {
+    request_id: Option<String>,
+    resources: Vec<String>,
+}
+
+fn scan(descriptor: &MessageDescriptor, mut bytes: &[u8], depth: u8, read: &mut Read) {
+    use prost::bytes::Buf;
+    use prost::encoding::{WireType, decode_key, decode_varint};
+    while bytes.has_remaining() {
+        let Ok((number, wire_type)) = decode_key(&mut bytes) else {
+            return;
+        };
+        match wire_type {
+            WireType::Varint => {
+                if decode_varint(&mut bytes).is_err() {
+                    return;
+                }
+            }
+            WireType::SixtyFourBit | WireType::ThirtyTwoBit => {
+                let width = if wire_type == WireType::SixtyFourBit { 8 } else { 4 };
+                if bytes.remaining() < width {
+                    return;
+                }
+                bytes.advance(width);
+            }
+            WireType::LengthDelimited => {
+                let Ok(length) = decode_varint(&mut bytes) else {
+                    return;
+                };
+                let Some(value) = usize::try_from(length).ok().and_then(|n| bytes.get(..n)) else {
+                    return;
+                };
+                bytes.advance(value.len());
+                let Some(field) = descriptor.get_field(number) else {
+                    continue;
+                };
+                if field.is_list() || field.is_map() {
+                    continue;
+                }
+                match field.kind() {
+                    Kind::String => {
+                        let Ok(text) = std::str::from_utf8(value) else {
+                            continue;
+                        };
+                        if depth == 1 && field.name() == "request_id" {
+                            read.request_id = Some(text.chars().take(128).collect());
+                        } else if is_resource_name(text) && !read.resources.iter().any(|r| r == text) {
+                            read.resources.push(text.to_owned());
+                        }
+                    }
+                    Kind::Message(inner) if depth > 0 => scan(&inner, value, depth - 1, read),
+                    _ => {}
+                }
+            }
+            WireType::StartGroup | WireType::EndGroup => return,
         }
     }
 }
 
 /// The resources a response names (the created or changed records).
 pub fn response_resources(method: &str, encoded: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Some(descriptors) = mutating(method)
-        && let Ok(message) = DynamicMessage::decode(descriptors.output.clone(), encoded)
-    {
-        resources_in(&message, 1, &mut found);
+    let mut read = Read::default();
+    if let Some(descriptors) = mutating(method) {
+        scan(&descriptors.output, encoded, 1, &mut read);
     }
-    found
+    read.resources
 }
 
 /// An audit entry at the call's clock reading.
@@ -207,12 +257,12 @@ impl Tee {
         if self.buffer.len() < 5 + length {
             return;
         }
-        if let Ok(message) = DynamicMessage::decode(self.input.clone(), &self.buffer[5..5 + length]) {
+        let mut read = Read::default();
+        scan(&self.input, &self.buffer[5..5 + length], 1, &mut read);
+        {
             let mut call = self.call.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(Value::String(id)) = message.get_field_by_name("request_id").as_deref() {
-                call.request_id = id.chars().take(128).collect();
-            }
-            resources_in(&message, 1, &mut call.targets);
+            call.request_id = read.request_id.unwrap_or_default();
+            call.targets = read.resources;
         }
         self.finish();
     }

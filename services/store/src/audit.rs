@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::trail::{self, Break, Entry, Outcome, Sealed, Walk};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    Set, Statement,
 };
 
 use crate::entities::{audit_chain, audit_record};
@@ -108,20 +108,13 @@ pub async fn seal(store: &Store) -> Result<u64, StoreError> {
             return Ok(sealed);
         }
         let (mut sequence, mut previous) = (head.sequence, head.hash.clone());
+        let mut links = Vec::with_capacity(pending.len());
         for row in &pending {
             sequence += 1;
             let hash = trail::link(&previous, sequence, &entry_of(row)?.content());
-            audit_record::ActiveModel {
-                record_id: Set(row.record_id),
-                sequence: Set(Some(sequence)),
-                previous_hash: Set(Some(previous.clone())),
-                hash: Set(Some(hash.clone())),
-                ..Default::default()
-            }
-            .update(&txn)
-            .await?;
-            previous = hash;
+            links.push((row.record_id, sequence, std::mem::replace(&mut previous, hash.clone()), hash));
         }
+        txn.execute_raw(Statement::from_string(txn.get_database_backend(), seal_statement(&links))).await?;
         audit_chain::ActiveModel { id: Set(1), sequence: Set(sequence), hash: Set(previous) }.update(&txn).await?;
         txn.commit().await?;
         sealed += pending.len() as u64;
@@ -129,6 +122,29 @@ pub async fn seal(store: &Store) -> Result<u64, StoreError> {
             return Ok(sealed);
         }
     }
+}
+
+/// One `UPDATE` that seals a batch: (record id, sequence, previous link, link) each. Only
+/// integers and hex digits go into the text, so it is built as text.
+fn seal_statement(links: &[(i64, i64, String, String)]) -> String {
+    let case = |value: &dyn Fn(&(i64, i64, String, String)) -> String| {
+        let arms: String = links.iter().map(|l| format!(" WHEN {} THEN {}", l.0, value(l))).collect();
+        format!("CASE record_id{arms} END")
+    };
+    let ids: Vec<String> = links.iter().map(|l| l.0.to_string()).collect();
+    format!(
+        "UPDATE audit_records SET sequence = {}, previous_hash = {}, hash = {} WHERE record_id IN ({})",
+        case(&|l| l.1.to_string()),
+        case(&|l| format!("'{}'", hex_only(&l.2))),
+        case(&|l| format!("'{}'", hex_only(&l.3))),
+        ids.join(", ")
+    )
+}
+
+/// A link as it goes into SQL: hex digits only (a link is SHA-256 hex; anything else is
+/// dropped rather than quoted).
+fn hex_only(link: &str) -> String {
+    link.chars().filter(char::is_ascii_hexdigit).collect()
 }
 
 /// The verdict of a walk of the chain.
