@@ -126,6 +126,7 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         max_in_flight_calls: 512,
         max_message_bytes: 4 * 1024 * 1024,
         call_timeout_seconds: 120,
+        audit_seal_seconds: 1,
         tls_cert_file: None,
         tls_key_file: None,
         tls_client_ca_file: None,

@@ -80,6 +80,8 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Seconds a call may run when its client set no shorter deadline; then it is cancelled.
     pub call_timeout_seconds: u64,
+    /// Seconds between two sealings of the audit trail's new records into its hash chain.
+    pub audit_seal_seconds: u64,
     /// The server's certificate chain (PEM); with `tls_key_file`, the gRPC listener and the
     /// dashboard serve TLS only. Reloaded on SIGHUP and when the file changes.
     pub tls_cert_file: Option<PathBuf>,
@@ -110,6 +112,7 @@ impl Default for Settings {
             max_in_flight_calls: 512,
             max_message_bytes: 4 * 1024 * 1024,
             call_timeout_seconds: 120,
+            audit_seal_seconds: 1,
             tls_cert_file: None,
             tls_key_file: None,
             tls_client_ca_file: None,

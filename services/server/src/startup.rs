@@ -231,6 +231,7 @@ pub struct Application {
     max_in_flight: usize,
     max_message_bytes: usize,
     call_timeout: Duration,
+    seal_every: Duration,
     tls: Option<Tls>,
     /// Held while serving an embedded SQLite database: one server per data directory.
     _data_dir_lock: Option<std::fs::File>,
@@ -296,6 +297,7 @@ impl Application {
             max_in_flight: settings.max_in_flight_calls.max(1),
             max_message_bytes: settings.max_message_bytes.max(64 * 1024),
             call_timeout: Duration::from_secs(settings.call_timeout_seconds.max(1)),
+            seal_every: Duration::from_secs(settings.audit_seal_seconds.max(1)),
             tls,
             session_ttl: Duration::from_secs(settings.dashboard_session_minutes.saturating_mul(60)),
             state: AppState { store, policy: Arc::new(policy), policy_document: Arc::from(policy_document) },
@@ -375,11 +377,12 @@ impl Application {
                 }
             }
         });
-        // The audit trail's sealer: links the records of the last second into the chain.
+        // The audit trail's sealer: links the records written since into the chain.
         let seal_store = state.store.clone();
+        let seal_every = self.seal_every;
         let sealer = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(seal_every).await;
                 if let Err(error) = store::audit::seal(&seal_store).await {
                     tracing::warn!(%error, "sealing the audit trail failed; retrying");
                 }
