@@ -99,7 +99,7 @@ impl IdempotentTxn {
         let this_key = key(&self.principal, self.method, &self.request_id);
         let encoded = response.encode_to_vec();
         let record = crate::audit::accepted(&self.caller, self.method, self.request_id.as_str(), &encoded);
-        match idempotency::remember(&self.txn, &this_key, &self.request_sha256, encoded).await {
+        match idempotency::remember_recorded(&self.txn, &this_key, &self.request_sha256, encoded, &record).await {
             Ok(()) => {}
             Err(StoreError::AlreadyExists(_)) => {
                 let fallback = ApiError::Internal("idempotency record vanished".to_owned());
@@ -107,7 +107,6 @@ impl IdempotentTxn {
             }
             Err(error) => return Err(error.into()),
         }
-        store::audit::append(&self.txn, &[record]).await?;
         self.txn.commit().await.map_err(StoreError::from)?;
         crate::audit::mark_recorded(crate::audit::current().as_ref());
         Ok(response)

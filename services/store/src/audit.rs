@@ -112,7 +112,8 @@ pub async fn seal(store: &Store) -> Result<u64, StoreError> {
         for row in &pending {
             sequence += 1;
             let hash = trail::link(&previous, sequence, &entry_of(row)?.content());
-            links.push((row.record_id, sequence, std::mem::replace(&mut previous, hash.clone()), hash));
+            let previous_hash = std::mem::replace(&mut previous, hash.clone());
+            links.push(Seal { record_id: row.record_id, sequence, previous_hash, hash });
         }
         txn.execute_raw(Statement::from_string(txn.get_database_backend(), seal_statement(&links))).await?;
         audit_chain::ActiveModel { id: Set(1), sequence: Set(sequence), hash: Set(previous) }.update(&txn).await?;
@@ -124,19 +125,27 @@ pub async fn seal(store: &Store) -> Result<u64, StoreError> {
     }
 }
 
-/// One `UPDATE` that seals a batch: (record id, sequence, previous link, link) each. Only
-/// integers and hex digits go into the text, so it is built as text.
-fn seal_statement(links: &[(i64, i64, String, String)]) -> String {
-    let case = |value: &dyn Fn(&(i64, i64, String, String)) -> String| {
-        let arms: String = links.iter().map(|l| format!(" WHEN {} THEN {}", l.0, value(l))).collect();
+/// Where one record goes in the chain.
+struct Seal {
+    record_id: i64,
+    sequence: i64,
+    previous_hash: String,
+    hash: String,
+}
+
+/// One `UPDATE` that seals a batch. Only integers and hex digits go into the text, so it is
+/// built as text.
+fn seal_statement(links: &[Seal]) -> String {
+    let case = |value: &dyn Fn(&Seal) -> String| {
+        let arms: String = links.iter().map(|l| format!(" WHEN {} THEN {}", l.record_id, value(l))).collect();
         format!("CASE record_id{arms} END")
     };
-    let ids: Vec<String> = links.iter().map(|l| l.0.to_string()).collect();
+    let ids: Vec<String> = links.iter().map(|l| l.record_id.to_string()).collect();
     format!(
         "UPDATE audit_records SET sequence = {}, previous_hash = {}, hash = {} WHERE record_id IN ({})",
-        case(&|l| l.1.to_string()),
-        case(&|l| format!("'{}'", hex_only(&l.2))),
-        case(&|l| format!("'{}'", hex_only(&l.3))),
+        case(&|l| l.sequence.to_string()),
+        case(&|l| format!("'{}'", hex_only(&l.previous_hash))),
+        case(&|l| format!("'{}'", hex_only(&l.hash))),
         ids.join(", ")
     )
 }

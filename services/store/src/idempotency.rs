@@ -62,6 +62,50 @@ pub async fn remember(
     remember_many(connection, key.method, vec![call]).await
 }
 
+/// [`remember`], and the call's audit record with it. On PostgreSQL both rows go in one
+/// statement (a data-modifying `WITH`): one round trip less on every mutating call. A key
+/// remembered already fails the whole statement, so neither row is written.
+pub async fn remember_recorded(
+    connection: &impl ConnectionTrait,
+    key: &IdempotencyKey<'_>,
+    request_sha256: &str,
+    response: Vec<u8>,
+    record: &domain::trail::Entry,
+) -> Result<(), StoreError> {
+    if connection.get_database_backend() != sea_orm::DbBackend::Postgres {
+        remember(connection, key, request_sha256, response).await?;
+        return crate::audit::append(connection, std::slice::from_ref(record)).await;
+    }
+    let sql = "WITH audited AS (INSERT INTO audit_records \
+        (recorded_at, key_id, role, bank_id, method, request_id, outcome, status, reason, resources) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+        INSERT INTO idempotency_records (principal, method, request_id, request_sha256, response, created_at) \
+        VALUES ($11, $12, $13, $14, $15, $16)";
+    let values: Vec<sea_orm::Value> = vec![
+        crate::audit::to_micros(record.recorded_at).into(),
+        record.key_id.clone().into(),
+        record.role.clone().into(),
+        record.bank.clone().into(),
+        record.method.clone().into(),
+        record.request_id.clone().into(),
+        record.outcome.as_str().to_owned().into(),
+        record.status.clone().into(),
+        record.reason.clone().into(),
+        record.resources.join("\n").into(),
+        key.principal.to_owned().into(),
+        key.method.to_owned().into(),
+        key.request_id.to_owned().into(),
+        request_sha256.to_owned().into(),
+        response.into(),
+        crate::clock::instant().into(),
+    ];
+    connection
+        .execute_raw(sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values))
+        .await
+        .map_err(|e| StoreError::from_insert(e, "a call with this request_id"))?;
+    Ok(())
+}
+
 /// One response to remember.
 #[derive(Debug, Clone)]
 pub struct Remember {
