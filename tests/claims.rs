@@ -161,6 +161,7 @@ async fn the_cap_year_is_the_approval_s_calendar_year() {
         name: claim.name.clone(),
         approval_date: date.into(),
         comment: String::new(),
+        ..Default::default()
     };
     let decide = |claim: pb::Claim, id: &'static str, date: String| {
         let (first, second) = (app.settlement_as(&actors.officer), app.settlement_as(&second));
@@ -269,9 +270,235 @@ async fn the_annual_cap_starts_again_on_1_january() {
         name: claims[1].name.clone(),
         approval_date: new_year.clone(),
         comment: String::new(),
+        ..Default::default()
     };
     app.settlement_as(&actors.officer).approve_claim(in_new_year("a2")).await.unwrap();
     let next = app.settlement_as(&second).approve_claim(in_new_year("b2")).await.unwrap().into_inner().claim.unwrap();
     assert_eq!((next.compensation.as_str(), next.cap_year), ("1680000.00", chrono::Datelike::year(&today()) + 1));
     assert_eq!(next.breakdown.unwrap().cap_remaining, "2000000.00");
+}
+
+/// An approval request granting `amount` for `reason`, with a note.
+fn grant(
+    claim: &pb::Claim,
+    id: &str,
+    amount: &str,
+    reason: pb::ReductionReason,
+    note: &str,
+) -> pb::ApproveClaimRequest {
+    pb::ApproveClaimRequest {
+        approved_amount: amount.into(),
+        reduction_reason: reason as i32,
+        reduction_note: note.into(),
+        ..approve(claim, id)
+    }
+}
+
+#[tokio::test]
+async fn a_partial_approval_grants_less_for_a_reason_and_both_approvers_grant_the_same() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let loan = defaulted_pure_credit_loan(&app, &actors, 71).await;
+    let claim = file(&app, &actors, &loan).await;
+    // 70% × 2,400,000.00 = 1,680,000.00 entitled; the file shows the default reported late.
+    assert_eq!(claim.requested_compensation, "1680000.00");
+    let officer = app.settlement_as(&actors.officer);
+    let reduced =
+        |id: &str| grant(&claim, id, "1200000.00", pb::ReductionReason::LateReporting, "reported 40 days late");
+
+    // Refusals first: each names the field or the figures, and writes nothing.
+    let above = officer
+        .clone()
+        .approve_claim(grant(&claim, "r1", "1680000.01", pb::ReductionReason::Other, "x"))
+        .await
+        .unwrap_err();
+    assert_error(&above, Code::FailedPrecondition, "APPROVED_ABOVE_ENTITLEMENT");
+    assert_eq!(
+        above.message(),
+        "approved_amount 1680000.01 is above the entitlement 1680000.00 (pool share × principal loss)"
+    );
+    let no_reason = officer
+        .clone()
+        .approve_claim(grant(&claim, "r2", "1200000.00", pb::ReductionReason::Unspecified, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(no_reason.code(), Code::InvalidArgument);
+    assert!(field_violations(&no_reason)["reduction_reason"].contains("below the entitlement 1680000.00"));
+    let no_note =
+        officer.clone().approve_claim(grant(&claim, "r3", "1.00", pb::ReductionReason::Other, " ")).await.unwrap_err();
+    assert_eq!(field_violations(&no_note)["reduction_note"], "is required with reduction_reason OTHER");
+    let not_money = officer
+        .clone()
+        .approve_claim(grant(&claim, "r4", "1,200,000", pb::ReductionReason::LateReporting, ""))
+        .await
+        .unwrap_err();
+    assert!(field_violations(&not_money).contains_key("approved_amount"), "{not_money:?}");
+    let unchanged = get_claim(&app, &actors.officer, &claim.name).await;
+    assert_eq!((unchanged.status(), unchanged.approvals.len()), (pb::ClaimStatus::Filed, 0));
+
+    // The first officer grants 1,200,000.00 for late reporting.
+    let first = officer.clone().approve_claim(reduced("a1")).await.unwrap().into_inner().claim.unwrap();
+    assert_eq!(first.status(), pb::ClaimStatus::PartiallyApproved);
+    assert_eq!(first.approvals[0].granted_amount, "1200000.00");
+    assert_eq!(first.approvals[0].reduction_reason(), pb::ReductionReason::LateReporting);
+    assert_eq!(first.approvals[0].reduction_note, "reported 40 days late");
+
+    // The second must grant the same amount for the same reason.
+    let other_officer = app.settlement_as(&second);
+    let whole = other_officer.clone().approve_claim(approve(&claim, "b1")).await.unwrap_err();
+    assert_error(&whole, Code::FailedPrecondition, "APPROVALS_DIFFER");
+    assert_eq!(
+        whole.message(),
+        "the first approval granted 1200000.00 (LATE_REPORTING), this one 1680000.00 (the whole entitlement): \
+         every approver must grant the same amount for the same reason"
+    );
+    let other_reason = other_officer
+        .clone()
+        .approve_claim(grant(&claim, "b2", "1200000.00", pb::ReductionReason::DocumentationDeficient, ""))
+        .await
+        .unwrap_err();
+    assert_error(&other_reason, Code::FailedPrecondition, "APPROVALS_DIFFER");
+    assert_eq!(get_claim(&app, &actors.officer, &claim.name).await.approvals.len(), 1, "nothing written");
+
+    let decided = other_officer.clone().approve_claim(reduced("b3")).await.unwrap().into_inner().claim.unwrap();
+    assert_eq!((decided.status(), decided.compensation.as_str()), (pb::ClaimStatus::Approved, "1200000.00"));
+    let breakdown = decided.breakdown.clone().unwrap();
+    assert_eq!(
+        (breakdown.entitled.as_str(), breakdown.granted.as_str(), breakdown.reduction.as_str()),
+        ("1680000.00", "1200000.00", "480000.00")
+    );
+    assert_eq!(
+        (breakdown.reduction_reason(), breakdown.reduction_note.as_str()),
+        (pb::ReductionReason::LateReporting, "reported 40 days late")
+    );
+    assert_eq!((breakdown.cap_cut.as_str(), breakdown.bound_by()), ("0.00", pb::CompensationLimit::Reduction));
+    // Sent again, the approval answers as before.
+    let again = other_officer.clone().approve_claim(reduced("b3")).await.unwrap().into_inner().claim.unwrap();
+    assert_eq!(again, decided);
+    // The books carry what was granted, not the entitlement.
+    let position = position(&app, &actors.auditor).await;
+    assert_eq!(position.compensation_approved, "1200000.00");
+    assert_eq!(position.net_pool_assets, "8800000.00");
+    let exposure = app
+        .pool_as(&actors.auditor)
+        .get_bank_exposure(pb::GetBankExposureRequest { bank: "banks/nbcb".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .exposure
+        .unwrap();
+    assert_eq!(exposure.compensation_this_year, "1200000.00");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn a_partial_approval_under_a_used_cap_pays_what_the_cap_leaves() {
+    let policy = policy_with_annual_cap("1000000.00").replace("version = \"2025.1\"", "version = \"test-cap\"");
+    let app = spawn_app_with_policy(&policy).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let loan = defaulted_pure_credit_loan(&app, &actors, 72).await;
+    let claim = file(&app, &actors, &loan).await;
+    let reduced = |id: &str| grant(&claim, id, "1500000.00", pb::ReductionReason::CollateralNotPerfected, "");
+    app.settlement_as(&actors.officer).approve_claim(reduced("a1")).await.unwrap();
+    let decided = app.settlement_as(&second).approve_claim(reduced("b1")).await.unwrap().into_inner().claim.unwrap();
+    // Granted 1,500,000.00, the cap leaves 1,000,000.00: the cap binds and cuts 500,000.00.
+    let breakdown = decided.breakdown.unwrap();
+    assert_eq!(decided.compensation, "1000000.00");
+    assert_eq!((breakdown.reduction.as_str(), breakdown.cap_cut.as_str()), ("180000.00", "500000.00"));
+    assert_eq!(breakdown.bound_by(), pb::CompensationLimit::AnnualCap);
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn an_early_default_needs_two_approvers_whatever_its_amount_on_the_clock() {
+    let app = spawn_app_on(&days_ago(0)).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let on = |months: u32| (today() + chrono::Months::new(months)).format("%Y-%m-%d").to_string();
+    let loans =
+        [enrolled_pure_credit_loan(&app, &actors, 73).await, enrolled_pure_credit_loan(&app, &actors, 74).await];
+    let report = |loan: &str, id: &str, date: String| pb::ReportLoanStatusRequest {
+        request_id: id.into(),
+        loan: loan.to_owned(),
+        report_date: date,
+        outstanding_principal: "1000000.00".into(),
+        days_past_due: 95,
+        classification: pb::LoanClassification::Doubtful as i32,
+        repaid: false,
+    };
+    // Defaulted the day it was enrolled: 70% × 1,000,000.00 = 700,000.00, below the
+    // four-eyes threshold, and still two approvers.
+    app.loans_as(&actors.bank_key).report_loan_status(report(&loans[0], "d0", days_ago(0))).await.unwrap();
+    let early = file(&app, &actors, &loans[0]).await;
+    assert_eq!(early.requested_compensation, "700000.00");
+    assert!(early.early_default);
+    assert_eq!(early.approvals_required, 2);
+    let first = app.settlement_as(&actors.officer).approve_claim(approve(&early, "e1")).await.unwrap();
+    assert_eq!(first.into_inner().claim.unwrap().status(), pb::ClaimStatus::PartiallyApproved);
+
+    // A default on the day six months after enrolment is outside the window: one approver.
+    app.advance_to(&on(6)).await;
+    app.loans_as(&actors.bank_key).report_loan_status(report(&loans[1], "d6", on(6))).await.unwrap();
+    let later = app
+        .settlement_as(&actors.bank_key)
+        .file_claim(pb::FileClaimRequest {
+            request_id: "file-later".into(),
+            loan: loans[1].clone(),
+            claim_date: on(6),
+            memo: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    assert!(!later.early_default);
+    assert_eq!(later.approvals_required, 1);
+    let decided = app
+        .settlement_as(&actors.officer)
+        .approve_claim(pb::ApproveClaimRequest { approval_date: on(6), ..approve(&later, "l1") })
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_eq!((decided.status(), decided.compensation.as_str()), (pb::ClaimStatus::Approved, "700000.00"));
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn a_rejection_carries_its_reason_code() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    // Enrol both first: a default suspends the bank for new enrolments.
+    let loans =
+        [enrolled_pure_credit_loan(&app, &actors, 75).await, enrolled_pure_credit_loan(&app, &actors, 76).await];
+    for loan in &loans {
+        default_loan(&app, &actors, loan).await;
+    }
+    let claims = [file(&app, &actors, &loans[0]).await, file(&app, &actors, &loans[1]).await];
+    let reject = |claim: &pb::Claim, id: &str, code: pb::RejectionReason| pb::RejectClaimRequest {
+        request_id: id.into(),
+        name: claim.name.clone(),
+        reason: "the borrower's revenue was overstated on the application".into(),
+        code: code as i32,
+    };
+    let officer = app.settlement_as(&actors.officer);
+    let coded = officer.clone().reject_claim(reject(&claims[0], "x1", pb::RejectionReason::Misrepresentation)).await;
+    let coded = coded.unwrap().into_inner().claim.unwrap();
+    assert_eq!(
+        (coded.status(), coded.rejection_code()),
+        (pb::ClaimStatus::Rejected, pb::RejectionReason::Misrepresentation)
+    );
+    assert_eq!(coded.rejection_reason, "the borrower's revenue was overstated on the application");
+    let uncoded = officer.clone().reject_claim(reject(&claims[1], "x2", pb::RejectionReason::Unspecified)).await;
+    assert_eq!(uncoded.unwrap().into_inner().claim.unwrap().rejection_code(), pb::RejectionReason::Other);
+    let unknown = pb::RejectClaimRequest { code: 99, ..reject(&claims[1], "x3", pb::RejectionReason::Other) };
+    let unknown = officer.clone().reject_claim(unknown).await.unwrap_err();
+    assert!(field_violations(&unknown).contains_key("code"), "{unknown:?}");
 }

@@ -331,6 +331,7 @@ async fn statement_owing_1_330_000(
                 name: claim.name.clone(),
                 approval_date: days_ago(0),
                 comment: "checked the file".into(),
+                ..Default::default()
             })
             .await
             .unwrap();

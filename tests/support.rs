@@ -349,6 +349,7 @@ pub fn approve(claim: &pb::Claim, id: &str) -> pb::ApproveClaimRequest {
         name: claim.name.clone(),
         approval_date: days_ago(0),
         comment: "checked the file".into(),
+        ..Default::default()
     }
 }
 
@@ -367,4 +368,10 @@ pub async fn position(app: &TestApp, key: &str) -> pb::PoolPosition {
 pub async fn assert_ledger_verifies(app: &TestApp, auditor: &str) {
     let report = app.pool_as(auditor).verify_ledger(pb::VerifyLedgerRequest {}).await.expect("verify").into_inner();
     assert!(report.ok, "ledger differences: {:?}", report.differences);
+}
+
+/// A claim as `key` sees it now.
+pub async fn get_claim(app: &TestApp, key: &str, name: &str) -> pb::Claim {
+    let request = pb::GetClaimRequest { name: name.to_owned() };
+    app.settlement_as(key).get_claim(request).await.expect("get the claim").into_inner().claim.expect("claim")
 }

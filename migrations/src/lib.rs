@@ -14,6 +14,7 @@ mod m20261201_000006_payments_and_clock;
 mod m20261201_000007_position_snapshots;
 mod m20261201_000008_key_expiry;
 mod m20261201_000009_audit_trail;
+mod m20261201_000010_claim_grants;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_position_snapshots::Migration),
             Box::new(m20261201_000008_key_expiry::Migration),
             Box::new(m20261201_000009_audit_trail::Migration),
+            Box::new(m20261201_000010_claim_grants::Migration),
         ]
     }
 }

@@ -38,6 +38,11 @@ impl Lang {
                 ("第二次批准必须由另一位风险官作出。", "The second approval must come from another officer.")
             }
             "CLAIM_NOT_PENDING" => ("该代偿申请已处理。", "The claim was decided already."),
+            "APPROVALS_DIFFER" => (
+                "两位风险官须以同一原因批准同一金额。",
+                "Both officers must grant the same amount for the same reason.",
+            ),
+            "APPROVED_ABOVE_ENTITLEMENT" => ("批准金额不能超过应代偿金额。", "The amount is above the entitlement."),
             "APPLICATION_NOT_REFERRED" => ("该申请已复核。", "The application was reviewed already."),
             "PERMISSION_DENIED" => ("您的角色不能执行此操作。", "Your role may not do this."),
             "NOT_FOUND" => ("未找到，或不属于您的银行。", "Not found, or not your bank's."),
@@ -71,6 +76,12 @@ impl Lang {
             "POOL_PAYS_BANK" => "风险池付银行",
             "BANK_PAYS_POOL" => "银行付风险池",
             "NONE" => "无需支付",
+            "DOCUMENTATION_DEFICIENT" => "材料不全",
+            "LATE_REPORTING" => "报告迟延",
+            "COLLATERAL_NOT_PERFECTED" => "担保未落实",
+            "NOT_ELIGIBLE" => "不属代偿范围",
+            "MISREPRESENTATION" => "虚假陈述",
+            "OTHER" => "其他",
             _ => return code.to_owned(),
         };
         match self {
@@ -163,6 +174,12 @@ fn words(key: &str) -> (&'static str, &'static str) {
         "reject" => ("拒绝", "Reject"),
         "reason" => ("理由", "Reason"),
         "second_needed" => ("需要第二位风险官批准（四眼原则）", "A second risk officer must approve (four eyes)"),
+        "early_default" => ("早期违约（入池后不久违约，须两人批准）", "Early default (two approvers needed)"),
+        "approved_amount" => ("批准金额（留空为全额）", "Amount to grant (empty: all)"),
+        "code" => ("原因代码", "Reason code"),
+        "code_none" => ("（全额批准时不选）", "(none when granting all)"),
+        "code_for_approve_only" => ("此原因只用于部分批准。", "This code is for partial approvals only."),
+        "code_for_reject_only" => ("此原因只用于拒绝。", "This code is for rejections only."),
         "approvals" => ("批准", "Approvals"),
         "none" => ("暂无", "None"),
         "default_rate" => ("违约率", "Default rate"),

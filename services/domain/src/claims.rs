@@ -5,17 +5,23 @@
 //! * compensation = min(requested, the bank's remaining cap for the approval's calendar
 //!   year), rounded half-up to the fen once, on that final amount — 0.00 when the cap is
 //!   used up: the claim is still decided;
+//! * an approver may grant less than the entitlement for a stated reason (a partial
+//!   approval); under four eyes every approver grants the same amount for the same reason,
+//!   and the cap applies to what was granted;
+//! * a default within the policy's early-default window after enrolment flags the claim
+//!   EARLY_DEFAULT, and it needs two approvers whatever its amount;
 //! * payment goes through the bank's settlement statement: confirming it nets what each side
 //!   owes (`statement::net`), and cash moves only when finance records the transfer; the pool
 //!   pays only the cash it has, and what stays unpaid is carried to the next statement;
 //! * the pool's part of a recovery = recovery × compensation ÷ principal loss (half-up);
 //!   Σ recoveries never exceed the principal loss.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::money::Money;
 use crate::policy::Policy;
+use crate::terms::ReductionReason;
 
 /// Where a claim stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,24 +116,155 @@ pub fn check_pending(status: ClaimStatus, action: Decision) -> Result<(), ClaimE
     }
 }
 
+/// Why an approval grants less than the entitlement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reduction {
+    /// The reason's code.
+    pub reason: ReductionReason,
+    /// The officer's words (required with OTHER).
+    pub note: String,
+}
+
+/// What one approver grants: the whole entitlement, or less for a stated reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The amount granted before the annual cap; at most the entitlement.
+    pub amount: Money,
+    /// Why less than the entitlement; `None` when the whole entitlement is granted.
+    pub reduction: Option<Reduction>,
+}
+
+impl Grant {
+    /// The whole entitlement.
+    pub fn whole(entitled: Money) -> Grant {
+        Grant { amount: entitled, reduction: None }
+    }
+
+    fn describe(&self) -> String {
+        match &self.reduction {
+            None => format!("{} (the whole entitlement)", self.amount),
+            Some(r) => format!("{} ({})", self.amount, r.reason),
+        }
+    }
+}
+
+/// An approval's grant that cannot be taken as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantProblem {
+    /// A field is missing or does not go with the amount (the caller's mistake).
+    Invalid {
+        /// The request's field.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A rule refuses it.
+    Refused(ClaimError),
+}
+
+/// Reads what an approver grants: `amount` (`None`: the whole entitlement) and, for less,
+/// the reduction's reason and note.
+pub fn grant(
+    entitled: Money,
+    amount: Option<Money>,
+    reason: Option<ReductionReason>,
+    note: &str,
+) -> Result<Grant, GrantProblem> {
+    let invalid = |field, problem: String| Err(GrantProblem::Invalid { field, problem });
+    let amount = amount.unwrap_or(entitled);
+    if amount > entitled {
+        return Err(GrantProblem::Refused(ClaimError::AboveEntitlement { amount, entitled }));
+    }
+    let note = note.trim();
+    match reason {
+        None if amount < entitled => invalid(
+            "reduction_reason",
+            format!("is required when approved_amount {amount} is below the entitlement {entitled}"),
+        ),
+        None if !note.is_empty() => invalid("reduction_note", "goes only with a reduction_reason".to_owned()),
+        None => Ok(Grant::whole(entitled)),
+        Some(_) if amount == entitled => {
+            invalid("reduction_reason", format!("goes only with an approved_amount below the entitlement {entitled}"))
+        }
+        Some(ReductionReason::Other) if note.is_empty() => {
+            invalid("reduction_note", "is required with reduction_reason OTHER".to_owned())
+        }
+        Some(reason) => Ok(Grant { amount, reduction: Some(Reduction { reason, note: note.to_owned() }) }),
+    }
+}
+
+/// Four eyes agree on one figure: an approval must grant what the earlier ones granted,
+/// for the same reason.
+pub fn check_agrees(earlier: &[Grant], grant: &Grant) -> Result<(), ClaimError> {
+    let reason = |g: &Grant| g.reduction.as_ref().map(|r| r.reason);
+    match earlier.iter().find(|g| g.amount != grant.amount || reason(g) != reason(grant)) {
+        Some(first) => Err(ClaimError::GrantsDiffer { first: first.describe(), this: grant.describe() }),
+        None => Ok(()),
+    }
+}
+
+/// What bound a claim's compensation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Nothing: the whole entitlement (pool share × principal loss).
+    Entitlement,
+    /// The approvers granted less (a partial approval).
+    Reduction,
+    /// The bank's annual cap.
+    AnnualCap,
+}
+
+/// What bound a decided claim: the cap when it paid less than was granted, else the
+/// reduction when less than the entitlement was granted.
+pub fn binding_limit(entitled: Money, granted: Money, compensation: Money) -> Limit {
+    if compensation < granted {
+        Limit::AnnualCap
+    } else if granted < entitled {
+        Limit::Reduction
+    } else {
+        Limit::Entitlement
+    }
+}
+
 /// A claim decided by its last approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decided {
     /// The bank's annual cap left before this claim.
     pub cap_remaining: Money,
-    /// What the pool pays: min(pool share × loss, the cap left), half-up once.
+    /// What the pool pays: min(what was granted, the cap left), half-up once.
     pub compensation: Money,
+    /// What bound it.
+    pub limit: Limit,
     /// APPROVED (payable), or PAID when there is nothing to pay (a used-up cap).
     pub status: ClaimStatus,
 }
 
 /// Decides an approved claim against the bank's compensation this year (`cap_used`): a
-/// used-up cap still decides it, for what the cap leaves, 0.00 included.
-pub fn decide(policy: &Policy, principal_loss: Money, pool_share: Decimal, cap_used: Money) -> Decided {
+/// used-up cap still decides it, for what the cap leaves, 0.00 included. The whole
+/// entitlement is min(pool share × loss, cap) rounded once; a reduced grant is already in fen.
+pub fn decide(
+    policy: &Policy,
+    principal_loss: Money,
+    pool_share: Decimal,
+    granted: &Grant,
+    cap_used: Money,
+) -> Decided {
     let cap_remaining = policy.claims.annual_cap_per_bank.saturating_sub(cap_used);
-    let compensation = compensation(principal_loss, pool_share, cap_remaining);
+    let entitled = requested_compensation(principal_loss, pool_share);
+    let compensation = match granted.reduction {
+        None => compensation(principal_loss, pool_share, cap_remaining),
+        Some(_) => granted.amount.min(cap_remaining),
+    };
     let status = if compensation.is_zero() { ClaimStatus::Paid } else { ClaimStatus::Approved };
-    Decided { cap_remaining, compensation, status }
+    Decided { cap_remaining, compensation, limit: binding_limit(entitled, granted.amount, compensation), status }
+}
+
+/// Whether a default on `default_date` of a loan enrolled on `enrolled_on` falls in the
+/// policy's early-default window: before the day that many months after enrolment (a
+/// window of 0 months turns the rule off).
+pub fn is_early_default(policy: &Policy, enrolled_on: NaiveDate, default_date: NaiveDate) -> bool {
+    let months = policy.claims.early_default_months;
+    months > 0 && enrolled_on.checked_add_months(Months::new(months)).is_none_or(|end| default_date < end)
 }
 
 /// Why a claim, approval or recovery is refused.
@@ -168,6 +305,24 @@ pub enum ClaimError {
     /// The same officer approves twice.
     #[error("a second approval must come from a different risk officer")]
     SameApprover,
+    /// An approval grants more than the claim's entitlement.
+    #[error("approved_amount {amount} is above the entitlement {entitled} (pool share × principal loss)")]
+    AboveEntitlement {
+        /// Granted.
+        amount: Money,
+        /// Pool share × principal loss.
+        entitled: Money,
+    },
+    /// A second approval grants another amount or reason than the first.
+    #[error(
+        "the first approval granted {first}, this one {this}: every approver must grant the same amount for the same reason"
+    )]
+    GrantsDiffer {
+        /// The first grant, described.
+        first: String,
+        /// This one, described.
+        this: String,
+    },
     /// Recoveries would exceed the loss.
     #[error("recoveries would total {total}, above the principal loss {loss}")]
     RecoveriesExceedLoss {
@@ -186,6 +341,8 @@ impl crate::Rule for ClaimError {
             ClaimError::DeadlinePassed { .. } => "CLAIM_DEADLINE_PASSED",
             ClaimError::BeforeDefault { .. } => "CLAIM_BEFORE_DEFAULT",
             ClaimError::SameApprover => "SAME_APPROVER",
+            ClaimError::AboveEntitlement { .. } => "APPROVED_ABOVE_ENTITLEMENT",
+            ClaimError::GrantsDiffer { .. } => "APPROVALS_DIFFER",
             ClaimError::RecoveriesExceedLoss { .. } => "RECOVERIES_EXCEED_LOSS",
         }
     }
@@ -227,9 +384,10 @@ pub fn requested_compensation(principal_loss: Money, pool_share: Decimal) -> Mon
     principal_loss.mul_half_up(pool_share).unwrap_or(Money::from_fen(i64::MAX))
 }
 
-/// Approvals a claim needs: two (from different officers) above the four-eyes threshold.
-pub fn approvals_required(policy: &Policy, requested: Money) -> u32 {
-    if requested > policy.claims.four_eyes_threshold { 2 } else { 1 }
+/// Approvals a claim needs: two (from different officers) above the four-eyes threshold
+/// and for an early default; otherwise one.
+pub fn approvals_required(policy: &Policy, requested: Money, early_default: bool) -> u32 {
+    if early_default || requested > policy.claims.four_eyes_threshold { 2 } else { 1 }
 }
 
 /// The compensation granted: min(pool share × loss, the cap remaining this year), rounded
@@ -275,7 +433,7 @@ mod tests {
         let loss = money("2400000.00");
         let requested = requested_compensation(loss, share);
         assert_eq!(requested, money("1680000.00"));
-        assert_eq!(approvals_required(&policy, requested), 2, "above 1,000,000.00 needs four eyes");
+        assert_eq!(approvals_required(&policy, requested, false), 2, "above 1,000,000.00 needs four eyes");
         let granted = compensation(loss, share, policy.claims.annual_cap_per_bank);
         assert_eq!(granted, money("1680000.00"));
         // A later 600,000.00 recovery: 600,000 × 1,680,000 ÷ 2,400,000 = 420,000.00 to the pool.
@@ -289,8 +447,8 @@ mod tests {
         assert_eq!(compensation(money("2400000.00"), share, Money::ZERO), Money::ZERO);
         // 0.05 × 0.50 = 0.025 → 0.03 half-up.
         assert_eq!(compensation(money("0.05"), Decimal::new(50, 2), money("1.00")), money("0.03"));
-        assert_eq!(approvals_required(&Policy::default_policy(), money("1000000.00")), 1);
-        assert_eq!(approvals_required(&Policy::default_policy(), money("1000000.01")), 2);
+        assert_eq!(approvals_required(&Policy::default_policy(), money("1000000.00"), false), 1);
+        assert_eq!(approvals_required(&Policy::default_policy(), money("1000000.01"), false), 2);
     }
 
     #[test]
@@ -333,11 +491,12 @@ mod tests {
     fn a_decision_pays_what_the_cap_leaves_and_nothing_is_paid_when_it_is_used_up() {
         let policy = Policy::default_policy();
         let (loss, share) = (money("2400000.00"), Decimal::new(70, 2));
-        let whole = decide(&policy, loss, share, Money::ZERO);
+        let all = Grant::whole(money("1680000.00"));
+        let whole = decide(&policy, loss, share, &all, Money::ZERO);
         assert_eq!((whole.compensation, whole.status), (money("1680000.00"), ClaimStatus::Approved));
-        let cut = decide(&policy, loss, share, money("9000000.00"));
+        let cut = decide(&policy, loss, share, &all, money("9000000.00"));
         assert_eq!((cut.cap_remaining, cut.compensation), (money("1000000.00"), money("1000000.00")));
-        let none = decide(&policy, loss, share, money("10000000.00"));
+        let none = decide(&policy, loss, share, &all, money("10000000.00"));
         assert_eq!((none.compensation, none.status), (Money::ZERO, ClaimStatus::Paid));
     }
 
@@ -347,5 +506,86 @@ mod tests {
         assert_eq!((part.paid, part.shortfall, part.status), (money("300000.00"), money("1380000.00"), None));
         let rest = settle(money("1680000.00"), part.paid, money("1380000.00"));
         assert_eq!((rest.shortfall, rest.status), (Money::ZERO, Some(ClaimStatus::Paid)));
+    }
+
+    #[test]
+    fn an_approval_grants_the_entitlement_or_less_for_a_stated_reason() {
+        use ReductionReason::*;
+        let entitled = money("1680000.00");
+        let field = |r: Result<Grant, GrantProblem>| match r {
+            Err(GrantProblem::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(grant(entitled, None, None, " ").unwrap(), Grant::whole(entitled));
+        assert_eq!(grant(entitled, Some(entitled), None, "").unwrap(), Grant::whole(entitled));
+        let part = grant(entitled, Some(money("1000000.00")), Some(LateReporting), " late by 40 days ").unwrap();
+        assert_eq!(part.amount, money("1000000.00"));
+        assert_eq!(part.reduction, Some(Reduction { reason: LateReporting, note: "late by 40 days".into() }));
+        assert_eq!(grant(entitled, Some(Money::ZERO), Some(DocumentationDeficient), "").unwrap().amount, Money::ZERO);
+        // One fen above the entitlement is a rule with figures; the rest are the caller's fields.
+        match grant(entitled, Some(money("1680000.01")), Some(Other), "x") {
+            Err(GrantProblem::Refused(e)) => {
+                assert_eq!(crate::Rule::reason(&e), "APPROVED_ABOVE_ENTITLEMENT");
+                assert!(e.to_string().contains("1680000.01") && e.to_string().contains("1680000.00"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(field(grant(entitled, Some(money("1679999.99")), None, "")), "reduction_reason");
+        assert_eq!(field(grant(entitled, None, Some(LateReporting), "")), "reduction_reason");
+        assert_eq!(field(grant(entitled, Some(money("1.00")), Some(Other), "  ")), "reduction_note");
+        assert_eq!(field(grant(entitled, None, None, "a note without a reduction")), "reduction_note");
+    }
+
+    #[test]
+    fn four_eyes_grant_one_amount_for_one_reason() {
+        let entitled = money("1680000.00");
+        let whole = Grant::whole(entitled);
+        let reduced = grant(entitled, Some(money("1000000.00")), Some(ReductionReason::LateReporting), "").unwrap();
+        assert!(check_agrees(&[], &reduced).is_ok());
+        assert!(check_agrees(std::slice::from_ref(&reduced), &reduced).is_ok());
+        let differs = check_agrees(std::slice::from_ref(&whole), &reduced).unwrap_err();
+        assert_eq!(crate::Rule::reason(&differs), "APPROVALS_DIFFER");
+        assert_eq!(
+            differs.to_string(),
+            "the first approval granted 1680000.00 (the whole entitlement), this one 1000000.00 (LATE_REPORTING): \
+             every approver must grant the same amount for the same reason"
+        );
+        let other_reason =
+            grant(entitled, Some(money("1000000.00")), Some(ReductionReason::CollateralNotPerfected), "").unwrap();
+        assert!(check_agrees(&[reduced], &other_reason).is_err(), "the same amount for another reason");
+    }
+
+    #[test]
+    fn a_partial_approval_pays_what_was_granted_and_the_cap_still_binds() {
+        let policy = Policy::default_policy();
+        let (loss, share) = (money("2400000.00"), Decimal::new(70, 2));
+        let reduced = grant(money("1680000.00"), Some(money("1200000.00")), Some(ReductionReason::Other), "n").unwrap();
+        let paid = decide(&policy, loss, share, &reduced, money("8000000.00"));
+        // Cap left 2,000,000.00 ≥ 1,200,000.00 granted: the reduction binds.
+        assert_eq!((paid.compensation, paid.limit), (money("1200000.00"), Limit::Reduction));
+        let capped = decide(&policy, loss, share, &reduced, money("9000000.00"));
+        // Cap left 1,000,000.00 < 1,200,000.00 granted: the cap binds.
+        assert_eq!((capped.compensation, capped.limit), (money("1000000.00"), Limit::AnnualCap));
+        let whole = decide(&policy, loss, share, &Grant::whole(money("1680000.00")), Money::ZERO);
+        assert_eq!(whole.limit, Limit::Entitlement);
+        let granted_nothing = grant(money("1680000.00"), Some(Money::ZERO), Some(ReductionReason::Other), "n").unwrap();
+        let zero = decide(&policy, loss, share, &granted_nothing, Money::ZERO);
+        assert_eq!((zero.compensation, zero.status, zero.limit), (Money::ZERO, ClaimStatus::Paid, Limit::Reduction));
+    }
+
+    #[test]
+    fn an_early_default_is_one_before_the_window_ends_and_needs_two_approvers() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let mut policy = Policy::default_policy();
+        policy.claims.early_default_months = 6;
+        let enrolled = date(2025, 8, 31);
+        // Six months after 31 August is 28 February (the month's last day).
+        assert!(is_early_default(&policy, enrolled, date(2025, 8, 31)));
+        assert!(is_early_default(&policy, enrolled, date(2026, 2, 27)));
+        assert!(!is_early_default(&policy, enrolled, date(2026, 2, 28)));
+        assert_eq!(approvals_required(&policy, money("0.01"), true), 2);
+        assert_eq!(approvals_required(&policy, money("0.01"), false), 1);
+        policy.claims.early_default_months = 0;
+        assert!(!is_early_default(&policy, enrolled, enrolled), "0 months turns the rule off");
     }
 }

@@ -305,6 +305,11 @@ pub struct ClaimsPolicy {
     pub annual_cap_per_bank: Money,
     /// Compensation above this needs a second approver.
     pub four_eyes_threshold: Money,
+    /// A default within this many months after enrolment is an early default: its claim is
+    /// flagged EARLY_DEFAULT and needs two approvers. 0 (the default when absent) turns the
+    /// rule off.
+    #[serde(default)]
+    pub early_default_months: u32,
 }
 
 /// Bank watch and suspension thresholds.
@@ -462,6 +467,9 @@ impl Policy {
         }
         positive("claims.annual_cap_per_bank", self.claims.annual_cap_per_bank)?;
         positive("claims.four_eyes_threshold", self.claims.four_eyes_threshold)?;
+        if self.claims.early_default_months > 120 {
+            return Err(invalid("claims.early_default_months", "must be at most 120 (0 turns the rule off)"));
+        }
 
         fraction("bank_status.watch_npl_ratio", self.bank_status.watch_npl_ratio)?;
         fraction("bank_status.suspend_npl_ratio", self.bank_status.suspend_npl_ratio)?;

@@ -139,6 +139,37 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Why an approval grants less than a claim's entitlement (DOMAIN.md, "Loss sharing in
+    /// depth").
+    ReductionReason {
+        /// The bank's claim documents are incomplete or deficient.
+        DocumentationDeficient => "DOCUMENTATION_DEFICIENT",
+        /// The bank reported the default or the loan's state late.
+        LateReporting => "LATE_REPORTING",
+        /// The bank did not perfect the collateral or guarantee it relied on.
+        CollateralNotPerfected => "COLLATERAL_NOT_PERFECTED",
+        /// Another reason, stated in the note.
+        Other => "OTHER",
+    }
+}
+
+named_enum! {
+    /// Why a claim is rejected.
+    RejectionReason {
+        /// The loan or the default is not one the pool covers.
+        NotEligible => "NOT_ELIGIBLE",
+        /// The claim's documents are missing or deficient (a corrected claim may follow).
+        DocumentationDeficient => "DOCUMENTATION_DEFICIENT",
+        /// The default was reported too late.
+        LateReporting => "LATE_REPORTING",
+        /// The bank misrepresented the loan or the default.
+        Misrepresentation => "MISREPRESENTATION",
+        /// Another reason, stated in the text.
+        Other => "OTHER",
+    }
+}
+
 /// GB/T 4754 industry sections are the letters A–T.
 pub fn is_industry_section(text: &str) -> bool {
     text.len() == 1 && matches!(text.as_bytes()[0], b'A'..=b'T')

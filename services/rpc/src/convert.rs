@@ -50,6 +50,16 @@ impl Violations {
         if text.is_empty() { Some(None) } else { self.money_positive(field, text).map(Some) }
     }
 
+    /// An optional amount ≥ 0: empty means "not given".
+    pub fn optional_money_non_negative(&mut self, field: &str, text: &str) -> Option<Option<Money>> {
+        if text.is_empty() { Some(None) } else { self.money_non_negative(field, text).map(Some) }
+    }
+
+    /// Optional text, trimmed, at most `max` characters: empty when not given.
+    pub fn optional_text(&mut self, field: &str, text: &str, max: usize) -> Option<String> {
+        if text.trim().is_empty() { Some(String::new()) } else { self.text(field, text, max) }
+    }
+
     /// A required business date "YYYY-MM-DD".
     pub fn date(&mut self, field: &str, text: &str) -> Option<NaiveDate> {
         self.check(field, parse_date(text))

@@ -185,6 +185,27 @@ wire_enum!(domain::claims::ClaimStatus => ClaimStatus {
     Paid => Paid,
 });
 
+wire_enum!(domain::terms::ReductionReason => ReductionReason {
+    DocumentationDeficient => DocumentationDeficient,
+    LateReporting => LateReporting,
+    CollateralNotPerfected => CollateralNotPerfected,
+    Other => Other,
+});
+
+wire_enum!(domain::terms::RejectionReason => RejectionReason {
+    NotEligible => NotEligible,
+    DocumentationDeficient => DocumentationDeficient,
+    LateReporting => LateReporting,
+    Misrepresentation => Misrepresentation,
+    Other => Other,
+});
+
+wire_enum!(domain::claims::Limit => CompensationLimit {
+    Entitlement => Entitlement,
+    Reduction => Reduction,
+    AnnualCap => AnnualCap,
+});
+
 wire_enum!(domain::statement::Status => StatementStatus {
     Draft => Draft,
     Confirmed => Confirmed,

@@ -3,9 +3,10 @@
 //! these handlers load, write and answer.
 
 use chrono::Datelike;
-use domain::claims::{self, ApprovalStep, ClaimError, ClaimStatus, Decision};
+use domain::claims::{self, ApprovalStep, ClaimError, ClaimStatus, Decision, Grant, GrantProblem};
 use domain::ledger::EntryDraft;
 use domain::loan::{LoanEvent, LoanState};
+use domain::terms::{ReductionReason, RejectionReason};
 use domain::{Money, Principal, Role};
 use proto::v1 as pb;
 use rpc::auth::{bank_scope, principal, require_bank_visible, require_role, visible};
@@ -21,6 +22,13 @@ use crate::{APPROVE, CLOSE, FILE, READERS, RECOVER, REJECT, Settlement};
 
 fn refused(rule: &impl domain::Rule) -> ApiError {
     ApiError::refused(rule)
+}
+
+fn grant_refused(problem: GrantProblem) -> ApiError {
+    match problem {
+        GrantProblem::Invalid { field, problem } => ApiError::invalid(field, problem),
+        GrantProblem::Refused(rule) => refused(&rule),
+    }
 }
 
 /// A visible claim, or NOT_FOUND.
@@ -80,6 +88,8 @@ impl Settlement {
             };
             claims::check_filing(&policy, default_date, claim_date).map_err(|r| refused(&r))?;
             let requested = claims::requested_compensation(loss, loan.pool_share);
+            let enrolled_on = store::clock::business_date(loan.created_at);
+            let early_default = claims::is_early_default(&policy, enrolled_on, default_date);
             let claim = store::claims::insert(
                 txn,
                 &NewClaim {
@@ -88,7 +98,8 @@ impl Settlement {
                     principal_loss: loss,
                     pool_share: loan.pool_share,
                     requested,
-                    approvals_required: claims::approvals_required(&policy, requested),
+                    approvals_required: claims::approvals_required(&policy, requested, early_default),
+                    early_default,
                     claim_date,
                     memo: body.memo.trim().to_owned(),
                 },
@@ -97,7 +108,7 @@ impl Settlement {
             store::loans::set_state(txn, &loan, &claimed, loan.pool_exposure).await?;
             store::pool::lock(txn).await?;
             store::exposure::add_pool_counters(txn, 1, 0, 0, 0, 0).await?;
-            tracing::info!(claim_id = claim.claim_id, loan_id, requested = %requested, "claim filed");
+            tracing::info!(claim_id = claim.claim_id, loan_id, requested = %requested, early_default, "claim filed");
             pb::FileClaimResponse { claim: Some(claim_to_wire(&claim)) }
         })
     }
@@ -113,7 +124,12 @@ impl Settlement {
         let request_id = v.request_id(&body.request_id);
         let claim_id = v.numeric_name("name", &body.name, "claims");
         let date = v.past_date("approval_date", &body.approval_date);
-        let (Some(request_id), Some(claim_id), Some(date)) = (request_id, claim_id, date) else {
+        let amount = v.optional_money_non_negative("approved_amount", &body.approved_amount);
+        let reason = v.optional_domain_enum::<ReductionReason>("reduction_reason", body.reduction_reason);
+        let note = v.optional_text("reduction_note", &body.reduction_note, 2000);
+        let (Some(request_id), Some(claim_id), Some(date), Some(amount), Some(reason), Some(note)) =
+            (request_id, claim_id, date, amount, reason, note)
+        else {
             return Err(v.into_error());
         };
         v.finish()?;
@@ -131,7 +147,10 @@ impl Settlement {
             let approvers: Vec<&str> = claim.approvals.iter().map(|a| a.approver.as_str()).collect();
             let step = claims::approve(claim.status, &approvers, claim.approvals_required, &caller.key_id)
                 .map_err(|r| refused(&r))?;
-            store::claims::add_approval(txn, claim_id, &caller.key_id, body.comment.trim(), date).await?;
+            let grant = claims::grant(claim.requested, amount, reason, &note).map_err(grant_refused)?;
+            let earlier: Vec<Grant> = claim.approvals.iter().map(|a| a.grant.clone()).collect();
+            claims::check_agrees(&earlier, &grant).map_err(|r| refused(&r))?;
+            store::claims::add_approval(txn, claim_id, &caller.key_id, body.comment.trim(), date, &grant).await?;
             if step == ApprovalStep::AwaitsSecond {
                 store::claims::update(
                     txn,
@@ -147,7 +166,7 @@ impl Settlement {
                 store::pool::lock(txn).await?;
                 let used = store::claims::lock_annual(txn, &claim.bank_id, year).await?;
                 // A used-up cap still decides the claim, for 0.00; its breakdown shows the cut.
-                let decided = claims::decide(&policy, claim.principal_loss, claim.pool_share, used);
+                let decided = claims::decide(&policy, claim.principal_loss, claim.pool_share, &grant, used);
                 let compensation = decided.compensation;
                 let compensated = loan.state.on(LoanEvent::ClaimApproved).map_err(|r| refused(&r))?;
                 if compensation.fen() > 0 {
@@ -166,6 +185,7 @@ impl Settlement {
                         compensation: Some(compensation),
                         cap_year: Some(year),
                         cap_remaining: Some(decided.cap_remaining),
+                        grant: Some(grant.clone()),
                         decided: true,
                         ..Default::default()
                     },
@@ -173,7 +193,7 @@ impl Settlement {
                 .await?;
                 store::loans::set_state(txn, &loan, &compensated, loan.pool_exposure).await?;
                 store::exposure::add_pool_counters(txn, 0, compensation.fen(), 0, 0, 0).await?;
-                tracing::info!(claim_id, compensation = %compensation, year, "claim approved");
+                tracing::info!(claim_id, compensation = %compensation, granted = %grant.amount, year, "claim approved");
             }
             let claim = store::claims::get(txn, claim_id).await?.ok_or_else(|| ApiError::not_found(&body.name))?;
             pb::ApproveClaimResponse { claim: Some(claim_to_wire(&claim)) }
@@ -191,7 +211,8 @@ impl Settlement {
         let request_id = v.request_id(&body.request_id);
         let claim_id = v.numeric_name("name", &body.name, "claims");
         let reason = v.text("reason", &body.reason, 2000);
-        let (Some(request_id), Some(claim_id), Some(reason)) = (request_id, claim_id, reason) else {
+        let code = v.optional_domain_enum::<RejectionReason>("code", body.code);
+        let (Some(request_id), Some(claim_id), Some(reason), Some(code)) = (request_id, claim_id, reason, code) else {
             return Err(v.into_error());
         };
         idempotent!(self.state, &caller, REJECT, request_id, &body, |txn| {
@@ -204,6 +225,7 @@ impl Settlement {
                 ClaimChange {
                     status: Some(ClaimStatus::Rejected),
                     rejection_reason: Some(reason.clone()),
+                    rejection_code: Some(code.unwrap_or(RejectionReason::Other)),
                     decided: true,
                     ..Default::default()
                 },

@@ -1,6 +1,7 @@
 //! The settlement service's records on the wire.
 
 use domain::Money;
+use domain::claims;
 use domain::statement::{self as st, Status as StatementStatus};
 use proto::v1 as pb;
 use rpc::WireEnum;
@@ -28,6 +29,9 @@ pub(crate) fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
                 approver: a.approver.clone(),
                 approve_time: Some(timestamp(a.created_at)),
                 comment: a.comment.clone(),
+                granted_amount: a.grant.amount.to_string(),
+                reduction_reason: reduction_reason(&a.grant),
+                reduction_note: reduction_note(&a.grant),
             })
             .collect(),
         approvals_required: i32::try_from(claim.approvals_required).unwrap_or(2),
@@ -37,17 +41,32 @@ pub(crate) fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
         decide_time: claim.decided_at.map(timestamp),
         recoveries_total: claim.recoveries.to_string(),
         pool_recoveries: claim.pool_recoveries.to_string(),
-        breakdown: match (claim.compensation, claim.cap_remaining, claim.cap_year) {
-            (Some(compensation), Some(cap_remaining), Some(cap_year)) => Some(pb::ClaimBreakdown {
+        breakdown: match (claim.compensation, claim.cap_remaining, claim.cap_year, &claim.grant) {
+            (Some(compensation), Some(cap_remaining), Some(cap_year), Some(grant)) => Some(pb::ClaimBreakdown {
                 entitled: claim.requested.to_string(),
                 cap_remaining: cap_remaining.to_string(),
                 compensation: compensation.to_string(),
-                cap_cut: claim.requested.saturating_sub(compensation).to_string(),
+                cap_cut: grant.amount.saturating_sub(compensation).to_string(),
                 cap_year,
+                granted: grant.amount.to_string(),
+                reduction: claim.requested.saturating_sub(grant.amount).to_string(),
+                reduction_reason: reduction_reason(grant),
+                reduction_note: reduction_note(grant),
+                bound_by: claims::binding_limit(claim.requested, grant.amount, compensation).to_wire_i32(),
             }),
             _ => None,
         },
+        early_default: claim.early_default,
+        rejection_code: claim.rejection_code.map(|c| c.to_wire_i32()).unwrap_or_default(),
     }
+}
+
+fn reduction_reason(grant: &claims::Grant) -> i32 {
+    grant.reduction.as_ref().map(|r| r.reason.to_wire_i32()).unwrap_or_default()
+}
+
+fn reduction_note(grant: &claims::Grant) -> String {
+    grant.reduction.as_ref().map(|r| r.note.clone()).unwrap_or_default()
 }
 
 /// What a statement shows besides its own row: the entries it posted and its payments.

@@ -1,7 +1,8 @@
 //! Claims, their approvals, the per-bank annual compensation rows and recoveries.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::claims::ClaimStatus;
+use domain::claims::{ClaimStatus, Grant, Reduction};
+use domain::terms::{ReductionReason, RejectionReason};
 use domain::{BankId, Money};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
@@ -21,6 +22,8 @@ pub struct ApprovalRecord {
     pub approval_date: NaiveDate,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// What it granted.
+    pub grant: Grant,
 }
 
 /// A stored claim.
@@ -56,8 +59,14 @@ pub struct ClaimRecord {
     pub cap_year: Option<i32>,
     /// The bank's annual cap remaining when the claim was approved.
     pub cap_remaining: Option<Money>,
-    /// Why rejected.
+    /// Why rejected, in words.
     pub rejection_reason: Option<String>,
+    /// Why rejected, the code.
+    pub rejection_code: Option<RejectionReason>,
+    /// The default fell in the early-default window.
+    pub early_default: bool,
+    /// What the approvers granted, once decided (the whole entitlement unless reduced).
+    pub grant: Option<Grant>,
     /// Filing date.
     pub claim_date: NaiveDate,
     /// Memo.
@@ -89,12 +98,47 @@ fn record(row: claim::Model, approvals: Vec<ApprovalRecord>) -> Result<ClaimReco
         cap_year: row.cap_year,
         cap_remaining: row.cap_remaining_fen.map(Money::from_fen),
         rejection_reason: row.rejection_reason,
+        rejection_code: match row.rejection_code.as_deref() {
+            None => None,
+            Some(code) => Some(RejectionReason::parse(code).ok_or_else(|| corrupt("rejection code"))?),
+        },
+        early_default: row.early_default,
+        grant: match (row.compensation_fen, row.granted_fen) {
+            (None, _) => None,
+            (Some(_), granted) => Some(
+                stored_grant(
+                    granted,
+                    row.reduction_reason.as_deref(),
+                    row.reduction_note.as_deref(),
+                    row.requested_fen,
+                )
+                .ok_or_else(|| corrupt("reduction reason"))?,
+            ),
+        },
         claim_date: row.claim_date,
         memo: row.memo,
         created_at: row.created_at,
         decided_at: row.decided_at,
         approvals,
     })
+}
+
+/// A stored grant: NULL columns (rows from before partial approvals) are the whole
+/// entitlement; `None` when the stored reason is not one the code knows.
+fn stored_grant(granted: Option<i64>, reason: Option<&str>, note: Option<&str>, requested: i64) -> Option<Grant> {
+    let reduction = match reason {
+        None => None,
+        Some(reason) => {
+            Some(Reduction { reason: ReductionReason::parse(reason)?, note: note.unwrap_or("").to_owned() })
+        }
+    };
+    Some(Grant { amount: Money::from_fen(granted.unwrap_or(requested)), reduction })
+}
+
+/// The grant's columns: (granted fen, reduction reason, reduction note).
+fn grant_columns(grant: &Grant) -> (Option<i64>, Option<String>, Option<String>) {
+    let reduction = grant.reduction.as_ref();
+    (Some(grant.amount.fen()), reduction.map(|r| r.reason.as_str().to_owned()), reduction.map(|r| r.note.clone()))
 }
 
 async fn with_approvals(
@@ -112,13 +156,25 @@ async fn with_approvals(
             let mine = approvals
                 .iter()
                 .filter(|a| a.claim_id == row.claim_id)
-                .map(|a| ApprovalRecord {
-                    approver: a.approver.clone(),
-                    comment: a.comment.clone(),
-                    approval_date: a.approval_date,
-                    created_at: a.created_at,
+                .map(|a| {
+                    let grant = stored_grant(
+                        a.granted_fen,
+                        a.reduction_reason.as_deref(),
+                        a.reduction_note.as_deref(),
+                        row.requested_fen,
+                    )
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("claim {}: approval's reduction reason", row.claim_id))
+                    })?;
+                    Ok(ApprovalRecord {
+                        approver: a.approver.clone(),
+                        comment: a.comment.clone(),
+                        approval_date: a.approval_date,
+                        created_at: a.created_at,
+                        grant,
+                    })
                 })
-                .collect();
+                .collect::<Result<_, StoreError>>()?;
             record(row, mine)
         })
         .collect()
@@ -139,6 +195,8 @@ pub struct NewClaim {
     pub requested: Money,
     /// Approvals needed.
     pub approvals_required: u32,
+    /// The default fell in the early-default window.
+    pub early_default: bool,
     /// Filing date.
     pub claim_date: NaiveDate,
     /// Memo.
@@ -168,6 +226,11 @@ pub async fn insert(connection: &impl ConnectionTrait, new: &NewClaim) -> Result
         created_at: Set(crate::clock::instant()),
         decided_at: Set(None),
         cap_remaining_fen: Set(None),
+        early_default: Set(new.early_default),
+        granted_fen: Set(None),
+        reduction_reason: Set(None),
+        reduction_note: Set(None),
+        rejection_code: Set(None),
     }
     .insert(connection)
     .await?;
@@ -244,13 +307,18 @@ pub async fn add_approval(
     approver: &str,
     comment: &str,
     approval_date: NaiveDate,
+    grant: &Grant,
 ) -> Result<(), StoreError> {
+    let (granted_fen, reduction_reason, reduction_note) = grant_columns(grant);
     claim_approval::ActiveModel {
         claim_id: Set(claim_id),
         approver: Set(approver.to_owned()),
         comment: Set(comment.to_owned()),
         approval_date: Set(approval_date),
         created_at: Set(crate::clock::instant()),
+        granted_fen: Set(granted_fen),
+        reduction_reason: Set(reduction_reason),
+        reduction_note: Set(reduction_note),
     }
     .insert(connection)
     .await
@@ -271,6 +339,10 @@ pub struct ClaimChange {
     pub cap_remaining: Option<Money>,
     /// Rejection reason.
     pub rejection_reason: Option<String>,
+    /// Rejection code.
+    pub rejection_code: Option<RejectionReason>,
+    /// What the approvers granted.
+    pub grant: Option<Grant>,
     /// Mark decided now.
     pub decided: bool,
     /// Paid so far.
@@ -300,6 +372,15 @@ pub async fn update(connection: &impl ConnectionTrait, claim_id: i64, change: Cl
     }
     if let Some(reason) = change.rejection_reason {
         active.rejection_reason = Set(Some(reason));
+    }
+    if let Some(code) = change.rejection_code {
+        active.rejection_code = Set(Some(code.as_str().to_owned()));
+    }
+    if let Some(grant) = &change.grant {
+        let (granted_fen, reduction_reason, reduction_note) = grant_columns(grant);
+        active.granted_fen = Set(granted_fen);
+        active.reduction_reason = Set(reduction_reason);
+        active.reduction_note = Set(reduction_note);
     }
     if change.decided {
         active.decided_at = Set(Some(crate::clock::instant()));

@@ -101,6 +101,11 @@ pub fn today() -> NaiveDate {
     now().today
 }
 
+/// The business date of a stored timestamp (Asia/Shanghai).
+pub fn business_date(instant: DateTime<Utc>) -> NaiveDate {
+    (instant + SHANGHAI).date_naive()
+}
+
 /// The instant timestamps take (see [`now`]).
 pub fn instant() -> DateTime<Utc> {
     now().instant

@@ -491,6 +491,16 @@ pub mod claim {
         pub decided_at: Option<DateTimeUtc>,
         #[allow(missing_docs)]
         pub cap_remaining_fen: Option<i64>,
+        #[allow(missing_docs)]
+        pub early_default: bool,
+        #[allow(missing_docs)]
+        pub granted_fen: Option<i64>,
+        #[allow(missing_docs)]
+        pub reduction_reason: Option<String>,
+        #[allow(missing_docs)]
+        pub reduction_note: Option<String>,
+        #[allow(missing_docs)]
+        pub rejection_code: Option<String>,
     }
 
     /// No declared relations: queries join by explicit filters.
@@ -520,6 +530,12 @@ pub mod claim_approval {
         pub approval_date: Date,
         #[allow(missing_docs)]
         pub created_at: DateTimeUtc,
+        #[allow(missing_docs)]
+        pub granted_fen: Option<i64>,
+        #[allow(missing_docs)]
+        pub reduction_reason: Option<String>,
+        #[allow(missing_docs)]
+        pub reduction_note: Option<String>,
     }
 
     /// No declared relations: queries join by explicit filters.

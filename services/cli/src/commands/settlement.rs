@@ -35,14 +35,27 @@ pub enum Claims {
         /// A comment for the file.
         #[arg(long, default_value = "")]
         comment: String,
+        /// Grant less than the entitlement (a partial approval): the amount, with
+        /// --reduction-reason. A second approver must grant the same.
+        #[arg(long)]
+        amount: Option<String>,
+        /// Why less than the entitlement.
+        #[arg(long, value_enum, requires = "amount")]
+        reduction_reason: Option<ReductionCode>,
+        /// The reduction in words (required with --reduction-reason other).
+        #[arg(long, default_value = "")]
+        reduction_note: String,
     },
     /// Reject a claim (RISK_OFFICER).
     Reject {
         /// The claim's id or name.
         claim: String,
-        /// Why.
+        /// Why, in words.
         #[arg(long)]
         reason: String,
+        /// Why, the code.
+        #[arg(long, value_enum, default_value = "other")]
+        code: RejectionCode,
     },
     /// Claims, newest first.
     List {
@@ -77,6 +90,57 @@ pub enum ClaimState {
     Paid,
 }
 
+/// Why an approval grants less than the entitlement.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReductionCode {
+    /// The claim's documents are incomplete or deficient.
+    DocumentationDeficient,
+    /// The default or the loan's state was reported late.
+    LateReporting,
+    /// The collateral or guarantee was not perfected.
+    CollateralNotPerfected,
+    /// Another reason (say it with --reduction-note).
+    Other,
+}
+
+impl ReductionCode {
+    fn to_wire(self) -> pb::ReductionReason {
+        match self {
+            ReductionCode::DocumentationDeficient => pb::ReductionReason::DocumentationDeficient,
+            ReductionCode::LateReporting => pb::ReductionReason::LateReporting,
+            ReductionCode::CollateralNotPerfected => pb::ReductionReason::CollateralNotPerfected,
+            ReductionCode::Other => pb::ReductionReason::Other,
+        }
+    }
+}
+
+/// Why a claim is rejected.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RejectionCode {
+    /// Not a loan or default the pool covers.
+    NotEligible,
+    /// The claim's documents are missing or deficient.
+    DocumentationDeficient,
+    /// The default was reported too late.
+    LateReporting,
+    /// The bank misrepresented the loan or the default.
+    Misrepresentation,
+    /// Another reason (in --reason).
+    Other,
+}
+
+impl RejectionCode {
+    fn to_wire(self) -> pb::RejectionReason {
+        match self {
+            RejectionCode::NotEligible => pb::RejectionReason::NotEligible,
+            RejectionCode::DocumentationDeficient => pb::RejectionReason::DocumentationDeficient,
+            RejectionCode::LateReporting => pb::RejectionReason::LateReporting,
+            RejectionCode::Misrepresentation => pb::RejectionReason::Misrepresentation,
+            RejectionCode::Other => pb::RejectionReason::Other,
+        }
+    }
+}
+
 fn claim_view(c: &pb::Claim, out: &Printer) -> View {
     let mut fields = vec![
         ("name", c.name.clone()),
@@ -91,19 +155,37 @@ fn claim_view(c: &pb::Claim, out: &Printer) -> View {
         ("shortfall", out.money(&c.shortfall)),
         ("approvals", format!("{} of {}", c.approvals.len(), c.approvals_required)),
     ];
+    if c.early_default {
+        fields.push(("early default", "yes: defaulted within the early-default window; two approvers".to_owned()));
+    }
     for approval in &c.approvals {
-        fields.push(("approved by", format!("{} {}", approval.approver, time(&approval.approve_time))));
+        let mut grant = out.money(&approval.granted_amount);
+        if approval.reduction_reason() != pb::ReductionReason::Unspecified {
+            grant =
+                format!("{grant}, reduced: {}", label(approval.reduction_reason().as_str_name(), "REDUCTION_REASON_"));
+        }
+        fields
+            .push(("approved by", format!("{} {} (grants {grant})", approval.approver, time(&approval.approve_time))));
     }
     if c.approvals.len() == 1 && c.approvals_required == 2 && c.status() == pb::ClaimStatus::PartiallyApproved {
         fields.push(("", "a second risk officer must approve it".to_owned()));
     }
     if let Some(b) = &c.breakdown {
+        fields.push(("entitled", out.money(&b.entitled)));
+        if b.reduction_reason() != pb::ReductionReason::Unspecified {
+            let reason = label(b.reduction_reason().as_str_name(), "REDUCTION_REASON_");
+            let note = if b.reduction_note.is_empty() { String::new() } else { format!(": {}", b.reduction_note) };
+            fields.push(("reduced by", format!("{} ({reason}{note})", out.money(&b.reduction))));
+        }
+        fields.push(("granted", out.money(&b.granted)));
+        fields.push(("bound by", label(b.bound_by().as_str_name(), "COMPENSATION_LIMIT_")));
         fields.push(("cap year", b.cap_year.to_string()));
         fields.push(("cap remaining", out.money(&b.cap_remaining)));
         fields.push(("cut by the cap", out.money(&b.cap_cut)));
     }
     if !c.rejection_reason.is_empty() {
-        fields.push(("rejected", c.rejection_reason.clone()));
+        let code = label(c.rejection_code().as_str_name(), "REJECTION_REASON_");
+        fields.push(("rejected", format!("{} ({code})", c.rejection_reason)));
     }
     fields.push((
         "recoveries",
@@ -127,18 +209,25 @@ impl Claims {
                 };
                 show(settlement.file_claim(request).await?.into_inner().claim.unwrap_or_default())
             }
-            Claims::Approve { claim, date, comment } => {
+            Claims::Approve { claim, date, comment, amount, reduction_reason, reduction_note } => {
                 let request = pb::ApproveClaimRequest {
                     request_id: ctx.request_id(),
                     name: name("claims", &claim),
                     approval_date: date,
                     comment,
+                    approved_amount: amount.unwrap_or_default(),
+                    reduction_reason: reduction_reason.map_or(0, |r| r.to_wire() as i32),
+                    reduction_note,
                 };
                 show(settlement.approve_claim(request).await?.into_inner().claim.unwrap_or_default())
             }
-            Claims::Reject { claim, reason } => {
-                let request =
-                    pb::RejectClaimRequest { request_id: ctx.request_id(), name: name("claims", &claim), reason };
+            Claims::Reject { claim, reason, code } => {
+                let request = pb::RejectClaimRequest {
+                    request_id: ctx.request_id(),
+                    name: name("claims", &claim),
+                    reason,
+                    code: code.to_wire() as i32,
+                };
                 show(settlement.reject_claim(request).await?.into_inner().claim.unwrap_or_default())
             }
             Claims::List { bank, status, paging } => {

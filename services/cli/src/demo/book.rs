@@ -364,6 +364,7 @@ impl Book {
                 name: format!("claims/{claim}"),
                 approval_date: day(self.today),
                 comment: "file complete: default report, enforcement notice".to_owned(),
+                ..Default::default()
             };
             let decided = self.officers[officer].settlement.approve_claim(request).await?.into_inner().claim;
             if decided.is_none_or(|c| c.status() != pb::ClaimStatus::PartiallyApproved) {

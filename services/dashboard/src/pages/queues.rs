@@ -79,11 +79,20 @@ pub(super) async fn queues_page(v: &mut Visit, done: bool, error: Option<String>
                         td {
                             (c.approvals.len()) "/" (c.approvals_required)
                             @if c.approvals.len() == 1 && c.approvals_required == 2 { br; span.muted.second-needed { (lang.t("second_needed")) } }
+                            @if c.early_default { br; span.muted.early-default { (lang.t("early_default")) } }
+                            @for a in &c.approvals {
+                                @if !a.granted_amount.is_empty() { br; span.muted { (a.approver) ": " (yuan(&a.granted_amount)) } }
+                            }
                         }
                         td {
                             form.inline method="post" action={ "/queues/claims/" (c.claim_id) } {
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="text" name="reason" placeholder=(lang.t("reason")) required;
+                                input type="text" name="amount" inputmode="decimal" placeholder=(lang.t("approved_amount"));
+                                select name="code" title=(lang.t("code")) {
+                                    option value="" { (lang.t("code_none")) }
+                                    @for code in CLAIM_CODES { option value=(code) { (lang.status(code)) } }
+                                }
                                 button.primary type="submit" name="verdict" value="approve" { (lang.t("approve")) }
                                 button.danger type="submit" name="verdict" value="reject" { (lang.t("reject")) }
                             }
@@ -102,6 +111,28 @@ pub(crate) struct Decision {
     csrf: String,
     verdict: String,
     reason: String,
+}
+
+/// The codes the claim form offers: reduction reasons (approve) and rejection reasons
+/// (reject), by name.
+const CLAIM_CODES: [&str; 6] = [
+    "DOCUMENTATION_DEFICIENT",
+    "LATE_REPORTING",
+    "COLLATERAL_NOT_PERFECTED",
+    "NOT_ELIGIBLE",
+    "MISREPRESENTATION",
+    "OTHER",
+];
+
+#[derive(Deserialize)]
+pub(crate) struct ClaimDecision {
+    csrf: String,
+    verdict: String,
+    reason: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    code: String,
 }
 
 pub(super) fn request_id() -> String {
@@ -155,7 +186,7 @@ pub(crate) async fn decide_claim(
     State(dashboard): State<Dashboard>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Decision>,
+    Form(form): Form<ClaimDecision>,
 ) -> Response {
     let mut v = match visit(&dashboard, &headers) {
         Ok(v) => v,
@@ -165,6 +196,19 @@ pub(crate) async fn decide_claim(
         return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
     }
     let name = format!("claims/{id}");
+    let code = form.code.trim();
+    let reduction = pb::ReductionReason::from_str_name(&format!("REDUCTION_REASON_{code}"));
+    let rejection = pb::RejectionReason::from_str_name(&format!("REJECTION_REASON_{code}"));
+    let misplaced = match (form.verdict == "approve", code.is_empty()) {
+        (_, true) => None,
+        (true, false) if reduction.is_none() => Some("code_for_reject_only"),
+        (false, false) if rejection.is_none() => Some("code_for_approve_only"),
+        _ => None,
+    };
+    if let Some(words) = misplaced {
+        let error = v.lang.t(words).to_owned();
+        return queues_page(&mut v, false, Some(error)).await;
+    }
     let outcome = if form.verdict == "approve" {
         let today = v
             .api
@@ -173,11 +217,23 @@ pub(crate) async fn decide_claim(
             .await
             .map(|r| r.into_inner().business_date)
             .unwrap_or_default();
-        let request =
-            pb::ApproveClaimRequest { request_id: request_id(), name, approval_date: today, comment: form.reason };
+        let request = pb::ApproveClaimRequest {
+            request_id: request_id(),
+            name,
+            approval_date: today,
+            approved_amount: form.amount.trim().replace(',', ""),
+            reduction_reason: reduction.map_or(0, |r| r as i32),
+            reduction_note: if reduction.is_some() { form.reason.clone() } else { String::new() },
+            comment: form.reason,
+        };
         v.api.settlement.approve_claim(request).await.map(|_| ())
     } else {
-        let request = pb::RejectClaimRequest { request_id: request_id(), name, reason: form.reason };
+        let request = pb::RejectClaimRequest {
+            request_id: request_id(),
+            name,
+            reason: form.reason,
+            code: rejection.map_or(0, |r| r as i32),
+        };
         v.api.settlement.reject_claim(request).await.map(|_| ())
     };
     match outcome {
