@@ -502,3 +502,111 @@ async fn a_rejection_carries_its_reason_code() {
     let unknown = officer.clone().reject_claim(unknown).await.unwrap_err();
     assert!(field_violations(&unknown).contains_key("code"), "{unknown:?}");
 }
+
+/// The claim figures of a position, for comparing dates.
+fn claim_figures(p: &pb::PoolPosition) -> (i64, &str, &str, &str, &str) {
+    (p.claims_filed, &p.compensation_approved, &p.compensation_paid, &p.shortfall, &p.recoveries)
+}
+
+#[tokio::test]
+async fn a_position_as_of_a_past_date_counts_the_claims_as_they_stood() {
+    let app = spawn_app_on(&days_ago(0)).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let day = |days: u64| (today() + chrono::Days::new(days)).format("%Y-%m-%d").to_string();
+    let as_of = |date: String| {
+        let mut pool = app.pool_as(&actors.auditor);
+        async move {
+            pool.get_pool_position(pb::GetPoolPositionRequest { as_of: date })
+                .await
+                .unwrap()
+                .into_inner()
+                .position
+                .unwrap()
+        }
+    };
+    let loans =
+        [enrolled_pure_credit_loan(&app, &actors, 81).await, enrolled_pure_credit_loan(&app, &actors, 82).await];
+    for loan in &loans {
+        default_loan(&app, &actors, loan).await;
+    }
+    // Day 0: claim A, 1,680,000.00, approved by two officers.
+    let a = file(&app, &actors, &loans[0]).await;
+    app.settlement_as(&actors.officer).approve_claim(approve(&a, "a1")).await.unwrap();
+    app.settlement_as(&second).approve_claim(approve(&a, "a2")).await.unwrap();
+
+    // Day 10: the position of day 0, before anything later happens.
+    app.advance_to(&day(10)).await;
+    let day_0 = as_of(day(0)).await;
+    assert_eq!(claim_figures(&day_0), (1, "1680000.00", "0.00", "0.00", "0.00"));
+    // Then claim B, approved, and 600,000.00 recovered on A: 600,000 × 70% = 420,000.00 to the pool.
+    let b = app
+        .settlement_as(&actors.bank_key)
+        .file_claim(pb::FileClaimRequest {
+            request_id: "file-b".into(),
+            loan: loans[1].clone(),
+            claim_date: day(10),
+            memo: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .claim
+        .unwrap();
+    for (key, id) in [(&actors.officer, "b1"), (&second, "b2")] {
+        let request = pb::ApproveClaimRequest { approval_date: day(10), ..approve(&b, id) };
+        app.settlement_as(key).approve_claim(request).await.unwrap();
+    }
+    app.settlement_as(&actors.bank_key)
+        .report_recovery(pb::ReportRecoveryRequest {
+            request_id: "recover-a".into(),
+            loan: loans[0].clone(),
+            amount: "600000.00".into(),
+            recovery_date: day(10),
+            r#final: false,
+        })
+        .await
+        .unwrap();
+
+    // The next month: the month's statement is confirmed; the 420,000.00 recovery nets
+    // against the 3,360,000.00 owed, and 2,940,000.00 stays to be paid.
+    let next_month = next_month_start();
+    app.advance_to(&next_month).await;
+    let period = &day(10)[..7];
+    let statement = app
+        .settlement_as(&actors.finance)
+        .run_settlement(pb::RunSettlementRequest {
+            request_id: "run".into(),
+            bank: "banks/nbcb".into(),
+            period: period.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .statement
+        .unwrap();
+    app.settlement_as(&actors.finance)
+        .confirm_statement(pb::ConfirmStatementRequest {
+            request_id: "confirm".into(),
+            name: statement.name.clone(),
+            content_sha256: statement.content_sha256.clone(),
+        })
+        .await
+        .unwrap();
+
+    // Asked again, day 0 is what it was; each later date has what had happened by then.
+    assert_eq!(as_of(day(0)).await, day_0, "later events do not change a past position");
+    let before = (today() - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+    assert_eq!(claim_figures(&as_of(before).await), (0, "0.00", "0.00", "0.00", "0.00"));
+    let day_10 = as_of(day(10)).await;
+    assert_eq!(claim_figures(&day_10), (2, "3360000.00", "0.00", "0.00", "420000.00"));
+    let now = position(&app, &actors.auditor).await;
+    assert_eq!(claim_figures(&now), (2, "3360000.00", "420000.00", "2940000.00", "420000.00"));
+    // The last day of the month is the month's figures, before its statement was confirmed.
+    let month_end = (chrono::NaiveDate::parse_from_str(&next_month, "%Y-%m-%d").unwrap() - chrono::Days::new(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(claim_figures(&as_of(month_end).await), claim_figures(&day_10));
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}

@@ -32,15 +32,23 @@ impl Pool {
         let connection = self.state.store.connection();
         let policy = &self.state.policy;
         let today = business_today();
-        let (balances, totals, date) = match as_of {
+        let pool = store::pool::read(connection).await?;
+        let live = store::claims::ClaimCounters {
+            claims_filed: pool.claims_filed,
+            compensation_approved: pool.compensation_approved,
+            compensation_paid: pool.compensation_paid,
+            shortfall: pool.shortfall,
+            recoveries: pool.recoveries,
+        };
+        let (balances, totals, claims, date) = match as_of {
             Some(date) if date < today => (
                 store::ledger::balances_as_of(connection, date).await?,
                 store::exposure::as_of(connection, date).await?,
+                store::claims::counters_as_of(connection, date).await?,
                 date,
             ),
-            _ => (store::ledger::balances(connection).await?, store::pool::read(connection).await?.cover, today),
+            _ => (store::ledger::balances(connection).await?, pool.cover.clone(), live, today),
         };
-        let pool = store::pool::read(connection).await?;
         let f = figures(policy, &balances, &totals);
         let received = balances
             .0
@@ -80,11 +88,11 @@ impl Pool {
                 coverage_ratio: ratio_text(f.coverage_ratio),
                 headroom: f.headroom.to_string(),
                 npl_ratio: ratio_text(f.npl_ratio),
-                claims_filed: pool.claims_filed,
-                compensation_approved: pool.compensation_approved.to_string(),
-                compensation_paid: pool.compensation_paid.to_string(),
-                shortfall: pool.shortfall.to_string(),
-                recoveries: pool.recoveries.to_string(),
+                claims_filed: claims.claims_filed,
+                compensation_approved: claims.compensation_approved.to_string(),
+                compensation_paid: claims.compensation_paid.to_string(),
+                shortfall: claims.shortfall.to_string(),
+                recoveries: claims.recoveries.to_string(),
                 pool_size_target: policy.pool.size_target.to_string(),
                 pool_size_progress: ratio_text(f.pool_size_progress),
                 covered_balance_target: policy.pool.covered_balance_target.to_string(),

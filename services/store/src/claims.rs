@@ -9,7 +9,9 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::StoreError;
-use crate::entities::{bank_annual_compensation, claim, claim_approval, recovery};
+use crate::entities::{
+    bank_annual_compensation, claim, claim_approval, recovery, settlement_allocation, statement, statement_line,
+};
 
 /// An approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,8 +403,6 @@ pub async fn update(connection: &impl ConnectionTrait, claim_id: i64, change: Cl
     Ok(())
 }
 
-/// Locks (creating on first use) a bank's compensation row for `year`; returns the
-/// compensation approved so far that year.
 /// Σ compensation approved for `bank` in `year` (no lock).
 pub async fn compensation_in_year(
     connection: &impl ConnectionTrait,
@@ -413,6 +413,8 @@ pub async fn compensation_in_year(
     Ok(Money::from_fen(row.map_or(0, |r| r.compensation_fen)))
 }
 
+/// Locks (creating on first use) a bank's compensation row for `year`; returns the
+/// compensation approved so far that year.
 pub async fn lock_annual(connection: &impl ConnectionTrait, bank: &BankId, year: i32) -> Result<Money, StoreError> {
     bank_annual_compensation::Entity::insert(bank_annual_compensation::ActiveModel {
         bank_id: Set(bank.to_string()),
@@ -572,4 +574,83 @@ pub async fn bank_claim_totals(connection: &impl ConnectionTrait, bank: &BankId)
         .await?;
     let (claims, recoveries) = row.unwrap_or((0, None));
     Ok((claims, Money::from_fen(recoveries.unwrap_or(0))))
+}
+
+/// The pool's claim figures as they stood at the end of a business date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimCounters {
+    /// Claims filed (claim date on or before).
+    pub claims_filed: i64,
+    /// Σ compensation of claims decided (deciding approval dated on or before).
+    pub compensation_approved: Money,
+    /// Σ of it settled, by netting or in cash (dated on or before).
+    pub compensation_paid: Money,
+    /// What stayed unpaid of claims agreed on a statement confirmed on or before.
+    pub shortfall: Money,
+    /// Σ the pool's part of recoveries (recovery date on or before).
+    pub recoveries: Money,
+}
+
+/// The claim figures of the pool as of the end of `date`, each by the date the books give
+/// it (claim, approval, recovery and settlement dates; a statement's confirmation), so that
+/// they agree with the ledger as of that date. Reads every claim: for past dates only (today's
+/// figures are the running totals).
+pub async fn counters_as_of(connection: &impl ConnectionTrait, date: NaiveDate) -> Result<ClaimCounters, StoreError> {
+    let claims = claim::Entity::find().filter(claim::Column::ClaimDate.lte(date)).all(connection).await?;
+    let mut deciding: std::collections::HashMap<i64, (DateTime<Utc>, NaiveDate)> = std::collections::HashMap::new();
+    for approval in claim_approval::Entity::find().all(connection).await? {
+        let later = deciding.get(&approval.claim_id).is_none_or(|(at, _)| *at < approval.created_at);
+        if later {
+            deciding.insert(approval.claim_id, (approval.created_at, approval.approval_date));
+        }
+    }
+    let mut paid: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for allocation in settlement_allocation::Entity::find()
+        .filter(settlement_allocation::Column::EffectiveDate.lte(date))
+        .filter(settlement_allocation::Column::Source.starts_with("claims/"))
+        .all(connection)
+        .await?
+    {
+        *paid.entry(allocation.source).or_default() += allocation.amount_fen;
+    }
+    let confirmed: Vec<i64> = statement::Entity::find()
+        .filter(statement::Column::ConfirmedAt.is_not_null())
+        .all(connection)
+        .await?
+        .into_iter()
+        .filter(|s| s.confirmed_at.is_some_and(|at| crate::clock::business_date(at) <= date))
+        .map(|s| s.statement_id)
+        .collect();
+    let agreed: std::collections::HashSet<String> = statement_line::Entity::find()
+        .filter(statement_line::Column::StatementId.is_in(confirmed))
+        .filter(statement_line::Column::Source.starts_with("claims/"))
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(|line| line.source)
+        .collect();
+    let (mut approved, mut settled_total, mut shortfall) = (0i64, 0i64, 0i64);
+    for row in &claims {
+        let Some(compensation) = row.compensation_fen else { continue };
+        if deciding.get(&row.claim_id).is_none_or(|(_, decided_on)| *decided_on > date) {
+            continue;
+        }
+        let source = format!("claims/{}", row.claim_id);
+        let settled = paid.get(&source).copied().unwrap_or(0);
+        approved += compensation;
+        settled_total += settled;
+        if agreed.contains(&source) {
+            shortfall += domain::claims::settle(Money::from_fen(compensation), Money::ZERO, Money::from_fen(settled))
+                .shortfall
+                .fen();
+        }
+    }
+    let recovered = recovery::Entity::find().filter(recovery::Column::RecoveryDate.lte(date)).all(connection).await?;
+    Ok(ClaimCounters {
+        claims_filed: i64::try_from(claims.len()).unwrap_or(i64::MAX),
+        compensation_approved: Money::from_fen(approved),
+        compensation_paid: Money::from_fen(settled_total),
+        shortfall: Money::from_fen(shortfall),
+        recoveries: Money::from_fen(recovered.iter().map(|r| r.pool_share_fen).sum()),
+    })
 }
