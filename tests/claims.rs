@@ -610,3 +610,42 @@ async fn a_position_as_of_a_past_date_counts_the_claims_as_they_stood() {
     assert_eq!(claim_figures(&as_of(month_end).await), claim_figures(&day_10));
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
+
+#[tokio::test]
+async fn the_portfolio_cap_holds_a_bank_s_cohort_to_its_rate_of_the_principal_enrolled() {
+    let policy = policy_with_portfolio_cap("0.08");
+    assert!(policy.contains("portfolio_cap_rate = \"0.08\""));
+    let app = spawn_app_with_policy(&policy).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    // Three 3,000,000.00 loans this year: 8% × 9,000,000.00 = 720,000.00 for the cohort.
+    let mut loans = Vec::new();
+    for serial in [91, 92, 93] {
+        loans.push(enrolled_pure_credit_loan(&app, &actors, serial).await);
+    }
+    for loan in &loans[..2] {
+        default_with(&app, &actors, loan, "1000000.00").await;
+    }
+    let mut decided = Vec::new();
+    for (n, loan) in loans[..2].iter().enumerate() {
+        let claim = file(&app, &actors, loan).await;
+        assert_eq!(claim.requested_compensation, "700000.00");
+        app.settlement_as(&actors.officer).approve_claim(approve(&claim, &format!("a{n}"))).await.unwrap();
+        let done = app.settlement_as(&second).approve_claim(approve(&claim, &format!("b{n}"))).await.unwrap();
+        decided.push(done.into_inner().claim.unwrap());
+    }
+    let year = chrono::Datelike::year(&today());
+    // The first claim fits (700,000.00 of 720,000.00), and the cap left is shown.
+    let first = decided[0].breakdown.clone().unwrap();
+    assert_eq!(decided[0].compensation, "700000.00");
+    assert_eq!((first.cohort_year, first.portfolio_cap_remaining.as_str()), (year, "720000.00"));
+    assert_eq!(first.bound_by(), pb::CompensationLimit::Entitlement);
+    // The second gets the 20,000.00 the cohort's cap leaves, and says the portfolio cap bound it.
+    let next = decided[1].breakdown.clone().unwrap();
+    assert_eq!((decided[1].compensation.as_str(), next.portfolio_cap_remaining.as_str()), ("20000.00", "20000.00"));
+    assert_eq!((next.cap_cut.as_str(), next.bound_by()), ("680000.00", pb::CompensationLimit::PortfolioCap));
+    assert_eq!(next.cap_remaining, "9300000.00", "the annual cap had room");
+    assert_eq!(position(&app, &actors.auditor).await.compensation_approved, "720000.00");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}

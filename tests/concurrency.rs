@@ -237,7 +237,21 @@ fn start_process(database_url: &str, data_dir: &std::path::Path) -> ServerProces
 
 /// `start_process` with the business clock `clock` (`system` or `simulated:YYYY-MM-DD`).
 fn start_process_on(database_url: &str, data_dir: &std::path::Path, clock: &str) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-server"))
+    start_process_with(database_url, data_dir, clock, None)
+}
+
+/// `start_process_on` with a policy file (`None`: the default policy).
+fn start_process_with(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    clock: &str,
+    policy: Option<&std::path::Path>,
+) -> ServerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
+    if let Some(policy) = policy {
+        command.arg("--policy").arg(policy);
+    }
+    let mut child = command
         .args(["--listen", "127.0.0.1:0", "--no-migrate", "--clock", clock, "--data-dir"])
         .arg(data_dir)
         .env("DATABASE_URL", database_url)
@@ -930,4 +944,57 @@ async fn a_database_that_refuses_connections_and_returns_loses_and_doubles_nothi
     assert_eq!(listed.unwrap().into_inner().loans.len(), requests.len(), "every loan once");
     assert_eq!(position(&app, &actors.officer).await.covered_outstanding, "24000000.00");
     assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+/// Four claims of one cohort, each 700,000.00, against a portfolio cap of 960,000.00
+/// (8% of 12,000,000.00 enrolled): their second approvals race (through two server
+/// processes on PostgreSQL). Whatever the order, the cohort gets exactly 960,000.00: one
+/// claim whole, one the 260,000.00 left, two nothing.
+#[tokio::test]
+async fn racing_approvals_never_pay_a_cohort_beyond_its_portfolio_cap() {
+    let policy = policy_with_portfolio_cap("0.08");
+    let app = tests::spawn_app_with_policy(&policy).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let mut loans = Vec::new();
+    for serial in 101..105 {
+        loans.push(enrolled_pure_credit_loan(&app, &actors, serial).await);
+    }
+    let mut claims = Vec::new();
+    for loan in &loans {
+        default_with(&app, &actors, loan, "1000000.00").await;
+        let claim = file(&app, &actors, loan).await;
+        app.settlement_as(&actors.officer).approve_claim(approve(&claim, &format!("first-{loan}"))).await.unwrap();
+        claims.push(claim);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let policy_file = dir.path().join("policy.toml");
+    std::fs::write(&policy_file, &policy).unwrap();
+    let processes = match app.database.clone() {
+        TestDatabase::Postgres { url } => {
+            vec![
+                start_process_with(&url, dir.path(), "system", Some(&policy_file)),
+                start_process_with(&url, dir.path(), "system", Some(&policy_file)),
+            ]
+        }
+        TestDatabase::Sqlite => Vec::new(),
+    };
+    let clients = settlement_clients(&app, &processes, &second).await;
+    let mut calls = Vec::new();
+    for (index, claim) in claims.iter().enumerate() {
+        let mut client = clients[index % clients.len()].clone();
+        let request = approve(claim, &format!("second-{}", claim.name));
+        calls.push(tokio::spawn(async move { client.approve_claim(request).await }));
+    }
+    let mut paid = Vec::new();
+    for call in calls {
+        let answer = call.await.unwrap().expect("every approval is decided");
+        paid.push(answer.into_inner().claim.unwrap().compensation);
+    }
+    paid.sort();
+    assert_eq!(paid, ["0.00", "0.00", "260000.00", "700000.00"]);
+    assert_eq!(position(&app, &actors.auditor).await.compensation_approved, "960000.00");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+    drop(processes);
 }

@@ -343,6 +343,13 @@ pub fn policy_with_annual_cap(cap: &str) -> String {
         .replace("annual_cap_per_bank = \"10000000.00\"", &format!("annual_cap_per_bank = \"{cap}\""))
 }
 
+/// The default policy with a portfolio cap rate (and its own version).
+pub fn policy_with_portfolio_cap(rate: &str) -> String {
+    policy_with_annual_cap("10000000.00")
+        .replace("version = \"2025.1\"", "version = \"test-portfolio-cap\"")
+        .replace("early_default_months = 6\n", &format!("early_default_months = 6\nportfolio_cap_rate = \"{rate}\"\n"))
+}
+
 pub fn approve(claim: &pb::Claim, id: &str) -> pb::ApproveClaimRequest {
     pb::ApproveClaimRequest {
         request_id: id.to_owned(),

@@ -15,6 +15,7 @@ mod m20261201_000007_position_snapshots;
 mod m20261201_000008_key_expiry;
 mod m20261201_000009_audit_trail;
 mod m20261201_000010_claim_grants;
+mod m20261201_000011_portfolio_cap;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_key_expiry::Migration),
             Box::new(m20261201_000009_audit_trail::Migration),
             Box::new(m20261201_000010_claim_grants::Migration),
+            Box::new(m20261201_000011_portfolio_cap::Migration),
         ]
     }
 }

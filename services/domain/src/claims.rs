@@ -8,6 +8,9 @@
 //! * an approver may grant less than the entitlement for a stated reason (a partial
 //!   approval); under four eyes every approver grants the same amount for the same reason,
 //!   and the cap applies to what was granted;
+//! * with a portfolio cap rate, Σ compensation on a bank's loans enrolled in one year (the
+//!   cohort) ≤ rate × Σ principal the bank enrolled that year, rounded down to the fen: the
+//!   cohort's cap, on top of the annual cap; the smaller of the two binds;
 //! * a default within the policy's early-default window after enrolment flags the claim
 //!   EARLY_DEFAULT, and it needs two approvers whatever its amount;
 //! * payment goes through the bank's settlement statement: confirming it nets what each side
@@ -212,13 +215,25 @@ pub enum Limit {
     Reduction,
     /// The bank's annual cap.
     AnnualCap,
+    /// The portfolio cap of the loan's cohort (its enrolment year).
+    PortfolioCap,
 }
 
-/// What bound a decided claim: the cap when it paid less than was granted, else the
-/// reduction when less than the entitlement was granted.
-pub fn binding_limit(entitled: Money, granted: Money, compensation: Money) -> Limit {
+/// What bound a decided claim: a cap when it paid less than was granted (the portfolio cap
+/// when it left less than the annual cap), else the reduction when less than the
+/// entitlement was granted.
+pub fn binding_limit(
+    entitled: Money,
+    granted: Money,
+    compensation: Money,
+    cap_remaining: Money,
+    cohort_remaining: Option<Money>,
+) -> Limit {
     if compensation < granted {
-        Limit::AnnualCap
+        match cohort_remaining {
+            Some(cohort) if cohort < cap_remaining => Limit::PortfolioCap,
+            _ => Limit::AnnualCap,
+        }
     } else if granted < entitled {
         Limit::Reduction
     } else {
@@ -226,12 +241,30 @@ pub fn binding_limit(entitled: Money, granted: Money, compensation: Money) -> Li
     }
 }
 
+/// A bank's cohort (the loans it enrolled in one year), as the portfolio cap sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cohort {
+    /// Σ principal enrolled in the year.
+    pub enrolled: Money,
+    /// Σ compensation approved on those loans so far.
+    pub compensation: Money,
+}
+
+/// What the portfolio cap leaves of a cohort: rate × enrolled, rounded down to the fen
+/// (so Σ compensation never exceeds the exact product), less what was approved.
+pub fn cohort_remaining(rate: Decimal, cohort: Cohort) -> Money {
+    let cap = Money::from_decimal_down(cohort.enrolled.to_decimal() * rate).unwrap_or(Money::ZERO);
+    cap.saturating_sub(cohort.compensation)
+}
+
 /// A claim decided by its last approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decided {
     /// The bank's annual cap left before this claim.
     pub cap_remaining: Money,
-    /// What the pool pays: min(what was granted, the cap left), half-up once.
+    /// What the portfolio cap left of the loan's cohort, when the policy has one.
+    pub cohort_remaining: Option<Money>,
+    /// What the pool pays: min(what was granted, the caps left), half-up once.
     pub compensation: Money,
     /// What bound it.
     pub limit: Limit,
@@ -241,22 +274,27 @@ pub struct Decided {
 
 /// Decides an approved claim against the bank's compensation this year (`cap_used`): a
 /// used-up cap still decides it, for what the cap leaves, 0.00 included. The whole
-/// entitlement is min(pool share × loss, cap) rounded once; a reduced grant is already in fen.
+/// entitlement is min(pool share × loss, caps) rounded once; a reduced grant is already in fen.
+/// `cohort` is the loan's cohort, counted when the policy has a portfolio cap rate.
 pub fn decide(
     policy: &Policy,
     principal_loss: Money,
     pool_share: Decimal,
     granted: &Grant,
     cap_used: Money,
+    cohort: Option<Cohort>,
 ) -> Decided {
     let cap_remaining = policy.claims.annual_cap_per_bank.saturating_sub(cap_used);
+    let cohort_remaining = policy.claims.portfolio_cap_rate.zip(cohort).map(|(rate, c)| cohort_remaining(rate, c));
+    let limit_left = cohort_remaining.map_or(cap_remaining, |c| c.min(cap_remaining));
     let entitled = requested_compensation(principal_loss, pool_share);
     let compensation = match granted.reduction {
-        None => compensation(principal_loss, pool_share, cap_remaining),
-        Some(_) => granted.amount.min(cap_remaining),
+        None => compensation(principal_loss, pool_share, limit_left),
+        Some(_) => granted.amount.min(limit_left),
     };
     let status = if compensation.is_zero() { ClaimStatus::Paid } else { ClaimStatus::Approved };
-    Decided { cap_remaining, compensation, limit: binding_limit(entitled, granted.amount, compensation), status }
+    let limit = binding_limit(entitled, granted.amount, compensation, cap_remaining, cohort_remaining);
+    Decided { cap_remaining, cohort_remaining, compensation, limit, status }
 }
 
 /// Whether a default on `default_date` of a loan enrolled on `enrolled_on` falls in the
@@ -492,11 +530,11 @@ mod tests {
         let policy = Policy::default_policy();
         let (loss, share) = (money("2400000.00"), Decimal::new(70, 2));
         let all = Grant::whole(money("1680000.00"));
-        let whole = decide(&policy, loss, share, &all, Money::ZERO);
+        let whole = decide(&policy, loss, share, &all, Money::ZERO, None);
         assert_eq!((whole.compensation, whole.status), (money("1680000.00"), ClaimStatus::Approved));
-        let cut = decide(&policy, loss, share, &all, money("9000000.00"));
+        let cut = decide(&policy, loss, share, &all, money("9000000.00"), None);
         assert_eq!((cut.cap_remaining, cut.compensation), (money("1000000.00"), money("1000000.00")));
-        let none = decide(&policy, loss, share, &all, money("10000000.00"));
+        let none = decide(&policy, loss, share, &all, money("10000000.00"), None);
         assert_eq!((none.compensation, none.status), (Money::ZERO, ClaimStatus::Paid));
     }
 
@@ -560,16 +598,16 @@ mod tests {
         let policy = Policy::default_policy();
         let (loss, share) = (money("2400000.00"), Decimal::new(70, 2));
         let reduced = grant(money("1680000.00"), Some(money("1200000.00")), Some(ReductionReason::Other), "n").unwrap();
-        let paid = decide(&policy, loss, share, &reduced, money("8000000.00"));
+        let paid = decide(&policy, loss, share, &reduced, money("8000000.00"), None);
         // Cap left 2,000,000.00 ≥ 1,200,000.00 granted: the reduction binds.
         assert_eq!((paid.compensation, paid.limit), (money("1200000.00"), Limit::Reduction));
-        let capped = decide(&policy, loss, share, &reduced, money("9000000.00"));
+        let capped = decide(&policy, loss, share, &reduced, money("9000000.00"), None);
         // Cap left 1,000,000.00 < 1,200,000.00 granted: the cap binds.
         assert_eq!((capped.compensation, capped.limit), (money("1000000.00"), Limit::AnnualCap));
-        let whole = decide(&policy, loss, share, &Grant::whole(money("1680000.00")), Money::ZERO);
+        let whole = decide(&policy, loss, share, &Grant::whole(money("1680000.00")), Money::ZERO, None);
         assert_eq!(whole.limit, Limit::Entitlement);
         let granted_nothing = grant(money("1680000.00"), Some(Money::ZERO), Some(ReductionReason::Other), "n").unwrap();
-        let zero = decide(&policy, loss, share, &granted_nothing, Money::ZERO);
+        let zero = decide(&policy, loss, share, &granted_nothing, Money::ZERO, None);
         assert_eq!((zero.compensation, zero.status, zero.limit), (Money::ZERO, ClaimStatus::Paid, Limit::Reduction));
     }
 
@@ -587,5 +625,37 @@ mod tests {
         assert_eq!(approvals_required(&policy, money("0.01"), false), 1);
         policy.claims.early_default_months = 0;
         assert!(!is_early_default(&policy, enrolled, enrolled), "0 months turns the rule off");
+    }
+
+    #[test]
+    fn the_portfolio_cap_binds_a_cohort_below_the_annual_cap() {
+        let mut policy = Policy::default_policy();
+        policy.claims.portfolio_cap_rate = Some(Decimal::new(8, 2));
+        let (loss, share) = (money("2400000.00"), Decimal::new(70, 2));
+        let all = Grant::whole(money("1680000.00"));
+        // 8% × 20,000,000.00 enrolled = 1,600,000.00; 100,000.00 approved so far leaves 1,500,000.00.
+        let cohort = Cohort { enrolled: money("20000000.00"), compensation: money("100000.00") };
+        let decided = decide(&policy, loss, share, &all, Money::ZERO, Some(cohort));
+        assert_eq!(decided.cohort_remaining, Some(money("1500000.00")));
+        assert_eq!((decided.compensation, decided.limit), (money("1500000.00"), Limit::PortfolioCap));
+        // With the annual cap leaving less (1,000,000.00), the annual cap binds.
+        let annual = decide(&policy, loss, share, &all, money("9000000.00"), Some(cohort));
+        assert_eq!((annual.compensation, annual.limit), (money("1000000.00"), Limit::AnnualCap));
+        // A cohort cap with room: the entitlement.
+        let roomy = Cohort { enrolled: money("100000000.00"), compensation: Money::ZERO };
+        let whole = decide(&policy, loss, share, &all, Money::ZERO, Some(roomy));
+        assert_eq!((whole.compensation, whole.limit), (money("1680000.00"), Limit::Entitlement));
+        // Rounded down: 8% × 0.13 = 0.0104 → 0.01; used up → 0.00 and the claim is still decided.
+        assert_eq!(
+            cohort_remaining(Decimal::new(8, 2), Cohort { enrolled: money("0.13"), compensation: Money::ZERO }),
+            money("0.01")
+        );
+        let used = Cohort { enrolled: money("20000000.00"), compensation: money("1600000.00") };
+        let none = decide(&policy, loss, share, &all, Money::ZERO, Some(used));
+        assert_eq!((none.compensation, none.status, none.limit), (Money::ZERO, ClaimStatus::Paid, Limit::PortfolioCap));
+        // No rate in the policy: the cohort is not a limit.
+        policy.claims.portfolio_cap_rate = None;
+        let uncapped = decide(&policy, loss, share, &all, Money::ZERO, Some(used));
+        assert_eq!((uncapped.compensation, uncapped.cohort_remaining), (money("1680000.00"), None));
     }
 }

@@ -153,6 +153,13 @@ impl Money {
         i64::try_from(fen).ok().map(Money)
     }
 
+    /// Rounds a decimal amount of yuan down (towards negative infinity) to the fen: for a
+    /// limit that must never be exceeded. `None` when it does not fit.
+    pub fn from_decimal_down(yuan: Decimal) -> Option<Money> {
+        let fen = yuan.checked_mul(Decimal::ONE_HUNDRED)?.floor();
+        i64::try_from(fen).ok().map(Money)
+    }
+
     /// `self × factor`, rounded half-up to the fen once.
     pub fn mul_half_up(self, factor: Decimal) -> Option<Money> {
         Money::from_decimal_half_up(self.to_decimal().checked_mul(factor)?)

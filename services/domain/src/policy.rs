@@ -310,6 +310,10 @@ pub struct ClaimsPolicy {
     /// rule off.
     #[serde(default)]
     pub early_default_months: u32,
+    /// Portfolio cap rate: Σ compensation on a bank's loans enrolled in one year ≤ this ×
+    /// Σ principal the bank enrolled that year. None (absent) for no such cap.
+    #[serde(default)]
+    pub portfolio_cap_rate: Option<Decimal>,
 }
 
 /// Bank watch and suspension thresholds.
@@ -467,6 +471,15 @@ impl Policy {
         }
         positive("claims.annual_cap_per_bank", self.claims.annual_cap_per_bank)?;
         positive("claims.four_eyes_threshold", self.claims.four_eyes_threshold)?;
+        if let Some(rate) = self.claims.portfolio_cap_rate {
+            fraction("claims.portfolio_cap_rate", rate)?;
+            if rate.is_zero() {
+                return Err(invalid(
+                    "claims.portfolio_cap_rate",
+                    "must be above 0 (leave it out for no portfolio cap)",
+                ));
+            }
+        }
         if self.claims.early_default_months > 120 {
             return Err(invalid("claims.early_default_months", "must be at most 120 (0 turns the rule off)"));
         }

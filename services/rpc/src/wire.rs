@@ -204,6 +204,7 @@ wire_enum!(domain::claims::Limit => CompensationLimit {
     Entitlement => Entitlement,
     Reduction => Reduction,
     AnnualCap => AnnualCap,
+    PortfolioCap => PortfolioCap,
 });
 
 wire_enum!(domain::statement::Status => StatementStatus {

@@ -164,9 +164,13 @@ impl Settlement {
                     .await?
                     .ok_or_else(|| ApiError::Internal(format!("loan of claim {claim_id} missing")))?;
                 store::pool::lock(txn).await?;
+                // Lock order: the annual row, then the cohort row (the loan's enrolment year).
                 let used = store::claims::lock_annual(txn, &claim.bank_id, year).await?;
+                let cohort_year = store::clock::business_date(loan.created_at).year();
+                let cohort = store::claims::lock_cohort(txn, &claim.bank_id, cohort_year).await?;
                 // A used-up cap still decides the claim, for 0.00; its breakdown shows the cut.
-                let decided = claims::decide(&policy, claim.principal_loss, claim.pool_share, &grant, used);
+                let decided =
+                    claims::decide(&policy, claim.principal_loss, claim.pool_share, &grant, used, Some(cohort));
                 let compensation = decided.compensation;
                 let compensated = loan.state.on(LoanEvent::ClaimApproved).map_err(|r| refused(&r))?;
                 if compensation.fen() > 0 {
@@ -177,6 +181,8 @@ impl Settlement {
                 }
                 store::claims::set_annual(txn, &claim.bank_id, year, Money::from_fen(used.fen() + compensation.fen()))
                     .await?;
+                let cohort_total = Money::from_fen(cohort.compensation.fen() + compensation.fen());
+                store::claims::set_cohort(txn, &claim.bank_id, cohort_year, cohort_total).await?;
                 store::claims::update(
                     txn,
                     claim_id,
@@ -185,6 +191,7 @@ impl Settlement {
                         compensation: Some(compensation),
                         cap_year: Some(year),
                         cap_remaining: Some(decided.cap_remaining),
+                        cohort: decided.cohort_remaining.map(|left| (cohort_year, left)),
                         grant: Some(grant.clone()),
                         decided: true,
                         ..Default::default()

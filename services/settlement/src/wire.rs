@@ -52,7 +52,16 @@ pub(crate) fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
                 reduction: claim.requested.saturating_sub(grant.amount).to_string(),
                 reduction_reason: reduction_reason(grant),
                 reduction_note: reduction_note(grant),
-                bound_by: claims::binding_limit(claim.requested, grant.amount, compensation).to_wire_i32(),
+                bound_by: claims::binding_limit(
+                    claim.requested,
+                    grant.amount,
+                    compensation,
+                    cap_remaining,
+                    claim.cohort_remaining,
+                )
+                .to_wire_i32(),
+                cohort_year: claim.cohort_year.unwrap_or_default(),
+                portfolio_cap_remaining: claim.cohort_remaining.map(|m| m.to_string()).unwrap_or_default(),
             }),
             _ => None,
         },

@@ -1,7 +1,7 @@
-//! Claims, their approvals, the per-bank annual compensation rows and recoveries.
+//! Claims, their approvals, the per-bank annual and cohort compensation rows and recoveries.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::claims::{ClaimStatus, Grant, Reduction};
+use domain::claims::{ClaimStatus, Cohort, Grant, Reduction};
 use domain::terms::{ReductionReason, RejectionReason};
 use domain::{BankId, Money};
 use rust_decimal::Decimal;
@@ -10,7 +10,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use crate::StoreError;
 use crate::entities::{
-    bank_annual_compensation, claim, claim_approval, recovery, settlement_allocation, statement, statement_line,
+    bank_annual_compensation, bank_cohort_compensation, claim, claim_approval, loan, recovery, settlement_allocation,
+    statement, statement_line,
 };
 
 /// An approval.
@@ -61,6 +62,10 @@ pub struct ClaimRecord {
     pub cap_year: Option<i32>,
     /// The bank's annual cap remaining when the claim was approved.
     pub cap_remaining: Option<Money>,
+    /// The loan's enrolment year, when the policy has a portfolio cap rate.
+    pub cohort_year: Option<i32>,
+    /// What the portfolio cap left of the cohort when the claim was approved.
+    pub cohort_remaining: Option<Money>,
     /// Why rejected, in words.
     pub rejection_reason: Option<String>,
     /// Why rejected, the code.
@@ -99,6 +104,8 @@ fn record(row: claim::Model, approvals: Vec<ApprovalRecord>) -> Result<ClaimReco
         approvals_required: u32::try_from(row.approvals_required).unwrap_or(1),
         cap_year: row.cap_year,
         cap_remaining: row.cap_remaining_fen.map(Money::from_fen),
+        cohort_year: row.cohort_year,
+        cohort_remaining: row.cohort_remaining_fen.map(Money::from_fen),
         rejection_reason: row.rejection_reason,
         rejection_code: match row.rejection_code.as_deref() {
             None => None,
@@ -233,6 +240,8 @@ pub async fn insert(connection: &impl ConnectionTrait, new: &NewClaim) -> Result
         reduction_reason: Set(None),
         reduction_note: Set(None),
         rejection_code: Set(None),
+        cohort_year: Set(None),
+        cohort_remaining_fen: Set(None),
     }
     .insert(connection)
     .await?;
@@ -339,6 +348,8 @@ pub struct ClaimChange {
     pub cap_year: Option<i32>,
     /// Cap remaining at approval.
     pub cap_remaining: Option<Money>,
+    /// The cohort whose portfolio cap applied, and what it left.
+    pub cohort: Option<(i32, Money)>,
     /// Rejection reason.
     pub rejection_reason: Option<String>,
     /// Rejection code.
@@ -371,6 +382,10 @@ pub async fn update(connection: &impl ConnectionTrait, claim_id: i64, change: Cl
     }
     if let Some(remaining) = change.cap_remaining {
         active.cap_remaining_fen = Set(Some(remaining.fen()));
+    }
+    if let Some((year, remaining)) = change.cohort {
+        active.cohort_year = Set(Some(year));
+        active.cohort_remaining_fen = Set(Some(remaining.fen()));
     }
     if let Some(reason) = change.rejection_reason {
         active.rejection_reason = Set(Some(reason));
@@ -446,6 +461,65 @@ pub async fn set_annual(
     bank_annual_compensation::ActiveModel {
         bank_id: Set(bank.to_string()),
         year: Set(year),
+        compensation_fen: Set(total.fen()),
+    }
+    .update(connection)
+    .await?;
+    Ok(())
+}
+
+/// Locks (creating on first use) a bank's cohort row for `year` (enrolment year, business
+/// dates) and reads the cohort: the portfolio cap's lock, as [`lock_annual`] is the annual
+/// cap's. Enrolments of that year after the lock only raise the cap.
+pub async fn lock_cohort(connection: &impl ConnectionTrait, bank: &BankId, year: i32) -> Result<Cohort, StoreError> {
+    bank_cohort_compensation::Entity::insert(bank_cohort_compensation::ActiveModel {
+        bank_id: Set(bank.to_string()),
+        cohort_year: Set(year),
+        compensation_fen: Set(0),
+    })
+    .on_conflict(
+        OnConflict::columns([bank_cohort_compensation::Column::BankId, bank_cohort_compensation::Column::CohortYear])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(connection)
+    .await?;
+    let row = bank_cohort_compensation::Entity::find_by_id((bank.to_string(), year))
+        .lock_exclusive()
+        .one(connection)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("cohort row of {bank} {year} vanished")))?;
+    let year_start = |y: i32| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|midnight| midnight.and_utc() - chrono::Duration::hours(8))
+            .ok_or_else(|| StoreError::Corrupt(format!("cohort year {y} out of range")))
+    };
+    let disbursed: Vec<i64> = loan::Entity::find()
+        .select_only()
+        .column(loan::Column::DisbursedFen)
+        .filter(loan::Column::BankId.eq(bank.as_str()))
+        .filter(loan::Column::CreatedAt.gte(year_start(year)?))
+        .filter(loan::Column::CreatedAt.lt(year_start(year + 1)?))
+        .into_tuple()
+        .all(connection)
+        .await?;
+    Ok(Cohort {
+        compensation: Money::from_fen(row.compensation_fen),
+        enrolled: Money::from_fen(disbursed.iter().sum()),
+    })
+}
+
+/// Sets a cohort's compensation (the caller holds the row lock).
+pub async fn set_cohort(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    year: i32,
+    total: Money,
+) -> Result<(), StoreError> {
+    bank_cohort_compensation::ActiveModel {
+        bank_id: Set(bank.to_string()),
+        cohort_year: Set(year),
         compensation_fen: Set(total.fen()),
     }
     .update(connection)

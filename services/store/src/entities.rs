@@ -501,6 +501,10 @@ pub mod claim {
         pub reduction_note: Option<String>,
         #[allow(missing_docs)]
         pub rejection_code: Option<String>,
+        #[allow(missing_docs)]
+        pub cohort_year: Option<i32>,
+        #[allow(missing_docs)]
+        pub cohort_remaining_fen: Option<i64>,
     }
 
     /// No declared relations: queries join by explicit filters.
@@ -559,6 +563,32 @@ pub mod bank_annual_compensation {
         #[sea_orm(primary_key, auto_increment = false)]
         #[allow(missing_docs)]
         pub year: i32,
+        #[allow(missing_docs)]
+        pub compensation_fen: i64,
+    }
+
+    /// No declared relations: queries join by explicit filters.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `bank_cohort_compensation`: compensation per bank and enrolment year, the
+/// portfolio cap's lock row.
+pub mod bank_cohort_compensation {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `bank_cohort_compensation`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bank_cohort_compensation")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub bank_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub cohort_year: i32,
         #[allow(missing_docs)]
         pub compensation_fen: i64,
     }

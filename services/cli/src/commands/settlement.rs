@@ -179,9 +179,13 @@ fn claim_view(c: &pb::Claim, out: &Printer) -> View {
         }
         fields.push(("granted", out.money(&b.granted)));
         fields.push(("bound by", label(b.bound_by().as_str_name(), "COMPENSATION_LIMIT_")));
+        if !b.portfolio_cap_remaining.is_empty() {
+            fields.push(("cohort (enrolment year)", b.cohort_year.to_string()));
+            fields.push(("portfolio cap left", out.money(&b.portfolio_cap_remaining)));
+        }
         fields.push(("cap year", b.cap_year.to_string()));
         fields.push(("cap remaining", out.money(&b.cap_remaining)));
-        fields.push(("cut by the cap", out.money(&b.cap_cut)));
+        fields.push(("cut by the caps", out.money(&b.cap_cut)));
     }
     if !c.rejection_reason.is_empty() {
         let code = label(c.rejection_code().as_str_name(), "REJECTION_REASON_");
