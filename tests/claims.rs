@@ -649,3 +649,42 @@ async fn the_portfolio_cap_holds_a_bank_s_cohort_to_its_rate_of_the_principal_en
     assert_eq!(position(&app, &actors.auditor).await.compensation_approved, "720000.00");
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
+
+#[tokio::test]
+async fn a_bank_s_grade_follows_its_loss_record_and_shows_its_inputs() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let rating = |key: String| {
+        let mut pool = app.pool_as(&key);
+        async move {
+            let request = pb::GetBankExposureRequest { bank: "banks/nbcb".into() };
+            pool.get_bank_exposure(request).await.unwrap().into_inner().exposure.unwrap().rating.unwrap()
+        }
+    };
+    let fresh = rating(actors.officer.clone()).await;
+    assert_eq!((fresh.grade(), fresh.reason.as_str()), (pb::BankGrade::A, ""), "nothing lost yet: A");
+    assert_eq!((fresh.npl_ratio.as_str(), fresh.payout_ratio.as_str()), ("", ""));
+    let mut loans = Vec::new();
+    for serial in [111, 112, 113] {
+        loans.push(enrolled_pure_credit_loan(&app, &actors, serial).await);
+    }
+    assert_eq!(rating(actors.officer.clone()).await.grade(), pb::BankGrade::A, "9,000,000.00 covered, all performing");
+    default_loan(&app, &actors, &loans[0]).await;
+    let claim = file(&app, &actors, &loans[0]).await;
+    app.settlement_as(&actors.officer).approve_claim(approve(&claim, "a1")).await.unwrap();
+    app.settlement_as(&second).approve_claim(approve(&claim, "a2")).await.unwrap();
+    // 2,400,000.00 non-performing of 8,400,000.00 covered: 28.57 %, above C's 5 %.
+    let graded = rating(actors.officer.clone()).await;
+    assert_eq!(graded.grade(), pb::BankGrade::D);
+    assert_eq!(graded.reason, "NPL ratio 28.57% above 5%");
+    assert_eq!(graded.npl_ratio, "0.285714");
+    // 1,680,000.00 compensation of 9,000,000.00 enrolled.
+    assert_eq!((graded.compensation.as_str(), graded.enrolled_principal.as_str()), ("1680000.00", "9000000.00"));
+    assert_eq!(graded.payout_ratio, "0.186667");
+    assert_eq!((graded.early_defaults, graded.tape_mismatch_rate.as_str()), (1, ""));
+    assert_eq!(graded.policy_version, "2025.1");
+    // The bank sees its own grade.
+    assert_eq!(rating(actors.bank_key.clone()).await, graded);
+}

@@ -70,3 +70,160 @@ pub fn npl_ratio(
     }
     npl_outstanding.to_decimal().checked_div(covered_outstanding.to_decimal())
 }
+
+/// A bank's grade from its loss record (not the enterprises' technology grade).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BankGrade {
+    /// Few losses.
+    A,
+    /// NPL ratio within B's threshold.
+    B,
+    /// Within C's.
+    C,
+    /// Above C's.
+    D,
+}
+
+/// What a bank's grade is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RatingInputs {
+    /// Covered outstanding of the bank's loans.
+    pub covered_outstanding: crate::money::Money,
+    /// Of which non-performing.
+    pub npl_outstanding: crate::money::Money,
+    /// Σ compensation approved on the bank's claims, ever.
+    pub compensation: crate::money::Money,
+    /// Σ principal the bank enrolled, ever.
+    pub enrolled: crate::money::Money,
+    /// Claims flagged EARLY_DEFAULT.
+    pub early_defaults: u32,
+    /// The bank's last reconciliation: (discrepancies, rows compared); `None` before the first.
+    pub last_tape: Option<(u64, u64)>,
+}
+
+/// A grade with its inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    /// The grade.
+    pub grade: BankGrade,
+    /// NPL ratio (`None`: nothing covered, counted as 0).
+    pub npl_ratio: Option<rust_decimal::Decimal>,
+    /// Compensation ÷ principal enrolled (`None`: nothing enrolled, counted as 0).
+    pub payout_ratio: Option<rust_decimal::Decimal>,
+    /// Discrepancies ÷ rows compared on the last tape (`None`: no tape yet, counted as 0).
+    pub mismatch_rate: Option<rust_decimal::Decimal>,
+    /// Why not one grade better, in words; empty for A.
+    pub because: String,
+}
+
+/// Grades a bank by the policy's thresholds (see [`crate::policy::BankRatingPolicy`]).
+pub fn rate(policy: &crate::policy::Policy, inputs: &RatingInputs) -> Rating {
+    use rust_decimal::Decimal;
+    let thresholds = &policy.bank_rating;
+    let npl_ratio = npl_ratio(inputs.covered_outstanding, inputs.npl_outstanding);
+    let payout_ratio = if inputs.enrolled.fen() > 0 {
+        inputs.compensation.to_decimal().checked_div(inputs.enrolled.to_decimal())
+    } else {
+        None
+    };
+    let mismatch_rate = inputs
+        .last_tape
+        .filter(|(_, rows)| *rows > 0)
+        .and_then(|(wrong, rows)| Decimal::from(wrong).checked_div(Decimal::from(rows)));
+    let (npl, payout, mismatch) =
+        (npl_ratio.unwrap_or_default(), payout_ratio.unwrap_or_default(), mismatch_rate.unwrap_or_default());
+    let pct = |d: Decimal| format!("{}%", (d * Decimal::ONE_HUNDRED).round_dp(2).normalize());
+    let tape_fails = thresholds.b_max_mismatch_rate.is_some_and(|max| mismatch > max);
+    let mut not_a = Vec::new();
+    if npl > thresholds.a_max_npl_ratio {
+        not_a.push(format!("NPL ratio {} above {}", pct(npl), pct(thresholds.a_max_npl_ratio)));
+    }
+    if payout > thresholds.a_max_payout_ratio {
+        not_a.push(format!("payout ratio {} above {}", pct(payout), pct(thresholds.a_max_payout_ratio)));
+    }
+    if let Some(max) = thresholds.a_max_early_defaults.filter(|max| inputs.early_defaults > *max) {
+        not_a.push(format!("{} early defaults, above {max}", inputs.early_defaults));
+    }
+    if let (true, Some(max)) = (tape_fails, thresholds.b_max_mismatch_rate) {
+        not_a.push(format!("last tape's mismatch rate {} above {}", pct(mismatch), pct(max)));
+    }
+    let (grade, because) = if not_a.is_empty() {
+        (BankGrade::A, String::new())
+    } else if npl <= thresholds.b_max_npl_ratio && !tape_fails {
+        (BankGrade::B, not_a.join("; "))
+    } else if npl <= thresholds.c_max_npl_ratio {
+        let why = if tape_fails && npl <= thresholds.b_max_npl_ratio {
+            not_a.join("; ")
+        } else {
+            format!("NPL ratio {} above {}", pct(npl), pct(thresholds.b_max_npl_ratio))
+        };
+        (BankGrade::C, why)
+    } else {
+        (BankGrade::D, format!("NPL ratio {} above {}", pct(npl), pct(thresholds.c_max_npl_ratio)))
+    };
+    Rating { grade, npl_ratio, payout_ratio, mismatch_rate, because }
+}
+
+#[cfg(test)]
+mod rating_tests {
+    use super::*;
+    use crate::money::Money;
+    use crate::policy::Policy;
+
+    fn money(text: &str) -> Money {
+        Money::parse_signed(text).unwrap()
+    }
+
+    fn inputs(npl: &str, compensation: &str) -> RatingInputs {
+        RatingInputs {
+            covered_outstanding: money("100000000.00"),
+            npl_outstanding: money(npl),
+            compensation: money(compensation),
+            enrolled: money("200000000.00"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn grades_follow_the_npl_and_payout_thresholds_at_their_boundaries() {
+        let policy = Policy::default_policy();
+        // 100,000,000.00 covered, 200,000,000.00 enrolled: 1.5% NPL is 1,500,000.00; 1% payout 2,000,000.00.
+        let cases = [
+            ("1500000.00", "2000000.00", BankGrade::A, ""),
+            ("1500000.01", "0.00", BankGrade::B, "NPL ratio 1.5% above 1.5%"),
+            ("0.00", "2000000.01", BankGrade::B, "payout ratio 1% above 1%"),
+            ("3000000.00", "0.00", BankGrade::B, "NPL ratio 3% above 1.5%"),
+            ("3000000.01", "0.00", BankGrade::C, "NPL ratio 3% above 3%"),
+            ("5000000.00", "0.00", BankGrade::C, "NPL ratio 5% above 3%"),
+            ("5000000.01", "0.00", BankGrade::D, "NPL ratio 5% above 5%"),
+        ];
+        for (npl, compensation, grade, because) in cases {
+            let rating = rate(&policy, &inputs(npl, compensation));
+            assert_eq!(
+                (rating.grade, rating.because.as_str()),
+                (grade, because),
+                "NPL {npl}, compensation {compensation}"
+            );
+        }
+        let empty = rate(&policy, &RatingInputs::default());
+        assert_eq!((empty.grade, empty.npl_ratio, empty.payout_ratio), (BankGrade::A, None, None), "a new bank is A");
+    }
+
+    #[test]
+    fn early_defaults_and_tape_mismatches_count_when_the_policy_says_so() {
+        let mut policy = Policy::default_policy();
+        let mut record = inputs("0.00", "0.00");
+        record.early_defaults = 3;
+        record.last_tape = Some((11, 100));
+        assert_eq!(rate(&policy, &record).grade, BankGrade::A, "neither is a condition by default");
+        policy.bank_rating.a_max_early_defaults = Some(2);
+        assert_eq!(rate(&policy, &record).grade, BankGrade::B);
+        policy.bank_rating.b_max_mismatch_rate = Some(rust_decimal::Decimal::new(10, 2));
+        let rating = rate(&policy, &record);
+        assert_eq!(rating.grade, BankGrade::C, "11% of the tape mismatched, above 10%");
+        assert_eq!(rating.mismatch_rate, Some(rust_decimal::Decimal::new(11, 2)));
+        assert_eq!(rating.because, "3 early defaults, above 2; last tape's mismatch rate 11% above 10%");
+        record.last_tape = Some((10, 100));
+        assert_eq!(rate(&policy, &record).grade, BankGrade::B, "10% is within");
+    }
+}

@@ -59,6 +59,9 @@ pub struct Policy {
     pub claims: ClaimsPolicy,
     /// Bank watch and suspension.
     pub bank_status: BankStatusPolicy,
+    /// The banks' own grade (A–D) from their loss record; DOMAIN.md's thresholds when absent.
+    #[serde(default)]
+    pub bank_rating: BankRatingPolicy,
     /// Minimum score of each grade.
     pub rating: RatingPolicy,
     /// The technology-rating scorecard.
@@ -326,6 +329,42 @@ pub struct BankStatusPolicy {
     pub suspend_npl_ratio: Decimal,
 }
 
+/// A bank's grade: A when its NPL ratio and its payout ratio (compensation ÷ principal
+/// enrolled) are both at most A's thresholds (and, when set, its early defaults and its last
+/// tape's mismatch rate too); else B, C by NPL ratio; D above C's.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankRatingPolicy {
+    /// A: NPL ratio at most this…
+    pub a_max_npl_ratio: Decimal,
+    /// …and payout ratio at most this.
+    pub a_max_payout_ratio: Decimal,
+    /// A: at most this many early defaults (absent: not a condition).
+    #[serde(default)]
+    pub a_max_early_defaults: Option<u32>,
+    /// A and B: the last tape's mismatch rate at most this (absent: not a condition).
+    #[serde(default)]
+    pub b_max_mismatch_rate: Option<Decimal>,
+    /// B: NPL ratio at most this.
+    pub b_max_npl_ratio: Decimal,
+    /// C: NPL ratio at most this; above, D.
+    pub c_max_npl_ratio: Decimal,
+}
+
+impl Default for BankRatingPolicy {
+    /// DOMAIN.md's: A ≤ 1.5 % NPL and ≤ 1 % payout; B ≤ 3 %; C ≤ 5 %.
+    fn default() -> BankRatingPolicy {
+        BankRatingPolicy {
+            a_max_npl_ratio: Decimal::new(15, 3),
+            a_max_payout_ratio: Decimal::new(1, 2),
+            a_max_early_defaults: None,
+            b_max_mismatch_rate: None,
+            b_max_npl_ratio: Decimal::new(3, 2),
+            c_max_npl_ratio: Decimal::new(5, 2),
+        }
+    }
+}
+
 /// Minimum scores of the grades; anything below CCC is D.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -484,6 +523,17 @@ impl Policy {
             return Err(invalid("claims.early_default_months", "must be at most 120 (0 turns the rule off)"));
         }
 
+        let rating = &self.bank_rating;
+        fraction("bank_rating.a_max_npl_ratio", rating.a_max_npl_ratio)?;
+        fraction("bank_rating.a_max_payout_ratio", rating.a_max_payout_ratio)?;
+        fraction("bank_rating.b_max_npl_ratio", rating.b_max_npl_ratio)?;
+        fraction("bank_rating.c_max_npl_ratio", rating.c_max_npl_ratio)?;
+        if let Some(rate) = rating.b_max_mismatch_rate {
+            fraction("bank_rating.b_max_mismatch_rate", rate)?;
+        }
+        if !(rating.a_max_npl_ratio <= rating.b_max_npl_ratio && rating.b_max_npl_ratio <= rating.c_max_npl_ratio) {
+            return Err(invalid("bank_rating", "NPL thresholds must rise from A to B to C"));
+        }
         fraction("bank_status.watch_npl_ratio", self.bank_status.watch_npl_ratio)?;
         fraction("bank_status.suspend_npl_ratio", self.bank_status.suspend_npl_ratio)?;
         if self.bank_status.watch_npl_ratio > self.bank_status.suspend_npl_ratio {

@@ -1,7 +1,7 @@
 //! Banks as the pool sees them: exposure, NPL ratio and compensation against the annual
-//! cap, and a risk officer's suspension by hand.
+//! cap, the bank's grade, and a risk officer's suspension by hand.
 
-use domain::bank::npl_ratio;
+use domain::bank::{RatingInputs, npl_ratio};
 use domain::{BankStatus, Money, Role};
 use proto::v1 as pb;
 use rpc::auth::{principal, require_bank_visible, require_role};
@@ -24,6 +24,17 @@ impl Pool {
         let this_year = store::claims::compensation_in_year(connection, &bank.bank_id, business_today().year()).await?;
         let cap = policy.claims.annual_cap_per_bank;
         let (claims, recoveries) = store::claims::bank_claim_totals(connection, &bank.bank_id).await?;
+        let (compensation, enrolled, early_defaults, last_tape) =
+            store::claims::bank_rating_record(connection, &bank.bank_id).await?;
+        let inputs = RatingInputs {
+            covered_outstanding: bank.quota_used,
+            npl_outstanding: bank.npl_outstanding,
+            compensation,
+            enrolled,
+            early_defaults,
+            last_tape,
+        };
+        let rating = domain::bank::rate(policy, &inputs);
         Ok(pb::BankExposure {
             bank: format!("banks/{}", bank.bank_id),
             quota: bank.quota.to_string(),
@@ -39,6 +50,17 @@ impl Pool {
             annual_cap_remaining: cap.saturating_sub(this_year).to_string(),
             claims_filed: claims,
             recoveries: recoveries.to_string(),
+            rating: Some(pb::BankRating {
+                grade: rating.grade.to_wire_i32(),
+                npl_ratio: ratio_text(rating.npl_ratio),
+                payout_ratio: ratio_text(rating.payout_ratio),
+                compensation: compensation.to_string(),
+                enrolled_principal: enrolled.to_string(),
+                early_defaults: i64::from(early_defaults),
+                tape_mismatch_rate: ratio_text(rating.mismatch_rate),
+                reason: rating.because,
+                policy_version: policy.version.clone(),
+            }),
         })
     }
 

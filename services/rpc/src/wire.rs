@@ -83,6 +83,7 @@ wire_enum!(domain::auth::Role => Role {
 
 wire_enum!(domain::trail::Outcome => AuditOutcome { Accepted => Accepted, Refused => Refused, Replayed => Replayed });
 wire_enum!(domain::BankStatus => BankStatus { Active => Active, Watch => Watch, Suspended => Suspended });
+wire_enum!(domain::bank::BankGrade => BankGrade { A => A, B => B, C => C, D => D });
 
 wire_enum!(domain::terms::Classification => LoanClassification {
     Normal => Normal,

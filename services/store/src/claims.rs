@@ -6,7 +6,10 @@ use domain::terms::{ReductionReason, RejectionReason};
 use domain::{BankId, Money};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 
 use crate::StoreError;
 use crate::entities::{
@@ -648,6 +651,57 @@ pub async fn bank_claim_totals(connection: &impl ConnectionTrait, bank: &BankId)
         .await?;
     let (claims, recoveries) = row.unwrap_or((0, None));
     Ok((claims, Money::from_fen(recoveries.unwrap_or(0))))
+}
+
+/// What a bank's grade is computed from, besides its running exposure: Σ compensation
+/// approved on its claims, Σ principal it enrolled, its early defaults, and its last tape's
+/// (discrepancies, rows compared).
+pub async fn bank_rating_record(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+) -> Result<(Money, Money, u32, Option<(u64, u64)>), StoreError> {
+    use crate::entities::reconciliation_report;
+    use sea_orm::sea_query::{Alias, Expr, Func};
+    let bigint_sum = |column: Expr| Expr::from(Func::cast_as(Func::sum(column), Alias::new("BIGINT")));
+    let compensation: Option<Option<i64>> = claim::Entity::find()
+        .select_only()
+        .column_as(bigint_sum(Expr::col(claim::Column::CompensationFen)), "compensation")
+        .filter(claim::Column::BankId.eq(bank.as_str()))
+        .into_tuple()
+        .one(connection)
+        .await?;
+    let enrolled: Option<Option<i64>> = loan::Entity::find()
+        .select_only()
+        .column_as(bigint_sum(Expr::col(loan::Column::DisbursedFen)), "enrolled")
+        .filter(loan::Column::BankId.eq(bank.as_str()))
+        .into_tuple()
+        .one(connection)
+        .await?;
+    let early = claim::Entity::find()
+        .filter(claim::Column::BankId.eq(bank.as_str()))
+        .filter(claim::Column::EarlyDefault.eq(true))
+        .count(connection)
+        .await?;
+    let last = reconciliation_report::Entity::find()
+        .filter(reconciliation_report::Column::BankId.eq(bank.as_str()))
+        .order_by_desc(reconciliation_report::Column::ReportId)
+        .one(connection)
+        .await?;
+    let last_tape = last.map(|r| {
+        let wrong = r.missing_in_pool
+            + r.missing_at_bank
+            + r.balance_mismatch
+            + r.status_mismatch
+            + r.duplicate_in_tape
+            + r.invalid_record;
+        (u64::try_from(wrong).unwrap_or(0), u64::try_from(r.rows_read + r.missing_at_bank).unwrap_or(0))
+    });
+    Ok((
+        Money::from_fen(compensation.flatten().unwrap_or(0)),
+        Money::from_fen(enrolled.flatten().unwrap_or(0)),
+        u32::try_from(early).unwrap_or(u32::MAX),
+        last_tape,
+    ))
 }
 
 /// The pool's claim figures as they stood at the end of a business date.

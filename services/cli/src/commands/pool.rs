@@ -133,7 +133,7 @@ pub enum Contributor {
 
 /// A bank's exposure, one field a line.
 pub fn exposure_view(e: &pb::BankExposure, out: &Printer) -> View {
-    View::Record(vec![
+    let mut fields = vec![
         ("bank", e.bank.clone()),
         ("status", label(e.status().as_str_name(), "BANK_STATUS_")),
         ("status reason", e.status_reason.clone()),
@@ -147,7 +147,17 @@ pub fn exposure_view(e: &pb::BankExposure, out: &Printer) -> View {
         ("cap remaining", out.money(&e.annual_cap_remaining)),
         ("claims filed", e.claims_filed.to_string()),
         ("recoveries", out.money(&e.recoveries)),
-    ])
+    ];
+    if let Some(r) = &e.rating {
+        let grade = label(r.grade().as_str_name(), "BANK_GRADE_");
+        fields.push(("bank grade", if r.reason.is_empty() { grade } else { format!("{grade} ({})", r.reason) }));
+        fields.push(("payout ratio", r.payout_ratio.clone()));
+        fields.push(("compensation, ever", out.money(&r.compensation)));
+        fields.push(("principal enrolled, ever", out.money(&r.enrolled_principal)));
+        fields.push(("early defaults", r.early_defaults.to_string()));
+        fields.push(("last tape mismatch rate", r.tape_mismatch_rate.clone()));
+    }
+    View::Record(fields)
 }
 
 fn entry_row(e: &pb::JournalEntry, out: &Printer) -> Vec<String> {

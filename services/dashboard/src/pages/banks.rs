@@ -30,6 +30,7 @@ pub(crate) async fn banks(State(dashboard): State<Dashboard>, headers: HeaderMap
             thead { tr {
                 th { (lang.t("bank")) } th { (lang.t("status")) } th.num { (lang.t("quota")) } th.num { (lang.t("used")) }
                 th.num { (lang.t("npl_ratio")) } th.num { (lang.t("comp_this_year")) } th.num { (lang.t("annual_cap")) }
+                th { (lang.t("bank_grade")) }
             } }
             tbody {
                 @for e in &exposures {
@@ -39,12 +40,18 @@ pub(crate) async fn banks(State(dashboard): State<Dashboard>, headers: HeaderMap
                         td { span class={ "flag " (status) } { (lang.status(&status)) } }
                         td.num { (yuan(&e.quota)) } td.num { (yuan(&e.quota_used)) } td.num { (percent(&e.npl_ratio)) }
                         td.num { (yuan(&e.compensation_this_year)) } td.num { (yuan(&e.annual_cap)) }
+                        td.bank-grade { (bank_grade(e)) }
                     }
                 }
             }
         }
     };
     page(lang, Some(&v.session), lang.t("banks"), body).into_response()
+}
+
+/// The bank's grade letter ("" before it has one).
+fn bank_grade(e: &pb::BankExposure) -> String {
+    e.rating.as_ref().map(|r| label(r.grade().as_str_name(), "BANK_GRADE_")).unwrap_or_default()
 }
 
 pub(super) async fn display_names(v: &mut Visit) -> HashMap<String, String> {
@@ -101,6 +108,9 @@ pub(super) async fn bank_page(v: &mut Visit, bank: &str) -> Response {
             (card(lang.t("used"), yuan(&exposure.quota_used), None, Some((exposure.quota_used.parse::<f64>().unwrap_or(0.0) / exposure.quota.parse::<f64>().unwrap_or(1.0).max(1.0), false))))
             (card(lang.t("npl_ratio"), percent(&exposure.npl_ratio), None, None))
             (card(lang.t("comp_this_year"), yuan(&exposure.compensation_this_year), Some(format!("{} {}", lang.t("annual_cap"), yuan(&exposure.annual_cap))), None))
+            @if let Some(r) = &exposure.rating {
+                (card(lang.t("bank_grade"), bank_grade(&exposure), Some(format!("{} {} · {} {}{}", lang.t("payout_ratio"), percent(&r.payout_ratio), lang.t("early_defaults"), r.early_defaults, if r.reason.is_empty() { String::new() } else { format!(" · {}", r.reason) })), None))
+            }
         }
         h2 { (lang.t("loans")) }
         table #loans {
