@@ -443,19 +443,7 @@ async fn an_early_default_needs_two_approvers_whatever_its_amount_on_the_clock()
     // A default on the day six months after enrolment is outside the window: one approver.
     app.advance_to(&on(6)).await;
     app.loans_as(&actors.bank_key).report_loan_status(report(&loans[1], "d6", on(6))).await.unwrap();
-    let later = app
-        .settlement_as(&actors.bank_key)
-        .file_claim(pb::FileClaimRequest {
-            request_id: "file-later".into(),
-            loan: loans[1].clone(),
-            claim_date: on(6),
-            memo: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .claim
-        .unwrap();
+    let later = file_on(&app, &actors, &loans[1], &on(6), "file-later").await;
     assert!(!later.early_default);
     assert_eq!(later.approvals_required, 1);
     let decided = app
@@ -541,19 +529,7 @@ async fn a_position_as_of_a_past_date_counts_the_claims_as_they_stood() {
     let day_0 = as_of(day(0)).await;
     assert_eq!(claim_figures(&day_0), (1, "1680000.00", "0.00", "0.00", "0.00"));
     // Then claim B, approved, and 600,000.00 recovered on A: 600,000 × 70% = 420,000.00 to the pool.
-    let b = app
-        .settlement_as(&actors.bank_key)
-        .file_claim(pb::FileClaimRequest {
-            request_id: "file-b".into(),
-            loan: loans[1].clone(),
-            claim_date: day(10),
-            memo: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .claim
-        .unwrap();
+    let b = file_on(&app, &actors, &loans[1], &day(10), "file-b").await;
     for (key, id) in [(&actors.officer, "b1"), (&second, "b2")] {
         let request = pb::ApproveClaimRequest { approval_date: day(10), ..approve(&b, id) };
         app.settlement_as(key).approve_claim(request).await.unwrap();

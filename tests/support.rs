@@ -307,6 +307,23 @@ pub async fn default_with(app: &TestApp, actors: &Actors, loan: &str, outstandin
     assert_eq!(defaulted.status(), pb::LoanStatus::Defaulted);
 }
 
+/// Files the bank's claim on a defaulted loan, dated `date`, under `request_id`.
+pub async fn file_on(app: &TestApp, actors: &Actors, loan: &str, date: &str, request_id: &str) -> pb::Claim {
+    let request = pb::FileClaimRequest {
+        request_id: request_id.to_owned(),
+        loan: loan.to_owned(),
+        claim_date: date.to_owned(),
+        memo: String::new(),
+    };
+    app.settlement_as(&actors.bank_key)
+        .file_claim(request)
+        .await
+        .expect("file the claim")
+        .into_inner()
+        .claim
+        .expect("claim")
+}
+
 /// Files the bank's claim on a defaulted loan today.
 pub async fn file(app: &TestApp, actors: &Actors, loan: &str) -> pb::Claim {
     app.settlement_as(&actors.bank_key)
