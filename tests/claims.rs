@@ -383,7 +383,7 @@ async fn a_partial_approval_grants_less_for_a_reason_and_both_approvers_grant_th
     assert_eq!(position.net_pool_assets, "8800000.00");
     let exposure = app
         .pool_as(&actors.auditor)
-        .get_bank_exposure(pb::GetBankExposureRequest { bank: "banks/nbcb".into(), ..Default::default() })
+        .get_bank_exposure(pb::GetBankExposureRequest { bank: "banks/nbcb".into() })
         .await
         .unwrap()
         .into_inner()

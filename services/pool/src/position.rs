@@ -47,7 +47,7 @@ impl Pool {
                 store::claims::counters_as_of(connection, date).await?,
                 date,
             ),
-            _ => (store::ledger::balances(connection).await?, pool.cover.clone(), live, today),
+            _ => (store::ledger::balances(connection).await?, pool.cover, live, today),
         };
         let f = figures(policy, &balances, &totals);
         let received = balances

@@ -14,7 +14,7 @@ use crate::output::{Printer, View};
 pub enum PoolCommand {
     /// The pool's position: targets, leverage, headroom, banks (a terminal dashboard).
     Position(crate::dashboard::Position),
-    /// Banks' exposure: quota, used, NPL ratio, compensation against the annual cap.
+    /// Banks' exposure: quota, used, NPL ratio, compensation against the annual cap, grade.
     Exposure {
         /// One bank (default: every bank).
         bank: Option<String>,
