@@ -664,3 +664,45 @@ async fn a_bank_s_grade_follows_its_loss_record_and_shows_its_inputs() {
     // The bank sees its own grade.
     assert_eq!(rating(actors.bank_key.clone()).await, graded);
 }
+
+#[tokio::test]
+async fn the_decision_and_the_claim_show_the_pool_share_rows_that_applied() {
+    // 高新技术企业 starts from 0.55: with the pure-credit and first-loan bonuses 0.75, cut to 0.70.
+    let policy = policy_with_annual_cap("10000000.00").replace("version = \"2025.1\"", "version = \"test-class\"").replace(
+        "maximum = \"0.70\"\n",
+        "maximum = \"0.70\"\n\n[[pool_share.class_base]]\nqualification = \"HIGH_TECH_ENTERPRISE\"\nbase = \"0.55\"\n",
+    );
+    assert!(policy.contains("[[pool_share.class_base]]"));
+    let app = spawn_app_with_policy(&policy).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let loan = enrolled_pure_credit_loan(&app, &actors, 121).await;
+    let mut loans = app.loans_as(&actors.officer);
+    let loan_record =
+        loans.get_loan(pb::GetLoanRequest { name: loan.clone() }).await.unwrap().into_inner().loan.unwrap();
+    let application = loans
+        .get_application(pb::GetApplicationRequest { name: loan_record.application.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    let decision = application.decision.unwrap();
+    let rows: Vec<(&str, &str, &str)> =
+        decision.pool_share_rows.iter().map(|r| (r.row.as_str(), r.effect.as_str(), r.share.as_str())).collect();
+    assert_eq!(
+        rows,
+        [
+            ("pool_share.class_base.HIGH_TECH_ENTERPRISE", "0.55", "0.55"),
+            ("pool_share.pure_credit_bonus", "0.10", "0.65"),
+            ("pool_share.first_bank_loan_bonus", "0.10", "0.75"),
+            ("pool_share.maximum", "-0.05", "0.70"),
+        ]
+    );
+    assert_eq!((decision.pool_share.as_str(), decision.policy_version.as_str()), ("0.70", "test-class"));
+    default_loan(&app, &actors, &loan).await;
+    let claim = file(&app, &actors, &loan).await;
+    assert_eq!(claim.pool_share_rows, decision.pool_share_rows, "the claim cites the decision's rows");
+    assert_eq!(claim.pool_share_policy_version, "test-class");
+    assert_eq!(claim.requested_compensation, "1680000.00");
+}

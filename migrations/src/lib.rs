@@ -16,6 +16,7 @@ mod m20261201_000008_key_expiry;
 mod m20261201_000009_audit_trail;
 mod m20261201_000010_claim_grants;
 mod m20261201_000011_portfolio_cap;
+mod m20261201_000012_claim_share_rows;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_audit_trail::Migration),
             Box::new(m20261201_000010_claim_grants::Migration),
             Box::new(m20261201_000011_portfolio_cap::Migration),
+            Box::new(m20261201_000012_claim_share_rows::Migration),
         ]
     }
 }

@@ -274,8 +274,23 @@ pub struct PoolSharePolicy {
     pub pure_credit_bonus: Decimal,
     /// Added for the enterprise's first bank loan.
     pub first_bank_loan_bonus: Decimal,
+    /// Rows setting the base by qualification class (e.g. 专精特新 0.55): an enterprise
+    /// holding one of them, valid on the decision date, starts from the highest such base
+    /// instead of `base`. None by default.
+    #[serde(default)]
+    pub class_base: Vec<ClassBase>,
     /// Never more than this.
     pub maximum: Decimal,
+}
+
+/// A pool-share row: the base for enterprises of one qualification class.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassBase {
+    /// The class.
+    pub qualification: crate::terms::Qualification,
+    /// Its base share.
+    pub base: Decimal,
 }
 
 /// Enrolment deadlines.
@@ -498,6 +513,15 @@ impl Policy {
         if share.base > share.maximum {
             return Err(invalid("pool_share.base", "must not exceed pool_share.maximum"));
         }
+        for (index, row) in share.class_base.iter().enumerate() {
+            fraction("pool_share.class_base.base", row.base)?;
+            if row.base > share.maximum {
+                return Err(invalid("pool_share.class_base.base", "must not exceed pool_share.maximum"));
+            }
+            if share.class_base[..index].iter().any(|earlier| earlier.qualification == row.qualification) {
+                return Err(invalid("pool_share.class_base", format!("{} has more than one row", row.qualification)));
+            }
+        }
 
         if self.enrolment.max_days_after_disbursement == 0 || self.enrolment.max_days_after_approval == 0 {
             return Err(invalid("enrolment", "deadlines must be at least one day"));
@@ -554,7 +578,11 @@ impl Policy {
                 format!("the best bands must add up to 1000 points, got {}", self.scorecard.max_points()),
             ));
         }
-        for share in [self.pool_share.base, self.pool_share.pure_credit_bonus, self.pool_share.first_bank_loan_bonus] {
+        let class_bases = self.pool_share.class_base.iter().map(|row| row.base);
+        for share in [self.pool_share.base, self.pool_share.pure_credit_bonus, self.pool_share.first_bank_loan_bonus]
+            .into_iter()
+            .chain(class_bases)
+        {
             if share.round_dp(2) != share {
                 return Err(invalid("pool_share", "shares must be whole percentages (two decimal places)"));
             }

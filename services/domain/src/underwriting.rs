@@ -71,6 +71,10 @@ pub struct Decision {
     pub grade: Grade,
     /// Pool share of principal loss.
     pub pool_share: Decimal,
+    /// The rows of the policy's pool-share table that made it, in order (empty in decisions
+    /// stored before the table).
+    #[serde(default)]
+    pub pool_share_rows: Vec<ShareRow>,
     /// Covered-outstanding cap of the enterprise.
     pub enterprise_cap: Money,
     /// Last day to enrol; set when approved.
@@ -200,17 +204,52 @@ pub fn score(policy: &Policy, submission: &Submission, date: NaiveDate) -> Vec<M
     ]
 }
 
-/// The pool's share of principal loss for the loan's terms.
-pub fn pool_share(policy: &Policy, submission: &Submission) -> Decimal {
-    let share = &policy.pool_share;
-    let mut total = share.base;
-    if submission.terms.collateral == CollateralType::PureCredit {
-        total += share.pure_credit_bonus;
+/// One row of the pool-share table as it applied to a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRow {
+    /// The policy's row: `pool_share.base`, `pool_share.class_base.SPECIALIZED_NEW`,
+    /// `pool_share.pure_credit_bonus`, `pool_share.first_bank_loan_bonus` or
+    /// `pool_share.maximum`.
+    pub row: String,
+    /// What it did: the base it set, the points it added, or (the ceiling) what it cut, negative.
+    pub effect: Decimal,
+    /// The share after it.
+    pub share: Decimal,
+}
+
+/// The pool's share of principal loss for the loan's terms on `date`, with the rows of the
+/// policy's table that made it: the base (the highest class base among the enterprise's
+/// qualifications valid that day, else the base), the bonuses, the ceiling.
+pub fn pool_share(policy: &Policy, submission: &Submission, date: NaiveDate) -> (Decimal, Vec<ShareRow>) {
+    let table = &policy.pool_share;
+    let held = |q| submission.enterprise.qualifications.iter().any(|h| h.qualification == q && h.is_valid_on(date));
+    let class = table.class_base.iter().filter(|row| held(row.qualification)).max_by_key(|row| row.base);
+    let (row, mut share) = match class {
+        Some(class) => (format!("pool_share.class_base.{}", class.qualification), class.base),
+        None => ("pool_share.base".to_owned(), table.base),
+    };
+    let mut rows = vec![ShareRow { row, effect: share, share }];
+    let bonuses = [
+        (
+            submission.terms.collateral == CollateralType::PureCredit,
+            "pool_share.pure_credit_bonus",
+            table.pure_credit_bonus,
+        ),
+        (submission.terms.first_bank_loan, "pool_share.first_bank_loan_bonus", table.first_bank_loan_bonus),
+    ];
+    for (_, row, effect) in bonuses.into_iter().filter(|(applies, _, _)| *applies) {
+        share += effect;
+        rows.push(ShareRow { row: row.to_owned(), effect, share });
     }
-    if submission.terms.first_bank_loan {
-        total += share.first_bank_loan_bonus;
+    if share > table.maximum {
+        rows.push(ShareRow {
+            row: "pool_share.maximum".to_owned(),
+            effect: table.maximum - share,
+            share: table.maximum,
+        });
+        share = table.maximum;
     }
-    total.min(share.maximum)
+    (share, rows)
 }
 
 struct Rules(Vec<RuleViolation>);
@@ -356,7 +395,7 @@ pub fn underwrite(policy: &Policy, submission: &Submission, context: &Context) -
         );
     }
 
-    let pool_share = pool_share(policy, submission);
+    let (pool_share, pool_share_rows) = pool_share(policy, submission, date);
     let mut violations = failed.0;
     let rejected = !violations.is_empty();
     let mut referred = Rules(Vec::new());
@@ -401,6 +440,7 @@ pub fn underwrite(policy: &Policy, submission: &Submission, context: &Context) -
         modules,
         grade,
         pool_share,
+        pool_share_rows,
         enterprise_cap,
         approval_expire_date: (outcome == Outcome::Approved).then(|| approval_expiry(policy, date)),
         policy_version: policy.version.clone(),

@@ -154,6 +154,7 @@ pub fn decision_to_wire(
         approval_expire_date: approval_expire_date.map(format_date).unwrap_or_default(),
         policy_version: decision.policy_version.clone(),
         decide_time: Some(timestamp(decided)),
+        pool_share_rows: decision.pool_share_rows.iter().map(rpc::convert::share_row_to_wire).collect(),
     }
 }
 

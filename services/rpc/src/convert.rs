@@ -291,6 +291,11 @@ pub fn share_to_wire(value: rust_decimal::Decimal) -> String {
     domain::statement::share_text(value)
 }
 
+/// A row of the pool-share table on the wire.
+pub fn share_row_to_wire(row: &domain::underwriting::ShareRow) -> proto::v1::PoolShareRow {
+    proto::v1::PoolShareRow { row: row.row.clone(), effect: share_to_wire(row.effect), share: share_to_wire(row.share) }
+}
+
 /// Parses a rate, share or ratio written as a decimal fraction ("0.0385").
 pub fn parse_fraction(text: &str) -> Result<rust_decimal::Decimal, String> {
     if text.is_empty() {

@@ -90,6 +90,8 @@ impl Settlement {
             let requested = claims::requested_compensation(loss, loan.pool_share);
             let enrolled_on = store::clock::business_date(loan.created_at);
             let early_default = claims::is_early_default(&policy, enrolled_on, default_date);
+            let decision = store::applications::get(txn, loan.application_id).await?.map(|a| a.decision);
+            let pool_share_rows = decision.map(|d| (d.pool_share_rows, d.policy_version)).unwrap_or_default();
             let claim = store::claims::insert(
                 txn,
                 &NewClaim {
@@ -100,6 +102,7 @@ impl Settlement {
                     requested,
                     approvals_required: claims::approvals_required(&policy, requested, early_default),
                     early_default,
+                    pool_share_rows,
                     claim_date,
                     memo: body.memo.trim().to_owned(),
                 },

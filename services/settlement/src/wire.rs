@@ -67,6 +67,8 @@ pub(crate) fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
         },
         early_default: claim.early_default,
         rejection_code: claim.rejection_code.map(|c| c.to_wire_i32()).unwrap_or_default(),
+        pool_share_rows: claim.pool_share_rows.iter().map(rpc::convert::share_row_to_wire).collect(),
+        pool_share_policy_version: claim.share_policy_version.clone(),
     }
 }
 

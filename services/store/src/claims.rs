@@ -69,6 +69,10 @@ pub struct ClaimRecord {
     pub cohort_year: Option<i32>,
     /// What the portfolio cap left of the cohort when the claim was approved.
     pub cohort_remaining: Option<Money>,
+    /// How the pool share was reached (the loan's underwriting decision).
+    pub pool_share_rows: Vec<domain::underwriting::ShareRow>,
+    /// The policy version whose table made it.
+    pub share_policy_version: String,
     /// Why rejected, in words.
     pub rejection_reason: Option<String>,
     /// Why rejected, the code.
@@ -109,6 +113,8 @@ fn record(row: claim::Model, approvals: Vec<ApprovalRecord>) -> Result<ClaimReco
         cap_remaining: row.cap_remaining_fen.map(Money::from_fen),
         cohort_year: row.cohort_year,
         cohort_remaining: row.cohort_remaining_fen.map(Money::from_fen),
+        pool_share_rows: serde_json::from_str(&row.pool_share_rows).map_err(|_| corrupt("pool share rows"))?,
+        share_policy_version: row.share_policy_version,
         rejection_reason: row.rejection_reason,
         rejection_code: match row.rejection_code.as_deref() {
             None => None,
@@ -209,6 +215,8 @@ pub struct NewClaim {
     pub approvals_required: u32,
     /// The default fell in the early-default window.
     pub early_default: bool,
+    /// How the pool share was reached, and the policy version.
+    pub pool_share_rows: (Vec<domain::underwriting::ShareRow>, String),
     /// Filing date.
     pub claim_date: NaiveDate,
     /// Memo.
@@ -245,6 +253,9 @@ pub async fn insert(connection: &impl ConnectionTrait, new: &NewClaim) -> Result
         rejection_code: Set(None),
         cohort_year: Set(None),
         cohort_remaining_fen: Set(None),
+        pool_share_rows: Set(serde_json::to_string(&new.pool_share_rows.0)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))?),
+        share_policy_version: Set(new.pool_share_rows.1.clone()),
     }
     .insert(connection)
     .await?;

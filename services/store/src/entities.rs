@@ -505,6 +505,10 @@ pub mod claim {
         pub cohort_year: Option<i32>,
         #[allow(missing_docs)]
         pub cohort_remaining_fen: Option<i64>,
+        #[allow(missing_docs)]
+        pub pool_share_rows: String,
+        #[allow(missing_docs)]
+        pub share_policy_version: String,
     }
 
     /// No declared relations: queries join by explicit filters.

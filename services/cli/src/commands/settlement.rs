@@ -141,6 +141,26 @@ impl RejectionCode {
     }
 }
 
+/// "0.70 = base 0.50 + pure credit 0.10 + first bank loan 0.10 (policy 2025.1)".
+pub fn pool_share_text(share: &str, rows: &[pb::PoolShareRow], version: &str) -> String {
+    if rows.is_empty() {
+        return share.to_owned();
+    }
+    let parts: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let name = r.row.trim_start_matches("pool_share.").replace('_', " ");
+            match (i, r.effect.strip_prefix('-')) {
+                (0, _) => format!("{name} {}", r.effect),
+                (_, Some(cut)) => format!("− {cut} ({name})"),
+                (_, None) => format!("+ {} {name}", r.effect),
+            }
+        })
+        .collect();
+    format!("{share} = {} (policy {version})", parts.join(" "))
+}
+
 fn claim_view(c: &pb::Claim, out: &Printer) -> View {
     let mut fields = vec![
         ("name", c.name.clone()),
@@ -148,7 +168,7 @@ fn claim_view(c: &pb::Claim, out: &Printer) -> View {
         ("bank", c.bank.clone()),
         ("status", label(c.status().as_str_name(), "CLAIM_STATUS_")),
         ("principal loss", out.money(&c.principal_loss)),
-        ("pool share", c.pool_share.clone()),
+        ("pool share", pool_share_text(&c.pool_share, &c.pool_share_rows, &c.pool_share_policy_version)),
         ("requested", out.money(&c.requested_compensation)),
         ("compensation", out.money(&c.compensation)),
         ("paid", out.money(&c.compensation_paid)),

@@ -252,3 +252,60 @@ fn full_years_count_anniversaries() {
     assert_eq!(full_years_between(date("2018-03-01"), date("2025-03-01")), 7);
     assert_eq!(full_years_between(date("2025-03-01"), date("2018-03-01")), 0);
 }
+
+#[test]
+fn the_pool_share_table_shows_the_rows_that_applied() {
+    use crate::application::QualificationRecord;
+    use crate::policy::ClassBase;
+    use crate::terms::Qualification;
+    let rows = |d: &Decision| -> Vec<(String, Decimal, Decimal)> {
+        d.pool_share_rows.iter().map(|r| (r.row.clone(), r.effect, r.share)).collect()
+    };
+    let row = |name: &str, effect: &str, share: &str| (name.to_owned(), rate(effect), rate(share));
+    let mut submission = good();
+    assert_eq!(rows(&decide(&submission, &context())), [row("pool_share.base", "0.50", "0.50")]);
+    submission.terms.collateral = CollateralType::PureCredit;
+    submission.terms.first_bank_loan = true;
+    assert_eq!(
+        rows(&decide(&submission, &context())),
+        [
+            row("pool_share.base", "0.50", "0.50"),
+            row("pool_share.pure_credit_bonus", "0.10", "0.60"),
+            row("pool_share.first_bank_loan_bonus", "0.10", "0.70"),
+        ]
+    );
+    // 专精特新 starts from 0.55: with both bonuses 0.75, cut to the 0.70 ceiling.
+    let mut policy = Policy::default_policy();
+    policy.pool_share.class_base = vec![
+        ClassBase { qualification: Qualification::SpecializedNew, base: rate("0.55") },
+        ClassBase { qualification: Qualification::TechSme, base: rate("0.52") },
+    ];
+    policy.validate().unwrap();
+    submission.enterprise.qualifications.push(QualificationRecord {
+        qualification: Qualification::SpecializedNew,
+        valid_from: date("2025-01-01"),
+        valid_until: date("2025-06-01"),
+    });
+    let decision = underwrite(&policy, &submission, &context());
+    assert_eq!(decision.pool_share, rate("0.70"));
+    assert_eq!(
+        rows(&decision),
+        [
+            row("pool_share.class_base.SPECIALIZED_NEW", "0.55", "0.55"),
+            row("pool_share.pure_credit_bonus", "0.10", "0.65"),
+            row("pool_share.first_bank_loan_bonus", "0.10", "0.75"),
+            row("pool_share.maximum", "-0.05", "0.70"),
+        ]
+    );
+    // Expired the day before the decision: the next best class the enterprise holds (科技型中小企业).
+    submission.enterprise.qualifications.last_mut().unwrap().valid_until = date("2025-05-31");
+    submission.terms.collateral = CollateralType::Mortgage;
+    submission.terms.first_bank_loan = false;
+    let decision = underwrite(&policy, &submission, &context());
+    assert_eq!(rows(&decision), [row("pool_share.class_base.TECH_SME", "0.52", "0.52")]);
+    // Two rows for one class, or a base above the ceiling, are refused by check-policy.
+    policy.pool_share.class_base.push(ClassBase { qualification: Qualification::TechSme, base: rate("0.50") });
+    assert!(policy.validate().unwrap_err().to_string().contains("TECH_SME has more than one row"));
+    policy.pool_share.class_base = vec![ClassBase { qualification: Qualification::TechSme, base: rate("0.71") }];
+    assert!(policy.validate().unwrap_err().to_string().contains("pool_share.class_base.base"));
+}
