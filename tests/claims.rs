@@ -209,6 +209,7 @@ async fn a_borrower_s_payment_after_a_claim_is_a_recovery_not_a_repayment() {
         days_past_due: 0,
         classification: pb::LoanClassification::Normal as i32,
         repaid: true,
+        ..Default::default()
     };
     // Before any claim, a defaulted loan repaid in full closes as REPAID.
     let closed = app.loans_as(&actors.bank_key).report_loan_status(repay(&repaid, "r1")).await.unwrap();
@@ -429,6 +430,7 @@ async fn an_early_default_needs_two_approvers_whatever_its_amount_on_the_clock()
         days_past_due: 95,
         classification: pb::LoanClassification::Doubtful as i32,
         repaid: false,
+        ..Default::default()
     };
     // Defaulted the day it was enrolled: 70% × 1,000,000.00 = 700,000.00, below the
     // four-eyes threshold, and still two approvers.

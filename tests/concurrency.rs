@@ -648,6 +648,7 @@ async fn a_server_killed_mid_burst_loses_nothing_acknowledged_and_applies_nothin
             days_past_due: 0,
             classification: pb::LoanClassification::Normal as i32,
             repaid: false,
+            ..Default::default()
         }));
     }
     for (n, loan) in defaulted.iter().enumerate() {

@@ -458,6 +458,7 @@ async fn a_loan_past_the_default_trigger_counts_as_non_performing() {
             days_past_due: 95,
             classification: pb::LoanClassification::SpecialMention as i32,
             repaid: false,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -373,6 +373,7 @@ async fn status_reports_move_loans_and_close_them() {
             days_past_due: days,
             classification: class as i32,
             repaid,
+            ..Default::default()
         }
     };
     let overdue = loans
@@ -441,5 +442,63 @@ async fn status_reports_move_loans_and_close_them() {
         .await
         .unwrap_err();
     assert_error(&unknown, Code::NotFound, "NOT_FOUND");
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}
+
+#[tokio::test]
+async fn a_performing_loan_is_renewed_without_principal_repayment_within_the_policy() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let first = submit(&app, &actors, &local_uscc(131), "1000000.00").await;
+    let second = submit(&app, &actors, &local_uscc(132), "1000000.00").await;
+    let loans = [enrol(&app, &actors, &first, "RN-1").await, enrol(&app, &actors, &second, "RN-2").await];
+    let maturity = chrono::NaiveDate::parse_from_str(&loans[0].maturity_date, "%Y-%m-%d").unwrap();
+    let plus = |months: u32, days: u64| {
+        (maturity + chrono::Months::new(months) + chrono::Days::new(days)).format("%Y-%m-%d").to_string()
+    };
+    let renew = |loan: &pb::Loan, id: &str, outstanding: &str, to: String| pb::ReportLoanStatusRequest {
+        request_id: id.into(),
+        loan: loan.name.clone(),
+        report_date: days_ago(0),
+        outstanding_principal: outstanding.into(),
+        days_past_due: 0,
+        classification: pb::LoanClassification::Normal as i32,
+        repaid: false,
+        renewed_maturity_date: to,
+    };
+    let bank = app.loans_as(&actors.bank_key);
+    let before = position(&app, &actors.officer).await;
+
+    // Refusals name the rule and change nothing.
+    let far = bank.clone().report_loan_status(renew(&loans[0], "far", "1000000.00", plus(12, 1))).await.unwrap_err();
+    assert_error(&far, Code::FailedPrecondition, "RENEWAL_TOO_FAR");
+    assert!(far.message().contains(&format!("12 months past the maturity {maturity}")), "{}", far.message());
+    let repaying = bank.clone().report_loan_status(renew(&loans[0], "pay", "900000.00", plus(6, 0))).await.unwrap_err();
+    assert_error(&repaying, Code::FailedPrecondition, "RENEWAL_CHANGES_PRINCIPAL");
+    let bad = bank.clone().report_loan_status(renew(&loans[0], "bad", "1000000.00", "next year".into())).await;
+    assert!(field_violations(&bad.unwrap_err()).contains_key("renewed_maturity_date"));
+    let unchanged = bank.clone().get_loan(pb::GetLoanRequest { name: loans[0].name.clone() }).await.unwrap();
+    let unchanged = unchanged.into_inner().loan.unwrap();
+    assert_eq!((unchanged.maturity_date.as_str(), unchanged.renewals), (loans[0].maturity_date.as_str(), 0));
+
+    // Twelve months to the day is within the policy: cover continues on the renewed loan.
+    let renewed = bank.clone().report_loan_status(renew(&loans[0], "renew", "1000000.00", plus(12, 0))).await;
+    let renewed = renewed.unwrap().into_inner().loan.unwrap();
+    assert_eq!(renewed.status(), pb::LoanStatus::Active);
+    assert_eq!((renewed.maturity_date, renewed.renewals), (plus(12, 0), 1));
+    assert_eq!(renewed.original_maturity_date, loans[0].maturity_date);
+    let after = position(&app, &actors.officer).await;
+    assert_eq!(after.covered_outstanding, before.covered_outstanding, "nothing repaid, nothing leaves cover");
+    // The policy allows one renewal.
+    let again = bank.clone().report_loan_status(renew(&loans[0], "again", "1000000.00", plus(12, 0))).await;
+    assert_error(&again.unwrap_err(), Code::FailedPrecondition, "RENEWALS_EXHAUSTED");
+    // An overdue loan is not renewed.
+    let late = pb::ReportLoanStatusRequest { days_past_due: 10, ..renew(&loans[1], "late", "1000000.00", plus(3, 0)) };
+    assert_error(
+        &bank.clone().report_loan_status(late).await.unwrap_err(),
+        Code::FailedPrecondition,
+        "RENEWAL_NOT_PERFORMING",
+    );
     assert_ledger_verifies(&app, &actors.auditor).await;
 }

@@ -97,6 +97,7 @@ async fn the_position_matches_a_hand_computed_book() {
             days_past_due: 40,
             classification: pb::LoanClassification::Substandard as i32,
             repaid: false,
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -298,6 +298,7 @@ pub async fn default_with(app: &TestApp, actors: &Actors, loan: &str, outstandin
             days_past_due: 95,
             classification: pb::LoanClassification::Doubtful as i32,
             repaid: false,
+            ..Default::default()
         })
         .await
         .expect("report the default")

@@ -17,6 +17,7 @@ mod m20261201_000009_audit_trail;
 mod m20261201_000010_claim_grants;
 mod m20261201_000011_portfolio_cap;
 mod m20261201_000012_claim_share_rows;
+mod m20261201_000013_renewals;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_claim_grants::Migration),
             Box::new(m20261201_000011_portfolio_cap::Migration),
             Box::new(m20261201_000012_claim_share_rows::Migration),
+            Box::new(m20261201_000013_renewals::Migration),
         ]
     }
 }

@@ -189,6 +189,124 @@ pub struct StatusReport {
     pub repaid: bool,
 }
 
+/// A loan's maturity and its renewals so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Maturity {
+    /// The maturity now.
+    pub date: NaiveDate,
+    /// The maturity it was enrolled with.
+    pub original: NaiveDate,
+    /// Renewals so far.
+    pub renewals: u32,
+}
+
+/// Why a renewal without principal repayment is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenewalError {
+    /// Only a performing loan is renewed.
+    #[error(
+        "only a performing loan is renewed (ACTIVE, 0 days past due, NORMAL): this one is {status}, reported {days_past_due} days past due, {classification}"
+    )]
+    NotPerforming {
+        /// The loan's status.
+        status: LoanStatus,
+        /// Reported days past due.
+        days_past_due: u32,
+        /// Reported classification.
+        classification: Classification,
+    },
+    /// A renewal does not repay principal.
+    #[error("a renewal without principal repayment keeps the outstanding {outstanding}; the report says {reported}")]
+    PrincipalChanged {
+        /// Reported.
+        reported: Money,
+        /// Outstanding now.
+        outstanding: Money,
+    },
+    /// The policy's number of renewals is used up.
+    #[error("the loan was renewed {renewals} times already; the policy allows {max}")]
+    Exhausted {
+        /// Renewals so far.
+        renewals: u32,
+        /// Allowed.
+        max: u32,
+    },
+    /// The new maturity must be later.
+    #[error("renewed_maturity_date {asked} is not after the maturity {maturity}")]
+    NotLater {
+        /// Asked.
+        asked: NaiveDate,
+        /// Maturity now.
+        maturity: NaiveDate,
+    },
+    /// Too far past the original maturity.
+    #[error(
+        "renewed_maturity_date {asked} is after {limit}, {months} months past the maturity {original} the loan was enrolled with"
+    )]
+    TooFar {
+        /// Asked.
+        asked: NaiveDate,
+        /// The last allowed.
+        limit: NaiveDate,
+        /// Policy months.
+        months: u32,
+        /// Original maturity.
+        original: NaiveDate,
+    },
+}
+
+impl crate::Rule for RenewalError {
+    fn reason(&self) -> &'static str {
+        match self {
+            RenewalError::NotPerforming { .. } => "RENEWAL_NOT_PERFORMING",
+            RenewalError::PrincipalChanged { .. } => "RENEWAL_CHANGES_PRINCIPAL",
+            RenewalError::Exhausted { .. } => "RENEWALS_EXHAUSTED",
+            RenewalError::NotLater { .. } => "RENEWAL_NOT_LATER",
+            RenewalError::TooFar { .. } => "RENEWAL_TOO_FAR",
+        }
+    }
+}
+
+/// Checks a renewal without principal repayment reported with `report`: a performing
+/// loan (ACTIVE; the report 0 days past due, NORMAL, not repaid), the same outstanding, a
+/// later maturity at most the policy's months past the original one, within the policy's
+/// number of renewals. Returns the maturity after it.
+pub fn check_renewal(
+    policy: &Policy,
+    state: &LoanState,
+    report: &StatusReport,
+    maturity: Maturity,
+    asked: NaiveDate,
+) -> Result<Maturity, RenewalError> {
+    let performing = state.status == LoanStatus::Active
+        && report.days_past_due == 0
+        && report.classification == Classification::Normal
+        && !report.repaid;
+    if !performing {
+        return Err(RenewalError::NotPerforming {
+            status: state.status,
+            days_past_due: report.days_past_due,
+            classification: report.classification,
+        });
+    }
+    if report.outstanding != state.outstanding {
+        return Err(RenewalError::PrincipalChanged { reported: report.outstanding, outstanding: state.outstanding });
+    }
+    let rules = &policy.renewal;
+    if maturity.renewals >= rules.max_renewals {
+        return Err(RenewalError::Exhausted { renewals: maturity.renewals, max: rules.max_renewals });
+    }
+    if asked <= maturity.date {
+        return Err(RenewalError::NotLater { asked, maturity: maturity.date });
+    }
+    let months = rules.max_extension_months;
+    let limit = maturity.original.checked_add_months(chrono::Months::new(months)).unwrap_or(NaiveDate::MAX);
+    if asked > limit {
+        return Err(RenewalError::TooFar { asked, limit, months, original: maturity.original });
+    }
+    Ok(Maturity { date: asked, original: maturity.original, renewals: maturity.renewals + 1 })
+}
+
 /// Why a report is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
@@ -556,5 +674,41 @@ mod tests {
             assert_eq!(refused.reason(), "APPLICATION_NOT_WITHDRAWABLE", "{status}");
             assert_eq!(refused.figures(), vec![("status", status.to_string())]);
         }
+    }
+
+    #[test]
+    fn a_renewal_moves_a_performing_loan_s_maturity_within_the_policy() {
+        let policy = Policy::default_policy();
+        let maturity = Maturity { date: date("2025-08-31"), original: date("2025-08-31"), renewals: 0 };
+        let same = report(0, Classification::Normal, "1000000.00");
+        let renewed = check_renewal(&policy, &state(), &same, maturity, date("2026-08-31")).unwrap();
+        assert_eq!(renewed, Maturity { date: date("2026-08-31"), original: date("2025-08-31"), renewals: 1 });
+        let reason = |r: Result<Maturity, RenewalError>| r.unwrap_err().reason();
+        // Twelve months past 31 August 2025 is 31 August 2026; a day more is too far.
+        let too_far = check_renewal(&policy, &state(), &same, maturity, date("2026-09-01")).unwrap_err();
+        assert_eq!(
+            too_far.to_string(),
+            "renewed_maturity_date 2026-09-01 is after 2026-08-31, 12 months past the maturity 2025-08-31 the loan was enrolled with"
+        );
+        assert_eq!(reason(check_renewal(&policy, &state(), &same, maturity, date("2025-08-31"))), "RENEWAL_NOT_LATER");
+        assert_eq!(reason(check_renewal(&policy, &state(), &same, renewed, date("2026-08-31"))), "RENEWALS_EXHAUSTED");
+        let repaid_some = report(0, Classification::Normal, "999999.99");
+        assert_eq!(
+            reason(check_renewal(&policy, &state(), &repaid_some, maturity, date("2026-01-31"))),
+            "RENEWAL_CHANGES_PRINCIPAL"
+        );
+        for late in
+            [report(1, Classification::Normal, "1000000.00"), report(0, Classification::SpecialMention, "1000000.00")]
+        {
+            assert_eq!(
+                reason(check_renewal(&policy, &state(), &late, maturity, date("2026-01-31"))),
+                "RENEWAL_NOT_PERFORMING"
+            );
+        }
+        let overdue = LoanState { status: LoanStatus::Overdue, ..state() };
+        assert_eq!(
+            reason(check_renewal(&policy, &overdue, &same, maturity, date("2026-01-31"))),
+            "RENEWAL_NOT_PERFORMING"
+        );
     }
 }

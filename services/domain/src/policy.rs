@@ -55,6 +55,9 @@ pub struct Policy {
     pub enrolment: EnrolmentPolicy,
     /// When a loan counts as defaulted.
     pub default_trigger: DefaultTriggerPolicy,
+    /// Renewal without principal repayment; DOMAIN.md's limits when absent.
+    #[serde(default)]
+    pub renewal: RenewalPolicy,
     /// Claims.
     pub claims: ClaimsPolicy,
     /// Bank watch and suspension.
@@ -281,6 +284,24 @@ pub struct PoolSharePolicy {
     pub class_base: Vec<ClassBase>,
     /// Never more than this.
     pub maximum: Decimal,
+}
+
+/// Renewal without principal repayment (无还本续贷): a performing loan's maturity moves,
+/// its outstanding stays, cover continues.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalPolicy {
+    /// Renewals a loan may have (0: none).
+    pub max_renewals: u32,
+    /// How far past the maturity it was enrolled with a renewal may move it, in months.
+    pub max_extension_months: u32,
+}
+
+impl Default for RenewalPolicy {
+    /// DOMAIN.md's: at most one renewal, the maturity moved at most 12 months.
+    fn default() -> RenewalPolicy {
+        RenewalPolicy { max_renewals: 1, max_extension_months: 12 }
+    }
 }
 
 /// A pool-share row: the base for enterprises of one qualification class.
@@ -525,6 +546,9 @@ impl Policy {
 
         if self.enrolment.max_days_after_disbursement == 0 || self.enrolment.max_days_after_approval == 0 {
             return Err(invalid("enrolment", "deadlines must be at least one day"));
+        }
+        if self.renewal.max_extension_months > 60 {
+            return Err(invalid("renewal.max_extension_months", "must be at most 60"));
         }
         if self.default_trigger.days_past_due == 0 {
             return Err(invalid("default_trigger.days_past_due", "must be at least 1"));

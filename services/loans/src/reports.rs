@@ -1,7 +1,9 @@
 //! Covered loans: the bank's status reports (default, repayment) and reads.
 
 use domain::bank::automatic_status;
-use domain::loan::{LoanState, StatusReport, apply_report, check_reportable, is_non_performing};
+use domain::loan::{
+    LoanState, Maturity, StatusReport, apply_report, check_renewal, check_reportable, is_non_performing,
+};
 use domain::{BankStatus, Money, Principal, Role};
 use proto::v1 as pb;
 use rpc::auth::{bank_scope, principal, require_role, visible};
@@ -39,8 +41,16 @@ impl Loans {
         let outstanding = v.money_non_negative("outstanding_principal", &body.outstanding_principal);
         let days = v.check("days_past_due", rpc::convert::parse_count(body.days_past_due));
         let classification = v.domain_enum("classification", body.classification);
-        let (Some(request_id), Some(id), Some(report_date), Some(outstanding), Some(days), Some(classification)) =
-            (request_id, id, report_date, outstanding, days, classification)
+        let renewal = v.optional_date("renewed_maturity_date", &body.renewed_maturity_date);
+        let (
+            Some(request_id),
+            Some(id),
+            Some(report_date),
+            Some(outstanding),
+            Some(days),
+            Some(classification),
+            Some(renewal),
+        ) = (request_id, id, report_date, outstanding, days, classification, renewal)
         else {
             return Err(v.into_error());
         };
@@ -56,6 +66,19 @@ impl Loans {
                 .and_then(|()| apply_report(&policy, &loan.state, &report))
                 // Every refusal of a report names the loan's status.
                 .map_err(|error| ApiError::refused_with(&error, ("status", loan.state.status.to_string())))?;
+            let renewed = match renewal {
+                None => None,
+                Some(asked) => {
+                    let maturity = Maturity {
+                        date: loan.maturity_date,
+                        original: loan.original_maturity_date.unwrap_or(loan.maturity_date),
+                        renewals: loan.renewals,
+                    };
+                    let renewed = check_renewal(&policy, &loan.state, &report, maturity, asked)
+                        .map_err(|error| ApiError::refused_with(&error, ("status", loan.state.status.to_string())))?;
+                    Some(renewed)
+                }
+            };
             store::exposure::lock_enterprise(txn, &loan.uscc).await?;
             let bank = store::banks::get_for_update(txn, &loan.bank_id)
                 .await?
@@ -71,6 +94,10 @@ impl Loans {
                 loans: if closed { -1 } else { 0 },
             };
             store::exposure::apply(txn, &loan.bank_id, &loan.uscc, delta).await?;
+            if let Some(renewed) = renewed {
+                store::loans::renew(txn, &loan, renewed.date).await?;
+                tracing::info!(loan_id = id, maturity = %renewed.date, renewals = renewed.renewals, "loan renewed");
+            }
             let updated = store::loans::record_report(txn, &loan, &next, new_exposure, body.repaid).await?;
             if !bank.status_manual {
                 let covered = Money::from_fen(bank.quota_used.fen() + delta.outstanding);

@@ -240,6 +240,8 @@ pub fn loan_to_wire(record: &LoanRecord) -> pb::Loan {
         disbursed_amount: money_text(record.disbursed),
         disbursement_date: format_date(record.disbursement_date),
         maturity_date: format_date(record.maturity_date),
+        renewals: i32::try_from(record.renewals).unwrap_or(i32::MAX),
+        original_maturity_date: record.original_maturity_date.map(format_date).unwrap_or_default(),
         annual_rate: fraction(record.annual_rate),
         outstanding_principal: money_text(state.outstanding),
         days_past_due: i32::try_from(state.days_past_due).unwrap_or(i32::MAX),

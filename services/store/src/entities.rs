@@ -305,6 +305,10 @@ pub mod loan {
         pub created_at: DateTimeUtc,
         #[allow(missing_docs)]
         pub updated_at: DateTimeUtc,
+        #[allow(missing_docs)]
+        pub renewals: i32,
+        #[allow(missing_docs)]
+        pub original_maturity_date: Option<Date>,
     }
 
     /// No declared relations: queries join by explicit filters.

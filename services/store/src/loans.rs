@@ -35,6 +35,10 @@ pub struct LoanRecord {
     pub disbursement_date: NaiveDate,
     /// Maturity date.
     pub maturity_date: NaiveDate,
+    /// Renewals without principal repayment so far.
+    pub renewals: u32,
+    /// The maturity it was enrolled with, once renewed.
+    pub original_maturity_date: Option<NaiveDate>,
     /// Annual rate.
     pub annual_rate: Decimal,
     /// Reportable state.
@@ -67,6 +71,8 @@ impl TryFrom<loan::Model> for LoanRecord {
             disbursed: Money::from_fen(row.disbursed_fen),
             disbursement_date: row.disbursement_date,
             maturity_date: row.maturity_date,
+            renewals: u32::try_from(row.renewals).unwrap_or(0),
+            original_maturity_date: row.original_maturity_date,
             annual_rate: row.annual_rate.parse().map_err(|_| corrupt("rate", &row.annual_rate))?,
             state: LoanState {
                 status: LoanStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
@@ -131,6 +137,8 @@ pub(crate) fn new_loan_row(new: &NewLoan, now: chrono::DateTime<Utc>) -> loan::A
         disbursed_fen: Set(new.disbursed.fen()),
         disbursement_date: Set(new.disbursement_date),
         maturity_date: Set(new.maturity_date),
+        renewals: Set(0),
+        original_maturity_date: Set(None),
         annual_rate: Set(new.annual_rate.normalize().to_string()),
         outstanding_fen: Set(new.disbursed.fen()),
         pool_exposure_fen: Set(new.pool_exposure.fen()),
@@ -195,6 +203,24 @@ pub async fn list(
         query = query.filter(loan::Column::LoanId.lt(before));
     }
     query.all(connection).await?.into_iter().map(LoanRecord::try_from).collect()
+}
+
+/// Records a renewal: the new maturity, one more renewal, and the original maturity kept.
+pub async fn renew(
+    connection: &impl ConnectionTrait,
+    before: &LoanRecord,
+    maturity: NaiveDate,
+) -> Result<(), StoreError> {
+    loan::ActiveModel {
+        loan_id: Set(before.loan_id),
+        maturity_date: Set(maturity),
+        renewals: Set(i32::try_from(before.renewals.saturating_add(1)).unwrap_or(i32::MAX)),
+        original_maturity_date: Set(Some(before.original_maturity_date.unwrap_or(before.maturity_date))),
+        ..Default::default()
+    }
+    .update(connection)
+    .await?;
+    Ok(())
 }
 
 /// Writes a loan's new state and exposure, and records the report that caused it.

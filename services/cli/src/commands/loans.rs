@@ -277,6 +277,9 @@ pub enum Loans {
         /// Fully repaid.
         #[arg(long)]
         repaid: bool,
+        /// A renewal without principal repayment (无还本续贷): the new maturity, YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        renew_to: String,
     },
     /// Covered loans.
     List {
@@ -378,7 +381,17 @@ fn loan_view(l: &pb::Loan, out: &Printer) -> View {
         ("classification", label(l.classification().as_str_name(), "LOAN_CLASSIFICATION_")),
         ("last report", l.last_report_date.clone()),
         ("default date", l.default_date.clone()),
+        ("renewals", renewals_text(l)),
     ])
+}
+
+/// "none", or "1 (enrolled maturing 2027-06-30)".
+fn renewals_text(l: &pb::Loan) -> String {
+    if l.renewals == 0 {
+        "none".to_owned()
+    } else {
+        format!("{} (enrolled maturing {})", l.renewals, l.original_maturity_date)
+    }
 }
 
 impl Loans {
@@ -399,7 +412,7 @@ impl Loans {
                 };
                 show(loans.enroll_loan(request).await?.into_inner().loan.unwrap_or_default())
             }
-            Loans::Report { loan, date, outstanding, days_past_due, classification, repaid } => {
+            Loans::Report { loan, date, outstanding, days_past_due, classification, repaid, renew_to } => {
                 let request = pb::ReportLoanStatusRequest {
                     request_id: ctx.request_id(),
                     loan: name("loans", &loan),
@@ -408,6 +421,7 @@ impl Loans {
                     days_past_due,
                     classification: classification.wire() as i32,
                     repaid,
+                    renewed_maturity_date: renew_to,
                 };
                 show(loans.report_loan_status(request).await?.into_inner().loan.unwrap_or_default())
             }

@@ -337,6 +337,7 @@ impl Book {
             days_past_due,
             classification: classification as i32,
             repaid,
+            ..Default::default()
         };
         self.banks[self.loans[index].bank].loans.report_loan_status(request).await?;
         if repaid {
