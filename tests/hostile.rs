@@ -303,3 +303,53 @@ async fn a_refusal_echoing_a_huge_value_keeps_the_connection() {
     assert!(refused.message().chars().count() <= 1_001, "{} characters", refused.message().len());
     assert!(pool.list_accounts(proto::v1::ListAccountsRequest::default()).await.is_ok(), "the connection still serves");
 }
+
+/// A NUL in free text or a filter is the caller's mistake, named, on both databases
+/// (PostgreSQL cannot store one: it used to surface as INTERNAL).
+#[tokio::test]
+async fn a_nul_in_text_is_refused_naming_the_field() {
+    let app = tests::spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    let field_of = |status: tonic::Status| {
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        field_violations(&status)
+    };
+    let listed = app
+        .loans_as(&actors.officer)
+        .list_loans(proto::v1::ListLoansRequest { uscc: "a\0b".into(), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert!(field_of(listed)["uscc"].contains("control character"));
+    let filed = app
+        .settlement_as(&actors.bank_key)
+        .file_claim(proto::v1::FileClaimRequest {
+            request_id: "nul-memo".into(),
+            loan: "loans/1".into(),
+            claim_date: days_ago(0),
+            memo: "insolvent\0".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(field_of(filed).contains_key("memo"));
+    let application = submit(&app, &actors, &local_uscc(141), "1000000.00").await;
+    let withdrawn = app
+        .loans_as(&actors.bank_key)
+        .withdraw_application(proto::v1::WithdrawApplicationRequest {
+            request_id: "nul-reason".into(),
+            name: application.name.clone(),
+            reason: "\0".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(field_of(withdrawn).contains_key("reason"));
+    // A line break stays allowed.
+    let fine = app
+        .loans_as(&actors.bank_key)
+        .withdraw_application(proto::v1::WithdrawApplicationRequest {
+            request_id: "two-lines".into(),
+            name: application.name.clone(),
+            reason: "the borrower\nwithdrew".into(),
+        })
+        .await;
+    assert!(fine.is_ok(), "{fine:?}");
+}

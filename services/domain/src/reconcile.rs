@@ -133,7 +133,13 @@ pub struct Reconciler {
 }
 
 fn invalid(row: &TapeRow<'_>, detail: String) -> Discrepancy {
-    let number: String = row.bank_loan_number.chars().take(MAX_LOAN_NUMBER).collect();
+    // Kept as the bank wrote it, but for control characters (a NUL cannot be stored).
+    let number: String = row
+        .bank_loan_number
+        .chars()
+        .take(MAX_LOAN_NUMBER)
+        .map(|c| if c.is_control() { char::REPLACEMENT_CHARACTER } else { c })
+        .collect();
     Discrepancy {
         kind: DiscrepancyKind::InvalidRecord,
         line: row.line,
@@ -192,6 +198,9 @@ impl Reconciler {
         }
         if number.chars().count() > MAX_LOAN_NUMBER {
             return vec![invalid(row, format!("bank loan number is longer than {MAX_LOAN_NUMBER} characters"))];
+        }
+        if number.chars().any(char::is_control) {
+            return vec![invalid(row, format!("bank loan number {number:?} contains a control character"))];
         }
         let mut problems = Vec::new();
         if let Err(error) = Uscc::parse(row.uscc.trim()) {

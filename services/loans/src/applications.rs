@@ -168,7 +168,8 @@ impl Loans {
         let mut v = Violations::new();
         let request_id = v.request_id(&body.request_id);
         let id = v.numeric_name("name", &body.name, "applications");
-        let (Some(request_id), Some(id)) = (request_id, id) else {
+        let reason = v.optional_text("reason", &body.reason, 2000);
+        let (Some(request_id), Some(id), Some(reason)) = (request_id, id, reason) else {
             return Err(v.into_error());
         };
         let today = business_today();
@@ -179,7 +180,7 @@ impl Loans {
             let withdrawn = status.on(ApplicationEvent::Withdrawn).map_err(|r| ApiError::refused(&r))?;
             let change = ApplicationChange {
                 status: Some(withdrawn),
-                withdraw_reason: Some(body.reason.trim().to_owned()),
+                withdraw_reason: Some(reason.clone()),
                 ..Default::default()
             };
             let record = store::applications::update(txn, id, change).await?;

@@ -147,15 +147,19 @@ impl Loans {
         let page = Page::parse(&mut v, body.page_size, &body.page_token);
         let bank = v.optional_bank_name("bank", &body.bank);
         let status = v.optional_domain_enum::<domain::loan::LoanStatus>("status", body.status);
-        let (Some(page), Some(bank), Some(status)) = (page, bank, status) else {
+        let uscc = v.optional_filter("uscc", &body.uscc, 18);
+        let number = v.optional_filter("bank_loan_number", &body.bank_loan_number, 64);
+        let (Some(page), Some(bank), Some(status), Some(uscc), Some(bank_loan_number)) =
+            (page, bank, status, uscc, number)
+        else {
             return Err(v.into_error());
         };
         let bank = bank_scope(&caller, bank, &body.bank)?;
         let filter = LoanFilter {
             bank,
             status,
-            uscc: (!body.uscc.is_empty()).then(|| body.uscc.clone()),
-            bank_loan_number: (!body.bank_loan_number.is_empty()).then(|| body.bank_loan_number.clone()),
+            uscc,
+            bank_loan_number,
             before_id: page.after.as_deref().and_then(|a| a.parse().ok()),
         };
         let mut loans = store::loans::list(self.state.store.connection(), &filter, page.fetch_limit()).await?;

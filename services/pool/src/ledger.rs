@@ -13,7 +13,7 @@ use rpc::{ApiError, AppState, idempotent};
 use store::ledger::{EntryFilter, PostError};
 use tonic::Request;
 
-use crate::wire::{entry_to_wire, optional_text, report_to_wire};
+use crate::wire::{entry_to_wire, report_to_wire};
 use crate::{BOOK_READERS, INTEREST, Pool, REVERSE};
 
 impl Pool {
@@ -45,7 +45,7 @@ impl Pool {
         let contributor = Pool::contributor(&mut v, contributor, &bank);
         let amount = v.money_positive("amount", &amount);
         let date = v.past_date("effective_date", &effective_date);
-        let memo = optional_text(&memo, 500, "memo", &mut v);
+        let memo = v.optional_text("memo", &memo, 500);
         let (Some(request_id), Some(contributor), Some(amount), Some(date), Some(memo)) =
             (request_id, contributor, amount, date, memo)
         else {
@@ -75,7 +75,7 @@ impl Pool {
         let request_id = v.request_id(&body.request_id);
         let amount = v.money_positive("amount", &body.amount);
         let date = v.past_date("effective_date", &body.effective_date);
-        let memo = optional_text(&body.memo, 500, "memo", &mut v);
+        let memo = v.optional_text("memo", &body.memo, 500);
         let (Some(request_id), Some(amount), Some(date), Some(memo)) = (request_id, amount, date, memo) else {
             return Err(v.into_error());
         };

@@ -3,18 +3,9 @@
 use domain::audit::Report;
 use proto::v1 as pb;
 use rpc::WireEnum;
-use rpc::convert::{Violations, format_date, timestamp};
+use rpc::convert::{format_date, timestamp};
 use rust_decimal::Decimal;
 use store::ledger::EntryRecord;
-
-pub(crate) fn optional_text(text: &str, max: usize, field: &str, v: &mut Violations) -> Option<String> {
-    if text.chars().count() > max {
-        v.add(field, format!("is longer than {max} characters"));
-        None
-    } else {
-        Some(text.trim().to_owned())
-    }
-}
 
 /// A journal entry on the wire.
 pub(crate) fn entry_to_wire(entry: &EntryRecord) -> pb::JournalEntry {

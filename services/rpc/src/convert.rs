@@ -85,7 +85,9 @@ impl Violations {
         self.check("request_id", RequestId::parse(text))
     }
 
-    /// Non-empty free text of at most `max` characters.
+    /// Non-empty free text of at most `max` characters, without control characters other
+    /// than line breaks and tabs (a NUL cannot be stored by PostgreSQL, and none belongs in a
+    /// reason or a memo).
     pub fn text(&mut self, field: &str, text: &str, max: usize) -> Option<String> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
@@ -94,9 +96,17 @@ impl Violations {
         } else if trimmed.chars().count() > max {
             self.add(field, format!("is longer than {max} characters"));
             None
+        } else if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            self.add(field, "contains a control character (such as NUL); only text, line breaks and tabs");
+            None
         } else {
             Some(trimmed.to_owned())
         }
+    }
+
+    /// An optional search filter of at most `max` characters: `None` when empty.
+    pub fn optional_filter(&mut self, field: &str, text: &str, max: usize) -> Option<Option<String>> {
+        if text.is_empty() { Some(None) } else { self.text(field, text, max).map(Some) }
     }
 
     /// A resource name `"{collection}/{id}"`, returning the id part.

@@ -70,7 +70,9 @@ impl Settlement {
         let request_id = v.request_id(&body.request_id);
         let loan_id = v.numeric_name("loan", &body.loan, "loans");
         let claim_date = v.past_date("claim_date", &body.claim_date);
-        let (Some(request_id), Some(loan_id), Some(claim_date)) = (request_id, loan_id, claim_date) else {
+        let memo = v.optional_text("memo", &body.memo, 2000);
+        let (Some(request_id), Some(loan_id), Some(claim_date), Some(memo)) = (request_id, loan_id, claim_date, memo)
+        else {
             return Err(v.into_error());
         };
         v.finish()?;
@@ -104,7 +106,7 @@ impl Settlement {
                     early_default,
                     pool_share_rows,
                     claim_date,
-                    memo: body.memo.trim().to_owned(),
+                    memo: memo.clone(),
                 },
             )
             .await?;
@@ -130,8 +132,9 @@ impl Settlement {
         let amount = v.optional_money_non_negative("approved_amount", &body.approved_amount);
         let reason = v.optional_domain_enum::<ReductionReason>("reduction_reason", body.reduction_reason);
         let note = v.optional_text("reduction_note", &body.reduction_note, 2000);
-        let (Some(request_id), Some(claim_id), Some(date), Some(amount), Some(reason), Some(note)) =
-            (request_id, claim_id, date, amount, reason, note)
+        let comment = v.optional_text("comment", &body.comment, 2000);
+        let (Some(request_id), Some(claim_id), Some(date), Some(amount), Some(reason), Some(note), Some(comment)) =
+            (request_id, claim_id, date, amount, reason, note, comment)
         else {
             return Err(v.into_error());
         };
@@ -153,7 +156,7 @@ impl Settlement {
             let grant = claims::grant(claim.requested, amount, reason, &note).map_err(grant_refused)?;
             let earlier: Vec<Grant> = claim.approvals.iter().map(|a| a.grant.clone()).collect();
             claims::check_agrees(&earlier, &grant).map_err(|r| refused(&r))?;
-            store::claims::add_approval(txn, claim_id, &caller.key_id, body.comment.trim(), date, &grant).await?;
+            store::claims::add_approval(txn, claim_id, &caller.key_id, &comment, date, &grant).await?;
             if step == ApprovalStep::AwaitsSecond {
                 store::claims::update(
                     txn,

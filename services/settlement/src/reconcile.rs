@@ -81,14 +81,7 @@ pub async fn reconcile(
     v.request_id(&first.request_id);
     let bank = v.bank_name("header.bank", &header.bank);
     let as_of: Option<NaiveDate> = v.date("header.as_of", &header.as_of);
-    let file_name = v.check(
-        "header.file_name",
-        if header.file_name.chars().count() > 255 {
-            Err("is longer than 255 characters")
-        } else {
-            Ok(header.file_name.clone())
-        },
-    );
+    let file_name = v.optional_text("header.file_name", &header.file_name, 255);
     let (Some(bank), Some(as_of), Some(file_name)) = (bank, as_of, file_name) else {
         return Err(v.into_error());
     };
