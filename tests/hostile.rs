@@ -211,7 +211,10 @@ async fn call(
 
 #[test]
 fn arbitrary_messages_through_every_rpc_are_refused_cleanly_and_leave_nothing() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // One thread, as #[tokio::test] has: on a multi-threaded runtime, dropping it with the
+    // server's database pool alive once left a worker spinning in the pool's maintenance
+    // task, and the test never ended.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (app, keys) = runtime.block_on(async {
         let app = tests::spawn_app_on(&days_ago(0)).await;
         let actors = actors(&app, "nbcb", "100000000.00").await;
