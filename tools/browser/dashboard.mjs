@@ -149,6 +149,10 @@ try {
   // A bank's key sees only its own bank.
   await login(env.BANK_KEY);
   check((await page.textContent('#bank-name')).includes(env.BANK_NAME), 'a bank signs in to its own page');
+  // Its claim, decided by the two officers: 1,680,000.00, the whole entitlement.
+  const decided = page.locator(`tr[data-claim-row="${env.CLAIM}"]`);
+  check((await decided.locator('td.compensation').textContent()).includes('1,680,000.00'), 'the claim shows its compensation');
+  check((await decided.locator('td.bound-by').textContent()).includes('全额'), 'the claim says nothing cut it');
   await go(`/${env.OTHER_BANK}`);
   check((await page.textContent('main')).includes('NOT_FOUND'), 'another bank is not found for a bank key');
   await go('/banks');

@@ -82,6 +82,10 @@ impl Lang {
             "NOT_ELIGIBLE" => "不属代偿范围",
             "MISREPRESENTATION" => "虚假陈述",
             "OTHER" => "其他",
+            "ENTITLEMENT" => "全额",
+            "REDUCTION" => "核减",
+            "ANNUAL_CAP" => "年度上限",
+            "PORTFOLIO_CAP" => "组合上限",
             _ => return code.to_owned(),
         };
         match self {
@@ -175,6 +179,9 @@ fn words(key: &str) -> (&'static str, &'static str) {
         "reason" => ("理由", "Reason"),
         "second_needed" => ("需要第二位风险官批准（四眼原则）", "A second risk officer must approve (four eyes)"),
         "bank_grade" => ("银行评级", "Bank grade"),
+        "entitled" => ("应代偿", "Entitled"),
+        "granted" => ("批准金额", "Granted"),
+        "bound_by" => ("约束", "Bound by"),
         "payout_ratio" => ("代偿率", "Payout ratio"),
         "early_defaults" => ("早期违约笔数", "Early defaults"),
         "early_default" => ("早期违约（入池后不久违约，须两人批准）", "Early default (two approvers needed)"),

@@ -129,10 +129,27 @@ pub(super) async fn bank_page(v: &mut Visit, bank: &str) -> Response {
 pub(super) fn claims_table(lang: Lang, claims: &[pb::Claim]) -> Markup {
     html! {
         table.claims {
-            thead { tr { th { "#" } th { (lang.t("bank")) } th { (lang.t("status")) } th.num { (lang.t("amount")) } th { (lang.t("approvals")) } } }
-            tbody { @for c in claims { tr {
-                td { (c.name) } td { (c.bank) } td { (lang.status(&label(c.status().as_str_name(), "CLAIM_STATUS_"))) }
-                td.num { (yuan(if c.compensation.is_empty() { &c.requested_compensation } else { &c.compensation })) }
+            thead { tr {
+                th { "#" } th { (lang.t("bank")) } th { (lang.t("status")) } th.num { (lang.t("entitled")) }
+                th.num { (lang.t("granted")) } th.num { (lang.t("amount")) } th { (lang.t("bound_by")) } th { (lang.t("approvals")) }
+            } }
+            tbody { @for c in claims { tr data-claim-row=(c.name) {
+                td { (c.name) @if c.early_default { br; span.muted { (lang.t("early_default")) } } }
+                td { (c.bank) } td { (lang.status(&label(c.status().as_str_name(), "CLAIM_STATUS_"))) }
+                td.num { (yuan(&c.requested_compensation)) }
+                @match &c.breakdown {
+                    Some(b) => {
+                        td.num {
+                            (yuan(&b.granted))
+                            @if !b.reduction_note.is_empty() || b.reduction_reason() != pb::ReductionReason::Unspecified {
+                                br; span.muted { (lang.status(&label(b.reduction_reason().as_str_name(), "REDUCTION_REASON_"))) " " (b.reduction_note) }
+                            }
+                        }
+                        td.num.compensation { (yuan(&c.compensation)) }
+                        td.bound-by { (lang.status(&label(b.bound_by().as_str_name(), "COMPENSATION_LIMIT_"))) }
+                    }
+                    None => { td {} td {} td {} }
+                }
                 td { (c.approvals.len()) "/" (c.approvals_required) }
             } } }
         }
