@@ -15,6 +15,7 @@ fn row(line: i64, number: &str, uscc: &str, outstanding: &str, days: &str, class
         outstanding_principal: outstanding.into(),
         days_past_due: days.into(),
         classification: class.into(),
+        maturity_date: String::new(),
     }
 }
 
@@ -253,4 +254,80 @@ async fn the_same_tape_sent_at_once_makes_one_report() {
         .reports;
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert_eq!(reports[0].balance_mismatch, 1);
+}
+
+#[tokio::test]
+async fn a_tape_s_maturity_column_shows_a_renewal_the_pool_was_not_told_of() {
+    let app = spawn_app().await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    let numbers = registry(&app, &actors).await;
+    let loans = app
+        .loans_as(&actors.bank_key)
+        .list_loans(pb::ListLoansRequest { page_size: 10, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .loans;
+    let maturity = loans[0].maturity_date.clone();
+    assert!(loans.iter().all(|l| l.maturity_date == maturity));
+    let renewed = (chrono::NaiveDate::parse_from_str(&maturity, "%Y-%m-%d").unwrap() + chrono::Months::new(6))
+        .format("%Y-%m-%d")
+        .to_string();
+    // L3 was renewed with the pool; the bank's tape has L2 renewed too, and L3 not.
+    let l3 = loans.iter().find(|l| l.bank_loan_number == "L3").unwrap();
+    app.loans_as(&actors.bank_key)
+        .report_loan_status(pb::ReportLoanStatusRequest {
+            request_id: "renew-l3".into(),
+            loan: l3.name.clone(),
+            report_date: days_ago(0),
+            outstanding_principal: "100000.00".into(),
+            days_past_due: 0,
+            classification: pb::LoanClassification::Normal as i32,
+            repaid: false,
+            renewed_maturity_date: renewed.clone(),
+        })
+        .await
+        .unwrap();
+    let with_maturity = |line: i64, number: &str, uscc: &str, days: &str, date: &str| pb::LoanTapeRow {
+        maturity_date: date.into(),
+        ..row(line, number, uscc, "100000.00", days, "NORMAL")
+    };
+    let tape = vec![
+        with_maturity(2, &numbers[0], &local_uscc(901), "0", &maturity),
+        with_maturity(3, &numbers[1], &local_uscc(902), "0", &renewed),
+        with_maturity(4, &numbers[2], &local_uscc(903), "0", &maturity),
+        with_maturity(5, &numbers[3], &local_uscc(904), "0", &maturity),
+        with_maturity(6, &numbers[4], &local_uscc(905), "0", ""),
+    ];
+    let report = app
+        .settlement_as(&actors.bank_key)
+        .reconcile_loan_tape(tokio_stream::iter(messages("banks/nbcb", &days_ago(0), tape)))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    let listed = app
+        .settlement_as(&actors.auditor)
+        .list_discrepancies(pb::ListDiscrepanciesRequest {
+            report: report.name.clone(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .discrepancies;
+    let found: Vec<(&str, pb::DiscrepancyKind, &str)> =
+        listed.iter().map(|d| (d.bank_loan_number.as_str(), d.kind(), d.detail.as_str())).collect();
+    // L1 and L4 (the same maturity) and L5 (no maturity given) match the registry.
+    assert_eq!(
+        found,
+        [
+            ("L2", pb::DiscrepancyKind::StatusMismatch, "maturity differs (a renewal reported on one side only?)"),
+            ("L3", pb::DiscrepancyKind::StatusMismatch, "maturity differs (a renewal reported on one side only?)"),
+        ]
+    );
+    assert_eq!(listed[1].pool_value, format!("0 days past due, NORMAL, maturing {renewed}"));
+    assert_eq!((report.rows_read, report.rows_matched), (5, 3));
 }

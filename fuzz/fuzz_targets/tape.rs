@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
                 outstanding: Money::from_fen(100_000_00 * n),
                 days_past_due: 0,
                 classification: Classification::Normal,
+                maturity_date: chrono::NaiveDate::from_ymd_opt(2027, 6, 30).unwrap(),
             },
         )
     });
@@ -33,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
             outstanding: field(2),
             days_past_due: field(3),
             classification: field(4),
+            maturity_date: field(5),
         });
         rows += 1;
     }

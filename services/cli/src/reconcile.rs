@@ -13,7 +13,8 @@ use crate::connect::Authed;
 use crate::failure::Failure;
 use crate::{Ctx, out};
 
-/// Columns every tape must have (any order; other columns are ignored).
+/// Columns every tape must have (any order; other columns are ignored but `maturity_date`,
+/// which is compared when present).
 const COLUMNS: [&str; 5] = ["bank_loan_number", "uscc", "outstanding_principal", "days_past_due", "classification"];
 /// Rows per streamed message.
 const CHUNK_ROWS: usize = 2000;
@@ -70,6 +71,11 @@ fn columns(headers: &csv::ByteRecord) -> Result<[usize; 5], String> {
     } else {
         Err(format!("the tape's header lacks column(s) {}; it needs {}", missing.join(", "), COLUMNS.join(",")))
     }
+}
+
+/// Where an optional column is, when the header has it.
+fn optional_column(headers: &csv::ByteRecord, column: &str) -> Option<usize> {
+    headers.iter().position(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}') == column)
 }
 
 fn reader(tape: &Path) -> Result<csv::Reader<UnixLines<BufReader<File>>>, String> {
@@ -174,7 +180,9 @@ async fn stream(
     // Read on a blocking thread; the bounded channel holds at most a few chunks in memory.
     let producer = tokio::task::spawn_blocking(move || -> Result<u64, String> {
         let mut reader = reader(&tape_path)?;
-        let positions = columns(&reader.byte_headers().map_err(|e| e.to_string())?.clone())?;
+        let headers = reader.byte_headers().map_err(|e| e.to_string())?.clone();
+        let positions = columns(&headers)?;
+        let maturity = optional_column(&headers, "maturity_date");
         let started = std::time::Instant::now();
         let mut rows = Vec::with_capacity(CHUNK_ROWS);
         let mut count = 0u64;
@@ -193,6 +201,7 @@ async fn stream(
                 outstanding_principal: field(&record, positions[2]),
                 days_past_due: field(&record, positions[3]),
                 classification: field(&record, positions[4]),
+                maturity_date: maturity.map(|at| field(&record, at)).unwrap_or_default(),
             });
             count += 1;
             if rows.len() == CHUNK_ROWS {

@@ -20,6 +20,8 @@ pub struct RegistryEntry {
     pub days_past_due: u32,
     /// Classification at the last report.
     pub classification: Classification,
+    /// Maturity (renewed, when the loan was renewed).
+    pub maturity_date: chrono::NaiveDate,
 }
 
 /// One row of a tape, as sent.
@@ -37,6 +39,8 @@ pub struct TapeRow<'a> {
     pub days_past_due: &'a str,
     /// Classification name.
     pub classification: &'a str,
+    /// Maturity "YYYY-MM-DD"; empty when the tape has no maturity column.
+    pub maturity_date: &'a str,
 }
 
 /// Kind of discrepancy.
@@ -227,6 +231,16 @@ impl Reconciler {
                 None
             }
         };
+        let maturity = match row.maturity_date.trim() {
+            "" => None,
+            text => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(date) => Some(date),
+                Err(_) => {
+                    problems.push(format!("maturity date {:?} is not YYYY-MM-DD", shorten(text)));
+                    None
+                }
+            },
+        };
         let (Some(outstanding), Some(days), Some(classification)) = (outstanding, days, classification) else {
             return vec![invalid(row, problems.join("; "))];
         };
@@ -281,14 +295,27 @@ impl Reconciler {
                 ..base.clone()
             });
         }
-        if days != entry.days_past_due || classification != entry.classification {
+        let status_differs = days != entry.days_past_due || classification != entry.classification;
+        let maturity_differs = maturity.is_some_and(|date| date != entry.maturity_date);
+        if status_differs || maturity_differs {
+            let mut bank_value = format!("{days} days past due, {classification}");
+            let mut pool_value = format!("{} days past due, {}", entry.days_past_due, entry.classification);
+            if let Some(date) = maturity {
+                bank_value.push_str(&format!(", maturing {date}"));
+                pool_value.push_str(&format!(", maturing {}", entry.maturity_date));
+            }
+            let detail = match (status_differs, maturity_differs) {
+                (true, false) => "days past due or classification differ",
+                (false, _) => "maturity differs (a renewal reported on one side only?)",
+                (true, true) => "days past due or classification differ, and maturity differs",
+            };
             found.push(Discrepancy {
                 kind: DiscrepancyKind::StatusMismatch,
                 loan_id: Some(entry.loan_id),
-                bank_value: format!("{days} days past due, {classification}"),
-                pool_value: format!("{} days past due, {}", entry.days_past_due, entry.classification),
+                bank_value,
+                pool_value,
                 difference: None,
-                detail: "days past due or classification differ".to_owned(),
+                detail: detail.to_owned(),
                 ..base
             });
         }
@@ -329,6 +356,7 @@ mod tests {
             outstanding: Money::from_fen(fen),
             days_past_due: 0,
             classification: Classification::Normal,
+            maturity_date: chrono::NaiveDate::from_ymd_opt(2027, 6, 30).unwrap(),
         }
     }
 
@@ -340,7 +368,29 @@ mod tests {
             outstanding,
             days_past_due: days,
             classification: class,
+            maturity_date: "",
         }
+    }
+
+    #[test]
+    fn a_maturity_on_the_tape_is_compared_when_given() {
+        let mut reconciler = Reconciler::new([("A".to_owned(), entry(1, 100_00)), ("B".to_owned(), entry(2, 200_00))]);
+        let same = TapeRow { maturity_date: "2027-06-30", ..row(2, "A", "100.00", "0", "NORMAL") };
+        assert!(reconciler.row(&same).is_empty(), "the same maturity matches");
+        let renewed = TapeRow { maturity_date: " 2028-06-30 ", ..row(3, "B", "200.00", "0", "NORMAL") };
+        let found = reconciler.row(&renewed);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, DiscrepancyKind::StatusMismatch);
+        assert_eq!(found[0].bank_value, "0 days past due, NORMAL, maturing 2028-06-30");
+        assert_eq!(found[0].pool_value, "0 days past due, NORMAL, maturing 2027-06-30");
+        assert_eq!(found[0].detail, "maturity differs (a renewal reported on one side only?)");
+        let mut fresh = Reconciler::new([("A".to_owned(), entry(1, 100_00))]);
+        let bad = TapeRow { maturity_date: "30/06/2027", ..row(2, "A", "100.00", "0", "NORMAL") };
+        let found = fresh.row(&bad);
+        assert_eq!(
+            (found[0].kind, found[0].detail.as_str()),
+            (DiscrepancyKind::InvalidRecord, "maturity date \"30/06/2027\" is not YYYY-MM-DD")
+        );
     }
 
     #[test]

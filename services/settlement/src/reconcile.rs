@@ -121,6 +121,11 @@ pub async fn reconcile(
                         hasher.update(field.as_bytes());
                         hasher.update([0x1f]);
                     }
+                    // A maturity counts only when given, so a tape without the column hashes as before.
+                    if !row.maturity_date.is_empty() {
+                        hasher.update(row.maturity_date.as_bytes());
+                        hasher.update([0x1e]);
+                    }
                     hasher.update(row.line_number.to_le_bytes());
                     discrepancies.extend(reconciler.row(&TapeRow {
                         line: row.line_number,
@@ -129,6 +134,7 @@ pub async fn reconcile(
                         outstanding: &row.outstanding_principal,
                         days_past_due: &row.days_past_due,
                         classification: &row.classification,
+                        maturity_date: &row.maturity_date,
                     }));
                 }
             }

@@ -73,7 +73,7 @@ pub async fn registry(
     let mut entries = Vec::new();
     let mut after = 0i64;
     loop {
-        let rows: Vec<(i64, String, i64, i32, String)> = loan::Entity::find()
+        let rows: Vec<(i64, String, i64, i32, String, chrono::NaiveDate)> = loan::Entity::find()
             .select_only()
             .columns([
                 loan::Column::LoanId,
@@ -81,6 +81,7 @@ pub async fn registry(
                 loan::Column::OutstandingFen,
                 loan::Column::DaysPastDue,
                 loan::Column::Classification,
+                loan::Column::MaturityDate,
             ])
             .filter(loan::Column::BankId.eq(bank.as_str()))
             .filter(loan::Column::Status.is_not_in(["REPAID", "CLOSED"]))
@@ -93,7 +94,7 @@ pub async fn registry(
         let Some(last) = rows.last() else { break };
         after = last.0;
         entries.reserve(rows.len());
-        for (loan_id, number, outstanding_fen, days_past_due, classification) in rows {
+        for (loan_id, number, outstanding_fen, days_past_due, classification, maturity_date) in rows {
             let classification = Classification::parse(&classification)
                 .ok_or_else(|| StoreError::Corrupt(format!("loan {loan_id} classification")))?;
             entries.push((
@@ -103,6 +104,7 @@ pub async fn registry(
                     outstanding: Money::from_fen(outstanding_fen),
                     days_past_due: u32::try_from(days_past_due).unwrap_or(0),
                     classification,
+                    maturity_date,
                 },
             ));
         }
