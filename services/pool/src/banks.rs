@@ -23,16 +23,14 @@ impl Pool {
         let policy = &self.state.policy;
         let this_year = store::claims::compensation_in_year(connection, &bank.bank_id, business_today().year()).await?;
         let cap = policy.claims.annual_cap_per_bank;
-        let (claims, recoveries) = store::claims::bank_claim_totals(connection, &bank.bank_id).await?;
-        let (compensation, enrolled, early_defaults, last_tape) =
-            store::claims::bank_rating_record(connection, &bank.bank_id).await?;
+        let record = store::claims::bank_claim_record(connection, &bank.bank_id).await?;
         let inputs = RatingInputs {
             covered_outstanding: bank.quota_used,
             npl_outstanding: bank.npl_outstanding,
-            compensation,
-            enrolled,
-            early_defaults,
-            last_tape,
+            compensation: record.compensation,
+            enrolled: record.enrolled,
+            early_defaults: record.early_defaults,
+            last_tape: record.last_tape,
         };
         let rating = domain::bank::rate(policy, &inputs);
         Ok(pb::BankExposure {
@@ -48,15 +46,15 @@ impl Pool {
             compensation_this_year: this_year.to_string(),
             annual_cap: cap.to_string(),
             annual_cap_remaining: cap.saturating_sub(this_year).to_string(),
-            claims_filed: claims,
-            recoveries: recoveries.to_string(),
+            claims_filed: record.claims,
+            recoveries: record.recoveries.to_string(),
             rating: Some(pb::BankRating {
                 grade: rating.grade.to_wire_i32(),
                 npl_ratio: ratio_text(rating.npl_ratio),
                 payout_ratio: ratio_text(rating.payout_ratio),
-                compensation: compensation.to_string(),
-                enrolled_principal: enrolled.to_string(),
-                early_defaults: i64::from(early_defaults),
+                compensation: record.compensation.to_string(),
+                enrolled_principal: record.enrolled.to_string(),
+                early_defaults: i64::from(record.early_defaults),
                 tape_mismatch_rate: ratio_text(rating.mismatch_rate),
                 reason: rating.because,
                 policy_version: policy.version.clone(),

@@ -6,10 +6,7 @@ use domain::terms::{ReductionReason, RejectionReason};
 use domain::{BankId, Money};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::StoreError;
 use crate::entities::{
@@ -643,55 +640,52 @@ pub async fn recoveries_by_id(
         .collect())
 }
 
-/// Claims filed by a bank and the pool's share of its recoveries, in one aggregate query.
-pub async fn bank_claim_totals(connection: &impl ConnectionTrait, bank: &BankId) -> Result<(i64, Money), StoreError> {
-    use sea_orm::sea_query::{Alias, Expr, Func};
-    let row: Option<(i64, Option<i64>)> = claim::Entity::find()
-        .select_only()
-        .column_as(
-            Expr::from(Func::cast_as(Func::count(Expr::col(claim::Column::ClaimId)), Alias::new("BIGINT"))),
-            "claims",
-        )
-        .column_as(
-            Expr::from(Func::cast_as(Func::sum(Expr::col(claim::Column::PoolRecoveriesFen)), Alias::new("BIGINT"))),
-            "recoveries",
-        )
-        .filter(claim::Column::BankId.eq(bank.as_str()))
-        .into_tuple()
-        .one(connection)
-        .await?;
-    let (claims, recoveries) = row.unwrap_or((0, None));
-    Ok((claims, Money::from_fen(recoveries.unwrap_or(0))))
+/// A bank's claim record: what its exposure shows and its grade is computed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BankClaimRecord {
+    /// Claims filed, ever.
+    pub claims: i64,
+    /// The pool's share of its recoveries, ever.
+    pub recoveries: Money,
+    /// Σ compensation approved on its claims, ever.
+    pub compensation: Money,
+    /// Claims flagged EARLY_DEFAULT.
+    pub early_defaults: u32,
+    /// Σ principal it enrolled, ever.
+    pub enrolled: Money,
+    /// Its last tape: (discrepancies, rows compared); `None` before the first.
+    pub last_tape: Option<(u64, u64)>,
 }
 
-/// What a bank's grade is computed from, besides its running exposure: Σ compensation
-/// approved on its claims, Σ principal it enrolled, its early defaults, and its last tape's
-/// (discrepancies, rows compared).
-pub async fn bank_rating_record(
+/// A bank's claim record, one query per table: its claims (count, recoveries,
+/// compensation, early defaults), its loans (principal enrolled) and its last tape.
+pub async fn bank_claim_record(
     connection: &impl ConnectionTrait,
     bank: &BankId,
-) -> Result<(Money, Money, u32, Option<(u64, u64)>), StoreError> {
+) -> Result<BankClaimRecord, StoreError> {
     use crate::entities::reconciliation_report;
-    use sea_orm::sea_query::{Alias, Expr, Func};
-    let bigint_sum = |column: Expr| Expr::from(Func::cast_as(Func::sum(column), Alias::new("BIGINT")));
-    let compensation: Option<Option<i64>> = claim::Entity::find()
+    use sea_orm::sea_query::{Alias, Expr, Func, SimpleExpr};
+    let bigint = |e: SimpleExpr| Expr::from(Func::cast_as(e, Alias::new("BIGINT")));
+    let bigint_sum = |column: Expr| bigint(Func::sum(column).into());
+    // (count, Σ pool recoveries, Σ compensation, early defaults); sums are NULL over no rows.
+    type ClaimSums = (i64, Option<i64>, Option<i64>, Option<i64>);
+    let claims: Option<ClaimSums> = claim::Entity::find()
         .select_only()
+        .column_as(bigint(Func::count(Expr::col(claim::Column::ClaimId)).into()), "claims")
+        .column_as(bigint_sum(Expr::col(claim::Column::PoolRecoveriesFen)), "recoveries")
         .column_as(bigint_sum(Expr::col(claim::Column::CompensationFen)), "compensation")
+        .column_as(bigint(Func::sum(Expr::cust("CASE WHEN early_default THEN 1 ELSE 0 END")).into()), "early")
         .filter(claim::Column::BankId.eq(bank.as_str()))
         .into_tuple()
         .one(connection)
         .await?;
+    let (claims, recoveries, compensation, early) = claims.unwrap_or((0, None, None, None));
     let enrolled: Option<Option<i64>> = loan::Entity::find()
         .select_only()
         .column_as(bigint_sum(Expr::col(loan::Column::DisbursedFen)), "enrolled")
         .filter(loan::Column::BankId.eq(bank.as_str()))
         .into_tuple()
         .one(connection)
-        .await?;
-    let early = claim::Entity::find()
-        .filter(claim::Column::BankId.eq(bank.as_str()))
-        .filter(claim::Column::EarlyDefault.eq(true))
-        .count(connection)
         .await?;
     let last = reconciliation_report::Entity::find()
         .filter(reconciliation_report::Column::BankId.eq(bank.as_str()))
@@ -707,12 +701,14 @@ pub async fn bank_rating_record(
             + r.invalid_record;
         (u64::try_from(wrong).unwrap_or(0), u64::try_from(r.rows_read + r.missing_at_bank).unwrap_or(0))
     });
-    Ok((
-        Money::from_fen(compensation.flatten().unwrap_or(0)),
-        Money::from_fen(enrolled.flatten().unwrap_or(0)),
-        u32::try_from(early).unwrap_or(u32::MAX),
+    Ok(BankClaimRecord {
+        claims,
+        recoveries: Money::from_fen(recoveries.unwrap_or(0)),
+        compensation: Money::from_fen(compensation.unwrap_or(0)),
+        early_defaults: u32::try_from(early.unwrap_or(0)).unwrap_or(u32::MAX),
+        enrolled: Money::from_fen(enrolled.flatten().unwrap_or(0)),
         last_tape,
-    ))
+    })
 }
 
 /// The pool's claim figures as they stood at the end of a business date.
