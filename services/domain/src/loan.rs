@@ -224,7 +224,7 @@ pub enum RenewalError {
         outstanding: Money,
     },
     /// The policy's number of renewals is used up.
-    #[error("the loan was renewed {renewals} times already; the policy allows {max}")]
+    #[error("the policy allows {max} renewal(s) and the loan has had {renewals}")]
     Exhausted {
         /// Renewals so far.
         renewals: u32,
