@@ -14,6 +14,7 @@ mod loans;
 mod pool;
 mod reconcile;
 mod settlement;
+mod sharing;
 mod support;
 mod telemetry;
 mod tls;

@@ -18,6 +18,8 @@ mod m20261201_000010_claim_grants;
 mod m20261201_000011_portfolio_cap;
 mod m20261201_000012_claim_share_rows;
 mod m20261201_000013_renewals;
+mod m20261202_000014_co_sharing;
+mod m20261202_000015_exclusions;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_portfolio_cap::Migration),
             Box::new(m20261201_000012_claim_share_rows::Migration),
             Box::new(m20261201_000013_renewals::Migration),
+            Box::new(m20261202_000014_co_sharing::Migration),
+            Box::new(m20261202_000015_exclusions::Migration),
         ]
     }
 }

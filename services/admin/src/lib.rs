@@ -54,11 +54,31 @@ fn api_key_to_wire(key: &ApiKeyRecord) -> pb::ApiKey {
 }
 
 const CREATE_BANK: &str = "/techcredit.v1.AdminService/CreateBank";
+const CREATE_PARTY: &str = "/techcredit.v1.AdminService/CreateCoSharingParty";
 const ROTATE_API_KEY: &str = "/techcredit.v1.AdminService/RotateApiKey";
 const UPDATE_BANK: &str = "/techcredit.v1.AdminService/UpdateBank";
 const CREATE_API_KEY: &str = "/techcredit.v1.AdminService/CreateApiKey";
 const REVOKE_API_KEY: &str = "/techcredit.v1.AdminService/RevokeApiKey";
 const ADVANCE_DATE: &str = "/techcredit.v1.AdminService/AdvanceBusinessDate";
+
+/// A co-sharing party on the wire, with its share in the policy in force.
+fn party_to_wire(party: &store::claims::PartyRecord, policy: &domain::Policy) -> pb::CoSharingParty {
+    let share = policy.loss_sharing.parties.iter().find(|p| p.party == party.party_id).map(|p| p.share);
+    pb::CoSharingParty {
+        name: format!("parties/{}", party.party_id),
+        party_id: party.party_id.clone(),
+        display_name: party.display_name.clone(),
+        kind: party.kind.to_wire_i32(),
+        create_time: Some(timestamp(party.created_at)),
+        policy_share: share.map(rpc::convert::share_to_wire).unwrap_or_default(),
+        decided_total: party.decided_total.to_string(),
+        pending_total: party.pending_total.to_string(),
+        claims: i64::try_from(party.claims).unwrap_or(i64::MAX),
+    }
+}
+
+/// Roles that may read the co-sharing parties.
+const PARTY_READERS: &[Role] = &[Role::Admin, Role::RiskOfficer, Role::Finance, Role::Auditor];
 
 /// Roles that may read bank records besides the bank itself.
 const BANK_READERS: &[Role] = &[Role::Admin, Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Batch];
@@ -82,6 +102,66 @@ impl Admin {
             let bank = store::banks::create(txn, &bank_id, &display_name, quota).await?;
             tracing::info!(bank_id = %bank.bank_id, quota = %bank.quota, "bank created");
             pb::CreateBankResponse { bank: Some(bank_to_wire(&bank)) }
+        })
+    }
+
+    async fn create_party(
+        &self,
+        request: Request<pb::CreateCoSharingPartyRequest>,
+    ) -> Result<pb::CreateCoSharingPartyResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, &[Role::Admin])?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.request_id(&body.request_id);
+        let party_id = violations.check("party_id", domain::PartyId::parse(&body.party_id));
+        let display_name = violations.text("display_name", &body.display_name, 200);
+        let kind = violations.domain_enum::<domain::terms::PartyKind>("kind", body.kind);
+        let (Some(request_id), Some(party_id), Some(display_name), Some(kind)) =
+            (request_id, party_id, display_name, kind)
+        else {
+            return Err(violations.into_error());
+        };
+        let policy = self.state.policy.clone();
+        idempotent!(self.state, &caller, CREATE_PARTY, request_id, &body, |txn| {
+            store::claims::insert_party(txn, party_id.as_str(), &display_name, kind).await?;
+            let party = store::claims::parties(txn, Some(party_id.as_str()))
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::Internal(format!("parties/{party_id} not found after insert")))?;
+            tracing::info!(party_id = %party_id, kind = %kind, "co-sharing party created");
+            pb::CreateCoSharingPartyResponse { party: Some(party_to_wire(&party, &policy)) }
+        })
+    }
+
+    async fn get_party(
+        &self,
+        request: Request<pb::GetCoSharingPartyRequest>,
+    ) -> Result<pb::GetCoSharingPartyResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, PARTY_READERS)?;
+        let body = request.into_inner();
+        let mut violations = Violations::new();
+        let id = violations.name("name", &body.name, "parties");
+        let Some(id) = id.and_then(|id| violations.check("name", domain::PartyId::parse(id))) else {
+            return Err(violations.into_error());
+        };
+        let party = store::claims::parties(self.state.store.connection(), Some(id.as_str()))
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::not_found(&body.name))?;
+        Ok(pb::GetCoSharingPartyResponse { party: Some(party_to_wire(&party, &self.state.policy)) })
+    }
+
+    async fn list_parties(
+        &self,
+        request: Request<pb::ListCoSharingPartiesRequest>,
+    ) -> Result<pb::ListCoSharingPartiesResponse, ApiError> {
+        let caller = principal(&request)?;
+        require_role(&caller, PARTY_READERS)?;
+        let parties = store::claims::parties(self.state.store.connection(), None).await?;
+        Ok(pb::ListCoSharingPartiesResponse {
+            parties: parties.iter().map(|p| party_to_wire(p, &self.state.policy)).collect(),
         })
     }
 
@@ -342,6 +422,27 @@ impl AdminService for Admin {
         request: Request<pb::CreateBankRequest>,
     ) -> Result<Response<pb::CreateBankResponse>, Status> {
         Ok(Response::new(Admin::create_bank(self, request).await?))
+    }
+
+    async fn create_co_sharing_party(
+        &self,
+        request: Request<pb::CreateCoSharingPartyRequest>,
+    ) -> Result<Response<pb::CreateCoSharingPartyResponse>, Status> {
+        Ok(Response::new(Admin::create_party(self, request).await?))
+    }
+
+    async fn get_co_sharing_party(
+        &self,
+        request: Request<pb::GetCoSharingPartyRequest>,
+    ) -> Result<Response<pb::GetCoSharingPartyResponse>, Status> {
+        Ok(Response::new(Admin::get_party(self, request).await?))
+    }
+
+    async fn list_co_sharing_parties(
+        &self,
+        request: Request<pb::ListCoSharingPartiesRequest>,
+    ) -> Result<Response<pb::ListCoSharingPartiesResponse>, Status> {
+        Ok(Response::new(Admin::list_parties(self, request).await?))
     }
 
     async fn get_bank(&self, request: Request<pb::GetBankRequest>) -> Result<Response<pb::GetBankResponse>, Status> {

@@ -39,6 +39,8 @@ pub enum ClaimStatus {
     Rejected,
     /// Paid in full.
     Paid,
+    /// Its loan was excluded from cover: nothing is payable (paid compensation is clawed back).
+    Cancelled,
 }
 
 impl ClaimStatus {
@@ -50,6 +52,7 @@ impl ClaimStatus {
             ClaimStatus::Approved => "APPROVED",
             ClaimStatus::Rejected => "REJECTED",
             ClaimStatus::Paid => "PAID",
+            ClaimStatus::Cancelled => "CANCELLED",
         }
     }
 
@@ -61,6 +64,7 @@ impl ClaimStatus {
             "APPROVED" => Some(ClaimStatus::Approved),
             "REJECTED" => Some(ClaimStatus::Rejected),
             "PAID" => Some(ClaimStatus::Paid),
+            "CANCELLED" => Some(ClaimStatus::Cancelled),
             _ => None,
         }
     }
@@ -113,7 +117,7 @@ pub fn approve(
 pub fn check_pending(status: ClaimStatus, action: Decision) -> Result<(), ClaimError> {
     match status {
         ClaimStatus::Filed | ClaimStatus::PartiallyApproved => Ok(()),
-        ClaimStatus::Approved | ClaimStatus::Rejected | ClaimStatus::Paid => {
+        ClaimStatus::Approved | ClaimStatus::Rejected | ClaimStatus::Paid | ClaimStatus::Cancelled => {
             Err(ClaimError::NotPending { status, action })
         }
     }
@@ -287,10 +291,11 @@ pub fn decide(
     let cap_remaining = policy.claims.annual_cap_per_bank.saturating_sub(cap_used);
     let cohort_remaining = policy.claims.portfolio_cap_rate.zip(cohort).map(|(rate, c)| cohort_remaining(rate, c));
     let limit_left = cohort_remaining.map_or(cap_remaining, |c| c.min(cap_remaining));
-    let entitled = requested_compensation(principal_loss, pool_share);
-    let compensation = match granted.reduction {
-        None => compensation(principal_loss, pool_share, limit_left),
-        Some(_) => granted.amount.min(limit_left),
+    // The whole entitlement is the claim's (the co-sharers' retention floor may have taken
+    // a fen off pool share × loss); a reduced grant is below it.
+    let (entitled, compensation) = match granted.reduction {
+        None => (granted.amount, compensation(principal_loss, pool_share, limit_left).min(granted.amount)),
+        Some(_) => (requested_compensation(principal_loss, pool_share), granted.amount.min(limit_left)),
     };
     let status = if compensation.is_zero() { ClaimStatus::Paid } else { ClaimStatus::Approved };
     let limit = binding_limit(entitled, granted.amount, compensation, cap_remaining, cohort_remaining);
@@ -361,6 +366,16 @@ pub enum ClaimError {
         /// This one, described.
         this: String,
     },
+    /// The policy names a co-sharer no administrator registered.
+    #[error(
+        "the policy {version} names the co-sharing party {party}, which is not registered: an administrator creates parties/{party} first"
+    )]
+    PartyNotRegistered {
+        /// The party's id.
+        party: String,
+        /// The policy's version.
+        version: String,
+    },
     /// Recoveries would exceed the loss.
     #[error("recoveries would total {total}, above the principal loss {loss}")]
     RecoveriesExceedLoss {
@@ -382,6 +397,7 @@ impl crate::Rule for ClaimError {
             ClaimError::AboveEntitlement { .. } => "APPROVED_ABOVE_ENTITLEMENT",
             ClaimError::GrantsDiffer { .. } => "APPROVALS_DIFFER",
             ClaimError::RecoveriesExceedLoss { .. } => "RECOVERIES_EXCEED_LOSS",
+            ClaimError::PartyNotRegistered { .. } => "CO_SHARING_PARTY_NOT_REGISTERED",
         }
     }
 }

@@ -24,24 +24,29 @@ pub enum IdError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BankId(String);
 
+/// Checks a slug: 2–32 characters of `a-z`, `0-9` and `-`, starting with a letter.
+fn slug(text: &str) -> Result<(), IdError> {
+    if text.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if text.len() < 2 {
+        return Err(IdError::TooShort(2));
+    }
+    if text.len() > 32 {
+        return Err(IdError::TooLong(32));
+    }
+    let first_is_letter = text.as_bytes()[0].is_ascii_lowercase();
+    let rest_ok = text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !first_is_letter || !rest_ok {
+        return Err(IdError::BadCharacters("must start with a-z and contain only a-z, 0-9 and '-'"));
+    }
+    Ok(())
+}
+
 impl BankId {
     /// Parses a bank id.
     pub fn parse(text: &str) -> Result<BankId, IdError> {
-        if text.is_empty() {
-            return Err(IdError::Empty);
-        }
-        if text.len() < 2 {
-            return Err(IdError::TooShort(2));
-        }
-        if text.len() > 32 {
-            return Err(IdError::TooLong(32));
-        }
-        let first_is_letter = text.as_bytes()[0].is_ascii_lowercase();
-        let rest_ok = text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !first_is_letter || !rest_ok {
-            return Err(IdError::BadCharacters("must start with a-z and contain only a-z, 0-9 and '-'"));
-        }
-        Ok(BankId(text.to_owned()))
+        slug(text).map(|()| BankId(text.to_owned()))
     }
 
     /// The id as text.
@@ -51,6 +56,29 @@ impl BankId {
 }
 
 impl fmt::Display for BankId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A co-sharing party's identifier (an insurer, a guarantee company): the same rules as a
+/// bank's, e.g. `picc-ningbo`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartyId(String);
+
+impl PartyId {
+    /// Parses a party id.
+    pub fn parse(text: &str) -> Result<PartyId, IdError> {
+        slug(text).map(|()| PartyId(text.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PartyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

@@ -81,6 +81,7 @@ const FAMILIES: &[(&str, AccountKind, bool)] = &[
     ("escrow_cash", AccountKind::Asset, true),
     ("contributions_receivable", AccountKind::Asset, true),
     ("recoveries_receivable", AccountKind::Asset, true),
+    ("clawback_receivable", AccountKind::Asset, true),
     ("compensation_payable", AccountKind::Liability, true),
     ("fund_capital", AccountKind::Equity, false),
     ("interest_income", AccountKind::Income, false),
@@ -89,6 +90,11 @@ const FAMILIES: &[(&str, AccountKind, bool)] = &[
 ];
 
 impl Account {
+    /// Compensation the bank must pay back for a loan excluded from cover.
+    pub fn clawback_receivable(bank: &BankId) -> Account {
+        Account(format!("clawback_receivable:bank:{bank}"))
+    }
+
     /// The pool's escrow cash account (专户).
     pub fn escrow_cash() -> Account {
         Account("escrow_cash".to_owned())
@@ -183,11 +189,16 @@ pub enum EntryKind {
     SettlementNetting,
     /// Mirror of an earlier entry.
     Reversal,
+    /// A loan excluded from cover: clawback receivable, compensation payable (what was
+    /// unpaid) and recovery income (the pool's recoveries) / compensation expense.
+    Exclusion,
+    /// Escrow cash / clawback receivable.
+    ClawbackReceived,
 }
 
 impl EntryKind {
     /// Every kind.
-    pub const ALL: [EntryKind; 9] = [
+    pub const ALL: [EntryKind; 11] = [
         EntryKind::ContributionCommitted,
         EntryKind::ContributionReceived,
         EntryKind::Interest,
@@ -197,6 +208,8 @@ impl EntryKind {
         EntryKind::RecoveryReceived,
         EntryKind::SettlementNetting,
         EntryKind::Reversal,
+        EntryKind::Exclusion,
+        EntryKind::ClawbackReceived,
     ];
 
     /// Stored name.
@@ -211,6 +224,8 @@ impl EntryKind {
             EntryKind::RecoveryReceived => "RECOVERY_RECEIVED",
             EntryKind::SettlementNetting => "SETTLEMENT_NETTING",
             EntryKind::Reversal => "REVERSAL",
+            EntryKind::Exclusion => "EXCLUSION",
+            EntryKind::ClawbackReceived => "CLAWBACK_RECEIVED",
         }
     }
 
@@ -352,7 +367,9 @@ pub fn check_reversible(
         | EntryKind::CompensationPaid
         | EntryKind::RecoveryReported
         | EntryKind::RecoveryReceived
-        | EntryKind::SettlementNetting => Err(ReversalError::NotReversible { kind }),
+        | EntryKind::SettlementNetting
+        | EntryKind::Exclusion
+        | EntryKind::ClawbackReceived => Err(ReversalError::NotReversible { kind }),
     }
 }
 
@@ -434,6 +451,48 @@ impl EntryDraft {
         EntryDraft::pair(EntryKind::SettlementNetting, date, memo, payable, receivable, amount)
     }
 
+    /// Compensation paid back against compensation the pool owes the bank, when a statement
+    /// nets what each side owes.
+    pub fn clawback_netting(bank: &BankId, amount: Money, date: NaiveDate, memo: &str) -> EntryDraft {
+        let payable = Account::compensation_payable(bank);
+        let receivable = Account::clawback_receivable(bank);
+        EntryDraft::pair(EntryKind::SettlementNetting, date, memo, payable, receivable, amount)
+    }
+
+    /// The bank pays a clawback back into escrow.
+    pub fn clawback_received(bank: &BankId, amount: Money, date: NaiveDate, memo: &str) -> EntryDraft {
+        let receivable = Account::clawback_receivable(bank);
+        EntryDraft::pair(EntryKind::ClawbackReceived, date, memo, Account::escrow_cash(), receivable, amount)
+    }
+
+    /// A loan excluded from cover undoes its compensation expense: what was paid becomes a
+    /// clawback receivable (less the pool's recoveries, whose income is undone instead), and
+    /// what was unpaid is no longer payable. `None` when there is nothing to undo.
+    pub fn exclusion(bank: &BankId, undo: &crate::exclusion::Undo, date: NaiveDate, memo: &str) -> Option<EntryDraft> {
+        let debit = |account: Account, amount: Money| Posting { account, debit: amount, credit: Money::ZERO };
+        let mut postings: Vec<Posting> = [
+            (Account::clawback_receivable(bank), undo.clawback),
+            (Account::compensation_payable(bank), undo.cancelled),
+            (Account::recovery_income(), undo.recoveries_undone),
+        ]
+        .into_iter()
+        .filter(|(_, amount)| amount.fen() > 0)
+        .map(|(account, amount)| debit(account, amount))
+        .collect();
+        let total: Money = postings.iter().map(|p| p.debit).sum();
+        if total.is_zero() {
+            return None;
+        }
+        postings.push(Posting { account: Account::compensation_expense(), debit: Money::ZERO, credit: total });
+        Some(EntryDraft {
+            kind: EntryKind::Exclusion,
+            effective_date: date,
+            memo: memo.to_owned(),
+            source: String::new(),
+            postings,
+        })
+    }
+
     /// The mirror of an entry: every posting with its sides swapped.
     pub fn reversal_of(postings: &[Posting], date: NaiveDate, memo: &str) -> EntryDraft {
         EntryDraft {
@@ -491,7 +550,11 @@ impl EntryDraft {
             .filter(|p| {
                 matches!(
                     p.account.family(),
-                    "escrow_cash" | "contributions_receivable" | "recoveries_receivable" | "compensation_payable"
+                    "escrow_cash"
+                        | "contributions_receivable"
+                        | "recoveries_receivable"
+                        | "clawback_receivable"
+                        | "compensation_payable"
                 )
             })
             .map(|p| p.debit.fen() - p.credit.fen())
@@ -536,10 +599,11 @@ impl Balances {
         self.family_total("escrow_cash")
     }
 
-    /// Contributions + recoveries receivable.
+    /// Contributions, recoveries and clawbacks receivable.
     pub fn receivables(&self) -> Money {
-        self.family_total("contributions_receivable")
-            .checked_add(self.family_total("recoveries_receivable"))
+        ["contributions_receivable", "recoveries_receivable", "clawback_receivable"]
+            .into_iter()
+            .try_fold(Money::ZERO, |total, family| total.checked_add(self.family_total(family)))
             .unwrap_or(Money::ZERO)
     }
 

@@ -12,6 +12,7 @@ pub mod claims;
 pub mod display;
 pub mod enrolment;
 pub mod examples;
+pub mod exclusion;
 pub mod ids;
 pub mod ledger;
 pub mod loan;
@@ -19,6 +20,7 @@ pub mod money;
 pub mod policy;
 pub mod position;
 pub mod reconcile;
+pub mod sharing;
 pub mod statement;
 pub mod terms;
 pub mod trail;
@@ -40,7 +42,7 @@ pub trait Rule: std::fmt::Display {
     }
 }
 pub use bank::{BankStatus, BankStatusParseError};
-pub use ids::{BankId, IdError, RequestId};
+pub use ids::{BankId, IdError, PartyId, RequestId};
 pub use money::{Money, MoneyError};
 pub use policy::{Policy, PolicyError};
 pub use uscc::{Uscc, UsccError};

@@ -6,6 +6,7 @@
 //!              APPROVED  → ENROLLED | EXPIRED | WITHDRAWN
 //! Loan:        ACTIVE ⇄ OVERDUE → DEFAULTED → CLAIMED → COMPENSATED → (RECOVERING) → CLOSED
 //!              ACTIVE/OVERDUE → REPAID (closed)
+//!              any but REPAID → EXCLUDED (closed; risk officers, `crate::exclusion`)
 //! ```
 
 use chrono::NaiveDate;
@@ -79,6 +80,8 @@ stored_enum! {
         Repaid => "REPAID",
         /// Closed after compensation.
         Closed => "CLOSED",
+        /// Taken out of cover after enrolment (ineligible, misrepresented).
+        Excluded => "EXCLUDED",
     }
 }
 
@@ -151,7 +154,7 @@ impl ApplicationStatus {
 impl LoanStatus {
     /// Closed loans carry no exposure and take no reports.
     pub fn is_closed(self) -> bool {
-        matches!(self, LoanStatus::Repaid | LoanStatus::Closed)
+        matches!(self, LoanStatus::Repaid | LoanStatus::Closed | LoanStatus::Excluded)
     }
 }
 

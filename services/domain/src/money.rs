@@ -160,6 +160,13 @@ impl Money {
         i64::try_from(fen).ok().map(Money)
     }
 
+    /// Rounds a decimal amount of yuan up (towards positive infinity) to the fen: for a
+    /// floor that must always be met. `None` when it does not fit.
+    pub fn from_decimal_up(yuan: Decimal) -> Option<Money> {
+        let fen = yuan.checked_mul(Decimal::ONE_HUNDRED)?.ceil();
+        i64::try_from(fen).ok().map(Money)
+    }
+
     /// `self × factor`, rounded half-up to the fen once.
     pub fn mul_half_up(self, factor: Decimal) -> Option<Money> {
         Money::from_decimal_half_up(self.to_decimal().checked_mul(factor)?)

@@ -60,6 +60,9 @@ pub struct Policy {
     pub renewal: RenewalPolicy,
     /// Claims.
     pub claims: ClaimsPolicy,
+    /// Co-sharing parties and the bank's minimum retention; none and 20 % when absent.
+    #[serde(default)]
+    pub loss_sharing: LossSharingPolicy,
     /// Bank watch and suspension.
     pub bank_status: BankStatusPolicy,
     /// The banks' own grade (A–D) from their loss record; DOMAIN.md's thresholds when absent.
@@ -355,6 +358,35 @@ pub struct ClaimsPolicy {
     pub portfolio_cap_rate: Option<Decimal>,
 }
 
+/// Who else bears a defaulted loan's principal loss (政银保, 政银担), and what the bank keeps.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossSharingPolicy {
+    /// The least share of the principal loss the bank bears itself: the pool's share is
+    /// reduced where the co-sharers would leave the bank less.
+    pub bank_min_retention: Decimal,
+    /// The co-sharing parties, in order, each with its share of the principal loss.
+    #[serde(default)]
+    pub parties: Vec<PartyShare>,
+}
+
+impl Default for LossSharingPolicy {
+    /// DOMAIN.md's: no co-sharers; the bank keeps at least 20 %.
+    fn default() -> LossSharingPolicy {
+        LossSharingPolicy { bank_min_retention: Decimal::new(20, 2), parties: Vec::new() }
+    }
+}
+
+/// A co-sharing party's share of every principal loss.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyShare {
+    /// The party's id, as an administrator registered it (`parties/<id>`).
+    pub party: String,
+    /// Its share of the principal loss.
+    pub share: Decimal,
+}
+
 /// Bank watch and suspension thresholds.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -446,6 +478,35 @@ impl Policy {
         let policy: Policy = toml::from_str(text).map_err(|e| PolicyError::Parse(e.message().to_owned()))?;
         policy.validate()?;
         Ok(policy)
+    }
+
+    fn validate_loss_sharing(&self) -> Result<(), PolicyError> {
+        let sharing = &self.loss_sharing;
+        fraction("loss_sharing.bank_min_retention", sharing.bank_min_retention)?;
+        let mut seen = BTreeSet::new();
+        for party in &sharing.parties {
+            if let Err(e) = crate::PartyId::parse(&party.party) {
+                return Err(invalid("loss_sharing.parties.party", format!("{:?} {e}", party.party)));
+            }
+            if !seen.insert(party.party.as_str()) {
+                return Err(invalid("loss_sharing.parties", format!("{} is listed more than once", party.party)));
+            }
+            fraction("loss_sharing.parties.share", party.share)?;
+            if party.share.is_zero() {
+                return Err(invalid("loss_sharing.parties.share", format!("of {} must be above 0", party.party)));
+            }
+        }
+        let parties: Decimal = sharing.parties.iter().map(|p| p.share).sum();
+        if parties + sharing.bank_min_retention > Decimal::ONE {
+            return Err(invalid(
+                "loss_sharing.parties",
+                format!(
+                    "shares total {parties}, which with the bank's minimum retention {} is more than the whole loss",
+                    sharing.bank_min_retention
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks every rule a usable policy must satisfy.
@@ -570,6 +631,7 @@ impl Policy {
         if self.claims.early_default_months > 120 {
             return Err(invalid("claims.early_default_months", "must be at most 120 (0 turns the rule off)"));
         }
+        self.validate_loss_sharing()?;
 
         let rating = &self.bank_rating;
         fraction("bank_rating.a_max_npl_ratio", rating.a_max_npl_ratio)?;

@@ -55,6 +55,8 @@ pub enum LineKind {
     ShortfallCarried,
     /// The pool's share of a recovery: owed to the pool.
     Recovery,
+    /// Compensation paid on a loan later excluded from cover: owed to the pool.
+    Clawback,
     /// Committed contribution not yet paid: owed to the pool.
     ContributionDue,
 }
@@ -66,15 +68,22 @@ impl LineKind {
             LineKind::Compensation => "COMPENSATION",
             LineKind::ShortfallCarried => "SHORTFALL_CARRIED",
             LineKind::Recovery => "RECOVERY",
+            LineKind::Clawback => "CLAWBACK",
             LineKind::ContributionDue => "CONTRIBUTION_DUE",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(text: &str) -> Option<LineKind> {
-        [LineKind::Compensation, LineKind::ShortfallCarried, LineKind::Recovery, LineKind::ContributionDue]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            LineKind::Compensation,
+            LineKind::ShortfallCarried,
+            LineKind::Recovery,
+            LineKind::Clawback,
+            LineKind::ContributionDue,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 
     /// True for amounts the pool owes the bank.
@@ -93,6 +102,20 @@ pub struct Line {
     /// Words for people.
     pub description: String,
     /// Amount, positive.
+    pub amount: Money,
+}
+
+/// A memo line: a co-sharer's part of the loss behind a compensation line. Outside the
+/// totals and the net: the bank claims it from the party, with the pool's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Memo {
+    /// The party's id.
+    pub party: String,
+    /// The claim, `claims/3`.
+    pub source: String,
+    /// Words for people.
+    pub description: String,
+    /// The party's part.
     pub amount: Money,
 }
 
@@ -124,7 +147,7 @@ impl Direction {
 }
 
 /// A decided claim as a statement sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimItem {
     /// The claim.
     pub claim_id: i64,
@@ -138,6 +161,21 @@ pub struct ClaimItem {
     pub pool_share: rust_decimal::Decimal,
     /// Principal loss.
     pub principal_loss: Money,
+    /// The co-sharers' parts of the loss (memo lines beside its compensation line).
+    pub parts: Vec<crate::sharing::Part>,
+}
+
+/// A clawback (compensation paid on a loan excluded since) as a statement sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClawbackItem {
+    /// The clawback.
+    pub clawback_id: i64,
+    /// Its loan.
+    pub loan_id: i64,
+    /// The exclusion's date.
+    pub date: NaiveDate,
+    /// Owed back to the pool.
+    pub amount: Money,
 }
 
 /// A recovery as a statement sees it.
@@ -162,6 +200,8 @@ pub struct Items<'a> {
     pub claims: &'a [ClaimItem],
     /// The bank's recoveries.
     pub recoveries: &'a [RecoveryItem],
+    /// The bank's clawbacks.
+    pub clawbacks: &'a [ClawbackItem],
     /// Its contributions receivable account, and the balance as of the month's last day.
     pub contributions_due: (&'a str, Money),
 }
@@ -217,6 +257,18 @@ pub fn lines(
             description: format!("pool share of a {} recovery on loans/{}", recovery.amount, recovery.loan_id),
         });
     }
+    for clawback in items.clawbacks.iter().filter(|c| c.date <= end) {
+        let source = format!("clawbacks/{}", clawback.clawback_id);
+        lines.push(Line {
+            kind: LineKind::Clawback,
+            amount: clawback.amount.saturating_sub(settled_of(&source)),
+            source,
+            description: format!(
+                "compensation paid on loans/{}, excluded from cover, to be paid back",
+                clawback.loan_id
+            ),
+        });
+    }
     let (account, due) = items.contributions_due;
     lines.push(Line {
         kind: LineKind::ContributionDue,
@@ -244,6 +296,10 @@ pub struct Statement {
     pub recoveries_total: Money,
     /// Σ contribution lines.
     pub contributions_due_total: Money,
+    /// Σ clawback lines.
+    pub clawbacks_total: Money,
+    /// Memo lines (co-sharers' parts), ordered by claim then party order.
+    pub memos: Vec<Memo>,
     /// |owed to bank − owed to pool|.
     pub net: Money,
     /// Direction of the net.
@@ -263,8 +319,9 @@ pub fn build(bank: BankId, period: Period, mut lines: Vec<Line>) -> Statement {
     let shortfall_total = sum(&lines, LineKind::ShortfallCarried);
     let recoveries_total = sum(&lines, LineKind::Recovery);
     let contributions_due_total = sum(&lines, LineKind::ContributionDue);
+    let clawbacks_total = sum(&lines, LineKind::Clawback);
     let to_bank = compensation_total.fen() + shortfall_total.fen();
-    let to_pool = recoveries_total.fen() + contributions_due_total.fen();
+    let to_pool = recoveries_total.fen() + contributions_due_total.fen() + clawbacks_total.fen();
     let direction = match to_bank.cmp(&to_pool) {
         std::cmp::Ordering::Greater => Direction::PoolPaysBank,
         std::cmp::Ordering::Less => Direction::BankPaysPool,
@@ -278,9 +335,37 @@ pub fn build(bank: BankId, period: Period, mut lines: Vec<Line>) -> Statement {
         shortfall_total,
         recoveries_total,
         contributions_due_total,
+        clawbacks_total,
+        memos: Vec::new(),
         net: Money::from_fen((to_bank - to_pool).abs()),
         direction,
     }
+}
+
+/// The memo lines beside a statement's compensation lines: each co-sharer's part of the
+/// claim's loss, in the policy's order (a claim carried from an earlier statement showed its
+/// memos there).
+pub fn memos(statement: &Statement, claims: &[ClaimItem]) -> Vec<Memo> {
+    let mut memos = Vec::new();
+    for line in statement.lines.iter().filter(|l| l.kind == LineKind::Compensation) {
+        let Some(claim) = claims.iter().find(|c| format!("claims/{}", c.claim_id) == line.source) else { continue };
+        for part in claim.parts.iter().filter(|p| p.amount.fen() > 0) {
+            memos.push(Memo {
+                party: part.party.clone(),
+                source: line.source.clone(),
+                description: format!(
+                    "{}'s part of the {} loss on loans/{} ({}): the bank claims it from parties/{}",
+                    part.party,
+                    claim.principal_loss,
+                    claim.loan_id,
+                    share_text(part.share),
+                    part.party
+                ),
+                amount: part.amount,
+            });
+        }
+    }
+    memos
 }
 
 /// Where a statement stands.
@@ -561,7 +646,9 @@ pub struct Netting {
 /// Nets what the pool owes the bank against what the bank owes the pool.
 pub fn net(statement: &Statement) -> Netting {
     let to_bank = Money::from_fen(statement.compensation_total.fen() + statement.shortfall_total.fen());
-    let to_pool = Money::from_fen(statement.recoveries_total.fen() + statement.contributions_due_total.fen());
+    let to_pool = Money::from_fen(
+        statement.recoveries_total.fen() + statement.contributions_due_total.fen() + statement.clawbacks_total.fen(),
+    );
     let netted = to_bank.min(to_pool);
     let owed_to_bank = statement.lines.iter().filter(|l| l.kind.owed_to_bank()).map(|l| (l, l.amount));
     let owed_to_pool = statement.lines.iter().filter(|l| !l.kind.owed_to_bank()).map(|l| (l, l.amount));
@@ -612,7 +699,25 @@ impl Statement {
         let _ = writeln!(out, "total,SHORTFALL_CARRIED,,,{}", self.shortfall_total);
         let _ = writeln!(out, "total,RECOVERY,,,{}", self.recoveries_total);
         let _ = writeln!(out, "total,CONTRIBUTION_DUE,,,{}", self.contributions_due_total);
+        // Written only when there are any, so statements without them hash as before.
+        if self.clawbacks_total.fen() > 0 {
+            let _ = writeln!(out, "total,CLAWBACK,,,{}", self.clawbacks_total);
+        }
         let _ = writeln!(out, "net,{},,,{}", self.direction.as_str(), self.net);
+        if !self.memos.is_empty() {
+            let _ = writeln!(out, "memo,party,source,description,amount");
+            for (index, memo) in self.memos.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "memo {},{},{},{},{}",
+                    index + 1,
+                    csv_field(&memo.party),
+                    csv_field(&memo.source),
+                    csv_field(&memo.description),
+                    memo.amount
+                );
+            }
+        }
         out
     }
 }

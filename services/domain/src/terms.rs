@@ -170,6 +170,30 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// What kind of co-sharer (政银保, 政银担) a party is.
+    PartyKind {
+        /// An insurer (a loan-guarantee insurance policy on the covered loans).
+        Insurer => "INSURER",
+        /// A guarantee company.
+        GuaranteeCompany => "GUARANTEE_COMPANY",
+    }
+}
+
+named_enum! {
+    /// Why a loan is taken out of cover after enrolment.
+    ExclusionReason {
+        /// The loan or the enterprise did not meet the policy when it was enrolled.
+        IneligibleAtEnrolment => "INELIGIBLE_AT_ENROLMENT",
+        /// The bank or the enterprise misrepresented the loan.
+        Misrepresentation => "MISREPRESENTATION",
+        /// A dishonesty record of the enterprise surfaced.
+        DishonestyRecord => "DISHONESTY_RECORD",
+        /// The bank breached the scheme's agreement.
+        BankBreach => "BANK_BREACH",
+    }
+}
+
 /// GB/T 4754 industry sections are the letters A–T.
 pub fn is_industry_section(text: &str) -> bool {
     text.len() == 1 && matches!(text.as_bytes()[0], b'A'..=b'T')

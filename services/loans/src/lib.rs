@@ -3,6 +3,7 @@
 
 mod applications;
 mod enrolment;
+mod exclusions;
 mod reports;
 pub mod wire;
 
@@ -72,6 +73,13 @@ impl LoanApplicationService for Loans {
         request: Request<pb::WithdrawApplicationRequest>,
     ) -> Result<Response<pb::WithdrawApplicationResponse>, Status> {
         Ok(Response::new(self.withdraw(request).await?))
+    }
+
+    async fn exclude_loan(
+        &self,
+        request: Request<pb::ExcludeLoanRequest>,
+    ) -> Result<Response<pb::ExcludeLoanResponse>, Status> {
+        Ok(Response::new(self.exclude(request).await?))
     }
 
     async fn review_application(

@@ -117,7 +117,7 @@ impl Loans {
             }
             tracing::info!(loan_id = id, from = %loan.state.status, to = %next.status, "loan status reported");
             pb::ReportLoanStatusResponse {
-                loan: Some(loan_to_wire(&updated)),
+                loan: Some(loan_to_wire(&updated, None)),
                 previous_status: loan.state.status.to_wire_i32(),
             }
         })
@@ -131,9 +131,11 @@ impl Loans {
         let Some(id) = v.numeric_name("name", &body.name, "loans") else {
             return Err(v.into_error());
         };
-        let loan = store::loans::get(self.state.store.connection(), id).await?;
+        let connection = self.state.store.connection();
+        let loan = store::loans::get(connection, id).await?;
         let loan = visible_loan(&caller, loan, &body.name)?;
-        Ok(pb::GetLoanResponse { loan: Some(loan_to_wire(&loan)) })
+        let exclusion = store::exclusions::for_loan(connection, id).await?;
+        Ok(pb::GetLoanResponse { loan: Some(loan_to_wire(&loan, exclusion.as_ref())) })
     }
 
     pub(crate) async fn list_loans(
@@ -162,8 +164,14 @@ impl Loans {
             bank_loan_number,
             before_id: page.after.as_deref().and_then(|a| a.parse().ok()),
         };
-        let mut loans = store::loans::list(self.state.store.connection(), &filter, page.fetch_limit()).await?;
+        let connection = self.state.store.connection();
+        let mut loans = store::loans::list(connection, &filter, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut loans, |l| l.loan_id.to_string());
-        Ok(pb::ListLoansResponse { loans: loans.iter().map(loan_to_wire).collect(), next_page_token })
+        let ids: Vec<i64> = loans.iter().map(|l| l.loan_id).collect();
+        let exclusions = store::exclusions::for_loans(connection, &ids).await?;
+        Ok(pb::ListLoansResponse {
+            loans: loans.iter().map(|l| loan_to_wire(l, exclusions.get(&l.loan_id))).collect(),
+            next_page_token,
+        })
     }
 }

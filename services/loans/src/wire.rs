@@ -224,8 +224,8 @@ pub fn application_to_wire(record: &ApplicationRecord, today: chrono::NaiveDate)
     }
 }
 
-/// A loan on the wire.
-pub fn loan_to_wire(record: &LoanRecord) -> pb::Loan {
+/// A loan on the wire, with its exclusion when one was asked for.
+pub fn loan_to_wire(record: &LoanRecord, exclusion: Option<&store::exclusions::ExclusionRecord>) -> pb::Loan {
     let state = &record.state;
     pb::Loan {
         name: format!("loans/{}", record.loan_id),
@@ -253,5 +253,6 @@ pub fn loan_to_wire(record: &LoanRecord) -> pb::Loan {
         policy_version: record.policy_version.clone(),
         enroll_time: Some(timestamp(record.created_at)),
         update_time: Some(timestamp(record.updated_at)),
+        exclusion: exclusion.map(crate::exclusions::exclusion_to_wire),
     }
 }

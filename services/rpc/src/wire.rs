@@ -150,6 +150,7 @@ wire_enum!(domain::loan::LoanStatus => LoanStatus {
     Recovering => Recovering,
     Repaid => Repaid,
     Closed => Closed,
+    Excluded => Excluded,
 });
 
 wire_enum!(domain::underwriting::Outcome => DecisionOutcome {
@@ -176,6 +177,8 @@ wire_enum!(domain::ledger::EntryKind => EntryKind {
     RecoveryReceived => RecoveryReceived,
     SettlementNetting => SettlementNetting,
     Reversal => Reversal,
+    Exclusion => Exclusion,
+    ClawbackReceived => ClawbackReceived,
 });
 
 wire_enum!(domain::claims::ClaimStatus => ClaimStatus {
@@ -184,6 +187,7 @@ wire_enum!(domain::claims::ClaimStatus => ClaimStatus {
     Approved => Approved,
     Rejected => Rejected,
     Paid => Paid,
+    Cancelled => Cancelled,
 });
 
 wire_enum!(domain::terms::ReductionReason => ReductionReason {
@@ -199,6 +203,11 @@ wire_enum!(domain::terms::RejectionReason => RejectionReason {
     LateReporting => LateReporting,
     Misrepresentation => Misrepresentation,
     Other => Other,
+});
+
+wire_enum!(domain::terms::PartyKind => CoSharingPartyKind {
+    Insurer => Insurer,
+    GuaranteeCompany => GuaranteeCompany,
 });
 
 wire_enum!(domain::claims::Limit => CompensationLimit {
@@ -220,7 +229,15 @@ wire_enum!(domain::statement::LineKind => StatementLineKind {
     Compensation => Compensation,
     ShortfallCarried => ShortfallCarried,
     Recovery => Recovery,
+    Clawback => Clawback,
     ContributionDue => ContributionDue,
+});
+
+wire_enum!(domain::terms::ExclusionReason => ExclusionReason {
+    IneligibleAtEnrolment => IneligibleAtEnrolment,
+    Misrepresentation => Misrepresentation,
+    DishonestyRecord => DishonestyRecord,
+    BankBreach => BankBreach,
 });
 
 wire_enum!(domain::statement::Direction => SettlementDirection {

@@ -89,7 +89,17 @@ impl Settlement {
                 return Err(ApiError::Internal(format!("defaulted loan {loan_id} has no default figures")));
             };
             claims::check_filing(&policy, default_date, claim_date).map_err(|r| refused(&r))?;
-            let requested = claims::requested_compensation(loss, loan.pool_share);
+            let sharing = &policy.loss_sharing;
+            let named: Vec<&str> = sharing.parties.iter().map(|p| p.party.as_str()).collect();
+            let registered = store::claims::registered_parties(txn, &named).await?;
+            if let Some(missing) = named.iter().find(|p| !registered.iter().any(|r| r == *p)) {
+                return Err(refused(&ClaimError::PartyNotRegistered {
+                    party: (*missing).to_owned(),
+                    version: policy.version.clone(),
+                }));
+            }
+            let split = domain::sharing::split(loss, loan.pool_share, sharing);
+            let requested = split.pool_amount;
             let enrolled_on = store::clock::business_date(loan.created_at);
             let early_default = claims::is_early_default(&policy, enrolled_on, default_date);
             let decision = store::applications::get(txn, loan.application_id).await?.map(|a| a.decision);
@@ -100,13 +110,14 @@ impl Settlement {
                     loan_id,
                     bank_id: loan.bank_id.clone(),
                     principal_loss: loss,
-                    pool_share: loan.pool_share,
+                    pool_share: split.pool_share,
                     requested,
                     approvals_required: claims::approvals_required(&policy, requested, early_default),
                     early_default,
                     pool_share_rows,
                     claim_date,
                     memo: memo.clone(),
+                    split: (split.parts.clone(), split.pool_share_cut_from, split.bank_amount),
                 },
             )
             .await?;

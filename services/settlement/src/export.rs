@@ -14,6 +14,7 @@ fn kind_zh(kind: domain::statement::LineKind) -> &'static str {
         domain::statement::LineKind::Compensation => "代偿款",
         domain::statement::LineKind::ShortfallCarried => "前期未付代偿",
         domain::statement::LineKind::Recovery => "追偿回收（风险池份额）",
+        domain::statement::LineKind::Clawback => "代偿追回（贷款已剔除）",
         domain::statement::LineKind::ContributionDue => "应缴出资",
     }
 }
@@ -48,6 +49,30 @@ pub fn html(record: &StatementRecord, bank_name: &str) -> String {
             line.amount
         ));
     }
+    // Co-sharers' parts: memo lines, outside the totals.
+    let mut memos = String::new();
+    if !s.memos.is_empty() {
+        memos.push_str("<h2>共担方份额（备忘，不计入结算） <small>Co-sharers' parts (memo, not settled here)</small></h2>\n<table>\n<thead><tr><th>序号</th><th>共担方</th><th>理赔</th><th>说明</th><th class=\"amount\">金额（人民币元）</th></tr></thead>\n<tbody>\n");
+        for (index, memo) in s.memos.iter().enumerate() {
+            memos.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"amount\">{}</td></tr>\n",
+                index + 1,
+                escape(&memo.party),
+                escape(&memo.source),
+                escape(&memo.description),
+                memo.amount
+            ));
+        }
+        memos.push_str("</tbody>\n</table>\n");
+    }
+    let clawbacks = if s.clawbacks_total.fen() > 0 {
+        format!(
+            "<tr><td colspan=\"5\">代偿追回 <small>Clawbacks</small></td><td class=\"amount\">{}</td></tr>\n",
+            s.clawbacks_total
+        )
+    } else {
+        String::new()
+    };
     let direction = match s.direction {
         domain::statement::Direction::PoolPaysBank => "风险池向银行支付 (The pool pays the bank)",
         domain::statement::Direction::BankPaysPool => "银行向风险池支付 (The bank pays the pool)",
@@ -81,9 +106,10 @@ small {{ color: #666; }}
 <tr><td colspan="5">前期未付代偿 <small>Shortfall carried</small></td><td class="amount">{shortfall}</td></tr>
 <tr><td colspan="5">追偿回收（风险池份额） <small>Pool share of recoveries</small></td><td class="amount">{recoveries}</td></tr>
 <tr><td colspan="5">应缴出资 <small>Contributions due</small></td><td class="amount">{contributions}</td></tr>
-<tr><th colspan="5">{direction}</th><th class="amount">{net}</th></tr>
+{clawbacks}<tr><th colspan="5">{direction}</th><th class="amount">{net}</th></tr>
 </tfoot>
 </table>
+{memos}
 <table class="signatures"><tr><td>风险池财务（编制）：____________________</td><td>银行（核对）：____________________</td><td>日期：____________</td></tr></table>
 </body>
 </html>

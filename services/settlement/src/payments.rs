@@ -87,6 +87,8 @@ async fn post_payment(
             let contributor = Contributor::Bank(s.bank.clone());
             [
                 (recoveries.fen() > 0).then(|| EntryDraft::recovery_received(&s.bank, recoveries, date, &memo)),
+                (sum(LineKind::Clawback).fen() > 0)
+                    .then(|| EntryDraft::clawback_received(&s.bank, sum(LineKind::Clawback), date, &memo)),
                 (contributions.fen() > 0)
                     .then(|| EntryDraft::contribution_received(&contributor, contributions, date, &memo)),
             ]

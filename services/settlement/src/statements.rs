@@ -230,6 +230,7 @@ struct BankItems {
     bank: BankId,
     claims: Vec<store::claims::ClaimRecord>,
     recoveries: Vec<store::claims::RecoveryRecord>,
+    clawbacks: Vec<store::exclusions::ClawbackRecord>,
 }
 
 impl BankItems {
@@ -239,6 +240,7 @@ impl BankItems {
             bank: bank.clone(),
             claims: store::claims::approved_for_bank(connection, bank).await?,
             recoveries: store::claims::recoveries_until(connection, bank, every_date).await?,
+            clawbacks: store::exclusions::clawbacks_for_bank(connection, bank).await?,
         })
     }
 }
@@ -249,6 +251,8 @@ struct OpenItems {
     claims: std::collections::HashMap<String, Money>,
     /// The pool's share of each recovery, by source.
     recoveries: std::collections::HashMap<String, Money>,
+    /// Each clawback, by source.
+    clawbacks: std::collections::HashMap<String, Money>,
     /// Settled so far, by source.
     settled: std::collections::HashMap<String, Money>,
     /// The bank's contributions receivable now.
@@ -266,6 +270,7 @@ impl OpenItems {
             LineKind::Recovery => {
                 self.recoveries.get(&line.source).copied().unwrap_or_default().saturating_sub(settled)
             }
+            LineKind::Clawback => self.clawbacks.get(&line.source).copied().unwrap_or_default().saturating_sub(settled),
             LineKind::ContributionDue => self.contributions,
         }
     }
@@ -280,10 +285,11 @@ async fn open_items(connection: &impl Db, items: &BankItems) -> Result<OpenItems
         items.claims.iter().map(|c| (format!("claims/{}", c.claim_id), c.compensation.unwrap_or_default())).collect();
     let recoveries =
         items.recoveries.iter().map(|r| (format!("recoveries/{}", r.recovery_id), r.pool_share_amount)).collect();
+    let clawbacks = items.clawbacks.iter().map(|c| (format!("clawbacks/{}", c.clawback_id), c.amount)).collect();
     let receivable = contributions_receivable(&items.bank);
     let contributions = store::ledger::balances(connection).await?.0.get(&receivable).copied().unwrap_or_default();
     let settled = store::statements::settled(connection, &items.bank, None, None).await?;
-    Ok(OpenItems { claims, recoveries, settled, contributions })
+    Ok(OpenItems { claims, recoveries, clawbacks, settled, contributions })
 }
 
 /// Builds the statement of a bank for `period`: every line is as of the period's last day
@@ -307,6 +313,7 @@ async fn build_statement(connection: &impl Db, items: &BankItems, period: Period
             compensation: c.compensation.unwrap_or_default(),
             pool_share: c.pool_share,
             principal_loss: c.principal_loss,
+            parts: c.parts.clone(),
         })
         .collect();
     let recoveries: Vec<st::RecoveryItem> = items
@@ -320,15 +327,27 @@ async fn build_statement(connection: &impl Db, items: &BankItems, period: Period
             pool_share_amount: r.pool_share_amount,
         })
         .collect();
+    let clawbacks: Vec<st::ClawbackItem> = items
+        .clawbacks
+        .iter()
+        .map(|c| st::ClawbackItem { clawback_id: c.clawback_id, loan_id: c.loan_id, date: c.date, amount: c.amount })
+        .collect();
     let receivable = receivable.to_string();
-    let books = st::Items { claims: &claims, recoveries: &recoveries, contributions_due: (&receivable, due) };
+    let books = st::Items {
+        claims: &claims,
+        recoveries: &recoveries,
+        clawbacks: &clawbacks,
+        contributions_due: (&receivable, due),
+    };
     let lines = st::lines(
         period,
         &books,
         |source| settled.get(source).copied().unwrap_or_default(),
         |source| carried.contains(source),
     );
-    Ok(st::build(bank.clone(), period, lines))
+    let mut statement = st::build(bank.clone(), period, lines);
+    statement.memos = st::memos(&statement, &claims);
+    Ok(statement)
 }
 
 /// Posts a confirmation's netting (payable against the bank's recoveries, then contributions
@@ -346,8 +365,10 @@ async fn post_netting(
     let sum =
         |kind: LineKind| -> Money { netting.allocations.iter().filter(|a| a.kind == kind).map(|a| a.amount).sum() };
     let (recoveries, contributions) = (sum(LineKind::Recovery), sum(LineKind::ContributionDue));
+    let clawbacks = sum(LineKind::Clawback);
     for draft in [
         (recoveries.fen() > 0).then(|| EntryDraft::settlement_netting(&s.bank, recoveries, today, &memo)),
+        (clawbacks.fen() > 0).then(|| EntryDraft::clawback_netting(&s.bank, clawbacks, today, &memo)),
         (contributions.fen() > 0).then(|| EntryDraft::contribution_netting(&s.bank, contributions, today, &memo)),
     ]
     .into_iter()

@@ -69,6 +69,17 @@ pub(crate) fn claim_to_wire(claim: &ClaimRecord) -> pb::Claim {
         rejection_code: claim.rejection_code.map(|c| c.to_wire_i32()).unwrap_or_default(),
         pool_share_rows: claim.pool_share_rows.iter().map(rpc::convert::share_row_to_wire).collect(),
         pool_share_policy_version: claim.share_policy_version.clone(),
+        co_sharer_parts: claim
+            .parts
+            .iter()
+            .map(|p| pb::ClaimPart {
+                party: format!("parties/{}", p.party),
+                share: rpc::convert::share_to_wire(p.share),
+                amount: p.amount.to_string(),
+            })
+            .collect(),
+        pool_share_cut_from: claim.pool_share_cut_from.map(rpc::convert::share_to_wire).unwrap_or_default(),
+        bank_retained: claim.bank_retained.map(|m| m.to_string()).unwrap_or_default(),
     }
 }
 
@@ -140,5 +151,16 @@ pub(crate) fn statement_to_wire(record: &StatementRecord, extras: StatementExtra
         amount_outstanding: if record.status.is_confirmed() { outstanding.to_string() } else { String::new() },
         payments: extras.payments,
         carried_to: record.carried_to.map(|id| format!("statements/{id}")).unwrap_or_default(),
+        memo_lines: s
+            .memos
+            .iter()
+            .map(|m| pb::StatementMemoLine {
+                party: format!("parties/{}", m.party),
+                source: m.source.clone(),
+                description: m.description.clone(),
+                amount: m.amount.to_string(),
+            })
+            .collect(),
+        clawbacks_total: s.clawbacks_total.to_string(),
     }
 }

@@ -10,8 +10,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use crate::StoreError;
 use crate::entities::{
-    bank_annual_compensation, bank_cohort_compensation, claim, claim_approval, loan, recovery, settlement_allocation,
-    statement, statement_line,
+    bank_annual_compensation, bank_cohort_compensation, claim, claim_approval, claim_part, co_sharing_party, loan,
+    recovery, settlement_allocation, statement, statement_line,
 };
 
 /// An approval.
@@ -88,9 +88,20 @@ pub struct ClaimRecord {
     pub decided_at: Option<DateTime<Utc>>,
     /// Approvals so far, oldest first.
     pub approvals: Vec<ApprovalRecord>,
+    /// The co-sharers' parts of the loss, in policy order.
+    pub parts: Vec<domain::sharing::Part>,
+    /// The loan's pool share, when the bank's retention floor cut it to `pool_share`.
+    pub pool_share_cut_from: Option<Decimal>,
+    /// What the bank bears (the loss less the co-sharers' parts and the pool's entitlement);
+    /// `None` on claims filed before co-sharing.
+    pub bank_retained: Option<Money>,
 }
 
-fn record(row: claim::Model, approvals: Vec<ApprovalRecord>) -> Result<ClaimRecord, StoreError> {
+fn record(
+    row: claim::Model,
+    approvals: Vec<ApprovalRecord>,
+    parts: Vec<domain::sharing::Part>,
+) -> Result<ClaimRecord, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("claim {}: {what}", row.claim_id));
     Ok(ClaimRecord {
         claim_id: row.claim_id,
@@ -135,6 +146,12 @@ fn record(row: claim::Model, approvals: Vec<ApprovalRecord>) -> Result<ClaimReco
         created_at: row.created_at,
         decided_at: row.decided_at,
         approvals,
+        parts,
+        pool_share_cut_from: match row.pool_share_cut_from.as_deref() {
+            None => None,
+            Some(share) => Some(share.parse().map_err(|_| corrupt("pool share cut from"))?),
+        },
+        bank_retained: row.bank_retained_fen.map(Money::from_fen),
     })
 }
 
@@ -166,6 +183,21 @@ async fn with_approvals(
         .order_by_asc(claim_approval::Column::CreatedAt)
         .all(connection)
         .await?;
+    let mut parts: std::collections::HashMap<i64, Vec<domain::sharing::Part>> = std::collections::HashMap::new();
+    let part_rows = claim_part::Entity::find()
+        .filter(claim_part::Column::ClaimId.is_in(rows.iter().map(|r| r.claim_id)))
+        .order_by_asc(claim_part::Column::ClaimId)
+        .order_by_asc(claim_part::Column::Position)
+        .all(connection)
+        .await?;
+    for part in part_rows {
+        let share = part.share.parse().map_err(|_| StoreError::Corrupt(format!("claim {}: part", part.claim_id)))?;
+        parts.entry(part.claim_id).or_default().push(domain::sharing::Part {
+            party: part.party_id,
+            share,
+            amount: Money::from_fen(part.amount_fen),
+        });
+    }
     rows.into_iter()
         .map(|row| {
             let mine = approvals
@@ -190,7 +222,8 @@ async fn with_approvals(
                     })
                 })
                 .collect::<Result<_, StoreError>>()?;
-            record(row, mine)
+            let mine_parts = parts.remove(&row.claim_id).unwrap_or_default();
+            record(row, mine, mine_parts)
         })
         .collect()
 }
@@ -218,6 +251,9 @@ pub struct NewClaim {
     pub claim_date: NaiveDate,
     /// Memo.
     pub memo: String,
+    /// The co-sharers' parts, the loan's share when the retention floor cut it, and what
+    /// the bank bears.
+    pub split: (Vec<domain::sharing::Part>, Option<Decimal>, Money),
 }
 
 /// Files a claim.
@@ -253,10 +289,28 @@ pub async fn insert(connection: &impl ConnectionTrait, new: &NewClaim) -> Result
         pool_share_rows: Set(serde_json::to_string(&new.pool_share_rows.0)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))?),
         share_policy_version: Set(new.pool_share_rows.1.clone()),
+        pool_share_cut_from: Set(new.split.1.map(|s| s.normalize().to_string())),
+        bank_retained_fen: Set(Some(new.split.2.fen())),
     }
     .insert(connection)
     .await?;
-    record(row, Vec::new())
+    let parts: Vec<claim_part::ActiveModel> = new
+        .split
+        .0
+        .iter()
+        .enumerate()
+        .map(|(position, part)| claim_part::ActiveModel {
+            claim_id: Set(row.claim_id),
+            party_id: Set(part.party.clone()),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            share: Set(part.share.normalize().to_string()),
+            amount_fen: Set(part.amount.fen()),
+        })
+        .collect();
+    if !parts.is_empty() {
+        claim_part::Entity::insert_many(parts).exec(connection).await?;
+    }
+    record(row, Vec::new(), new.split.0.clone())
 }
 
 /// One claim.
@@ -788,4 +842,97 @@ pub async fn counters_as_of(connection: &impl ConnectionTrait, date: NaiveDate) 
         shortfall: Money::from_fen(shortfall),
         recoveries: Money::from_fen(recovered.iter().map(|r| r.pool_share_fen).sum()),
     })
+}
+
+/// A registered co-sharing party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyRecord {
+    /// Id.
+    pub party_id: String,
+    /// Name for people.
+    pub display_name: String,
+    /// Insurer or guarantee company.
+    pub kind: domain::terms::PartyKind,
+    /// When registered.
+    pub created_at: DateTime<Utc>,
+    /// Σ its parts on decided (approved or paid) claims.
+    pub decided_total: Money,
+    /// Σ its parts on claims still awaiting approval.
+    pub pending_total: Money,
+    /// Claims it has a part in (decided or pending).
+    pub claims: u64,
+}
+
+/// Registers a party; `AlreadyExists` when the id is taken.
+pub async fn insert_party(
+    connection: &impl ConnectionTrait,
+    party_id: &str,
+    display_name: &str,
+    kind: domain::terms::PartyKind,
+) -> Result<(), StoreError> {
+    co_sharing_party::ActiveModel {
+        party_id: Set(party_id.to_owned()),
+        display_name: Set(display_name.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
+        created_at: Set(crate::clock::instant()),
+    }
+    .insert(connection)
+    .await
+    .map_err(|e| StoreError::from_insert(e, format!("parties/{party_id}")))?;
+    Ok(())
+}
+
+/// The registered parties among `ids`.
+pub async fn registered_parties(connection: &impl ConnectionTrait, ids: &[&str]) -> Result<Vec<String>, StoreError> {
+    let rows = co_sharing_party::Entity::find()
+        .filter(co_sharing_party::Column::PartyId.is_in(ids.iter().copied()))
+        .all(connection)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.party_id).collect())
+}
+
+/// Parties with their totals, by id (`only`: one of them).
+pub async fn parties(connection: &impl ConnectionTrait, only: Option<&str>) -> Result<Vec<PartyRecord>, StoreError> {
+    let mut query = co_sharing_party::Entity::find().order_by_asc(co_sharing_party::Column::PartyId);
+    if let Some(id) = only {
+        query = query.filter(co_sharing_party::Column::PartyId.eq(id));
+    }
+    let rows = query.all(connection).await?;
+    let mut records = Vec::with_capacity(rows.len());
+    use sea_orm::sea_query::{Alias, Expr, Func, Query, SimpleExpr};
+    let bigint = |e: SimpleExpr| Expr::from(Func::cast_as(e, Alias::new("BIGINT")));
+    for row in rows {
+        // (Σ amount, count) of the party's parts on claims in `statuses`.
+        let totals = async |statuses: &[ClaimStatus]| -> Result<(i64, i64), StoreError> {
+            let mut of_claims = Query::select();
+            of_claims
+                .column(claim::Column::ClaimId)
+                .from(claim::Entity)
+                .and_where(claim::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+            let found: Option<(Option<i64>, i64)> = claim_part::Entity::find()
+                .select_only()
+                .column_as(bigint(Func::sum(Expr::col(claim_part::Column::AmountFen)).into()), "total")
+                .column_as(bigint(Func::count(Expr::col(claim_part::Column::ClaimId)).into()), "claims")
+                .filter(claim_part::Column::PartyId.eq(row.party_id.as_str()))
+                .filter(claim_part::Column::ClaimId.in_subquery(of_claims))
+                .into_tuple()
+                .one(connection)
+                .await?;
+            let (total, count) = found.unwrap_or((None, 0));
+            Ok((total.unwrap_or(0), count))
+        };
+        let (decided, decided_claims) = totals(&[ClaimStatus::Approved, ClaimStatus::Paid]).await?;
+        let (pending, pending_claims) = totals(&[ClaimStatus::Filed, ClaimStatus::PartiallyApproved]).await?;
+        records.push(PartyRecord {
+            kind: domain::terms::PartyKind::parse(&row.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("party {}: kind", row.party_id)))?,
+            party_id: row.party_id,
+            display_name: row.display_name,
+            created_at: row.created_at,
+            decided_total: Money::from_fen(decided),
+            pending_total: Money::from_fen(pending),
+            claims: u64::try_from(decided_claims + pending_claims).unwrap_or(0),
+        });
+    }
+    Ok(records)
 }

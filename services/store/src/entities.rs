@@ -513,6 +513,10 @@ pub mod claim {
         pub pool_share_rows: String,
         #[allow(missing_docs)]
         pub share_policy_version: String,
+        #[allow(missing_docs)]
+        pub pool_share_cut_from: Option<String>,
+        #[allow(missing_docs)]
+        pub bank_retained_fen: Option<i64>,
     }
 
     /// No declared relations: queries join by explicit filters.
@@ -608,6 +612,61 @@ pub mod bank_cohort_compensation {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// Table `co_sharing_parties`: the insurers and guarantee companies an administrator registered.
+pub mod co_sharing_party {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `co_sharing_parties`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "co_sharing_parties")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub party_id: String,
+        #[allow(missing_docs)]
+        pub display_name: String,
+        #[allow(missing_docs)]
+        pub kind: String,
+        #[allow(missing_docs)]
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No declared relations: queries join by explicit filters.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `claim_parts`: each co-sharer's part of a claim's principal loss.
+pub mod claim_part {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `claim_parts`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "claim_parts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub claim_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub party_id: String,
+        #[allow(missing_docs)]
+        pub position: i32,
+        #[allow(missing_docs)]
+        pub share: String,
+        #[allow(missing_docs)]
+        pub amount_fen: i64,
+    }
+
+    /// No declared relations: queries join by explicit filters.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// Table `recoveries`.
 pub mod recovery {
     use sea_orm::entity::prelude::*;
@@ -672,6 +731,8 @@ pub mod statement {
         #[allow(missing_docs)]
         pub shortfall_total_fen: i64,
         #[allow(missing_docs)]
+        pub clawbacks_total_fen: i64,
+        #[allow(missing_docs)]
         pub net_fen: i64,
         #[allow(missing_docs)]
         pub direction: String,
@@ -718,6 +779,8 @@ pub mod statement_line {
         pub description: String,
         #[allow(missing_docs)]
         pub amount_fen: i64,
+        #[allow(missing_docs)]
+        pub party_id: Option<String>,
     }
 
     /// No declared relations: queries join by explicit filters.
@@ -1001,6 +1064,90 @@ pub mod audit_chain {
     }
 
     /// No declared relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `loan_exclusions`: one per loan taken (or being taken) out of cover.
+pub mod loan_exclusion {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `loan_exclusions`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "loan_exclusions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        #[allow(missing_docs)]
+        pub exclusion_id: i64,
+        #[allow(missing_docs)]
+        pub loan_id: i64,
+        #[allow(missing_docs)]
+        pub bank_id: String,
+        #[allow(missing_docs)]
+        pub status: String,
+        #[allow(missing_docs)]
+        pub reason: String,
+        #[allow(missing_docs)]
+        pub reason_text: String,
+        #[allow(missing_docs)]
+        pub exclusion_date: Date,
+        #[allow(missing_docs)]
+        pub first_officer: String,
+        #[allow(missing_docs)]
+        pub second_officer: Option<String>,
+        #[allow(missing_docs)]
+        pub officers_required: i32,
+        #[allow(missing_docs)]
+        pub exposure_released_fen: i64,
+        #[allow(missing_docs)]
+        pub compensation_cancelled_fen: i64,
+        #[allow(missing_docs)]
+        pub clawback_fen: i64,
+        #[allow(missing_docs)]
+        pub clawback_id: Option<i64>,
+        #[allow(missing_docs)]
+        pub claim_id: Option<i64>,
+        #[allow(missing_docs)]
+        pub created_at: DateTimeUtc,
+        #[allow(missing_docs)]
+        pub excluded_at: Option<DateTimeUtc>,
+    }
+
+    /// No declared relations: queries join by explicit filters.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `clawbacks`: compensation a bank owes back for a loan excluded from cover.
+pub mod clawback {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `clawbacks`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "clawbacks")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        #[allow(missing_docs)]
+        pub clawback_id: i64,
+        #[allow(missing_docs)]
+        pub bank_id: String,
+        #[allow(missing_docs)]
+        pub loan_id: i64,
+        #[allow(missing_docs)]
+        pub claim_id: i64,
+        #[allow(missing_docs)]
+        pub amount_fen: i64,
+        #[allow(missing_docs)]
+        pub clawback_date: Date,
+        #[allow(missing_docs)]
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No declared relations: queries join by explicit filters.
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 

@@ -15,6 +15,7 @@ pub mod claims;
 pub mod clock;
 pub mod enrolment;
 pub mod entities;
+pub mod exclusions;
 pub mod exposure;
 pub mod history;
 pub mod idempotency;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::statement::{Direction, Line, LineKind, Period, Statement, Status};
+use domain::statement::{Direction, Line, LineKind, Memo, Period, Statement, Status};
 use domain::{BankId, Money};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
@@ -33,17 +33,33 @@ pub struct StatementRecord {
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
+/// The stored kind of a memo line (numbered after the statement's lines).
+const MEMO_KIND: &str = "CO_SHARER_MEMO";
+
 async fn load(connection: &impl ConnectionTrait, row: statement::Model) -> Result<StatementRecord, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("statement {}: {what}", row.statement_id));
-    let lines = statement_line::Entity::find()
+    let rows = statement_line::Entity::find()
         .filter(statement_line::Column::StatementId.eq(row.statement_id))
         .order_by_asc(statement_line::Column::LineNumber)
         .all(connection)
-        .await?
+        .await?;
+    let (memo_rows, line_rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(|line| line.kind == MEMO_KIND);
+    let lines = line_rows
         .into_iter()
         .map(|line| {
             Ok(Line {
                 kind: LineKind::parse(&line.kind).ok_or_else(|| corrupt("line kind"))?,
+                source: line.source,
+                description: line.description,
+                amount: Money::from_fen(line.amount_fen),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let memos = memo_rows
+        .into_iter()
+        .map(|line| {
+            Ok(Memo {
+                party: line.party_id.ok_or_else(|| corrupt("memo line without a party"))?,
                 source: line.source,
                 description: line.description,
                 amount: Money::from_fen(line.amount_fen),
@@ -60,6 +76,8 @@ async fn load(connection: &impl ConnectionTrait, row: statement::Model) -> Resul
             shortfall_total: Money::from_fen(row.shortfall_total_fen),
             recoveries_total: Money::from_fen(row.recoveries_total_fen),
             contributions_due_total: Money::from_fen(row.contributions_due_total_fen),
+            clawbacks_total: Money::from_fen(row.clawbacks_total_fen),
+            memos,
             net: Money::from_fen(row.net_fen),
             direction: Direction::parse(&row.direction).ok_or_else(|| corrupt("direction"))?,
         },
@@ -155,6 +173,7 @@ pub async fn save_draft(
         recoveries_total_fen: Set(content.recoveries_total.fen()),
         contributions_due_total_fen: Set(content.contributions_due_total.fen()),
         shortfall_total_fen: Set(content.shortfall_total.fen()),
+        clawbacks_total_fen: Set(content.clawbacks_total.fen()),
         net_fen: Set(content.net.fen()),
         direction: Set(content.direction.as_str().to_owned()),
         content_sha256: Set(content_sha256.to_owned()),
@@ -189,7 +208,17 @@ pub async fn save_draft(
             source: Set(line.source.clone()),
             description: Set(line.description.clone()),
             amount_fen: Set(line.amount.fen()),
+            party_id: Set(None),
         })
+        .chain(content.memos.iter().enumerate().map(|(index, memo)| statement_line::ActiveModel {
+            statement_id: Set(row.statement_id),
+            line_number: Set(i32::try_from(content.lines.len() + index + 1).unwrap_or(i32::MAX)),
+            kind: Set(MEMO_KIND.to_owned()),
+            source: Set(memo.source.clone()),
+            description: Set(memo.description.clone()),
+            amount_fen: Set(memo.amount.fen()),
+            party_id: Set(Some(memo.party.clone())),
+        }))
         .collect();
     if !lines.is_empty() {
         statement_line::Entity::insert_many(lines).exec(connection).await?;
@@ -428,4 +457,40 @@ pub async fn payments(connection: &impl ConnectionTrait, statement_id: i64) -> R
         .into_iter()
         .map(payment)
         .collect()
+}
+
+/// A confirmed statement of `bank` still owing the bank something on the item `source`
+/// (a payment not yet recorded): its id and what stays open of the item on it.
+pub async fn open_payable(
+    connection: &impl ConnectionTrait,
+    bank: &BankId,
+    source: &str,
+) -> Result<Option<(i64, Money)>, StoreError> {
+    let open_statements: Vec<i64> = statement::Entity::find()
+        .select_only()
+        .column(statement::Column::StatementId)
+        .filter(statement::Column::BankId.eq(bank.as_str()))
+        .filter(statement::Column::Status.is_in([Status::Confirmed.as_str(), Status::PartiallyPaid.as_str()]))
+        .filter(statement::Column::Direction.eq(Direction::PoolPaysBank.as_str()))
+        .into_tuple()
+        .all(connection)
+        .await?;
+    for statement_id in open_statements {
+        let listed: Option<i64> = statement_line::Entity::find()
+            .select_only()
+            .column(statement_line::Column::AmountFen)
+            .filter(statement_line::Column::StatementId.eq(statement_id))
+            .filter(statement_line::Column::Source.eq(source))
+            .filter(statement_line::Column::Kind.ne(MEMO_KIND))
+            .into_tuple()
+            .one(connection)
+            .await?;
+        let Some(listed) = listed else { continue };
+        let settled = settled(connection, bank, None, Some(statement_id)).await?;
+        let open = Money::from_fen(listed).saturating_sub(settled.get(source).copied().unwrap_or_default());
+        if open.fen() > 0 {
+            return Ok(Some((statement_id, open)));
+        }
+    }
+    Ok(None)
 }

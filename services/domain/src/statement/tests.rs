@@ -107,6 +107,7 @@ fn a_month_lists_what_was_decided_by_its_last_day_less_what_was_settled_by_then(
         compensation: money("1680000.00"),
         pool_share: rust_decimal::Decimal::new(7, 1),
         principal_loss: money("2400000.00"),
+        parts: Vec::new(),
     };
     let claims =
         [claim(1, Some("2025-05-31")), claim(2, Some("2025-06-01")), claim(3, None), claim(4, Some("2025-04-30"))];
@@ -121,6 +122,7 @@ fn a_month_lists_what_was_decided_by_its_last_day_less_what_was_settled_by_then(
     let items = Items {
         claims: &claims,
         recoveries: &recoveries,
+        clawbacks: &[],
         contributions_due: ("contributions_receivable:bank:nbcb", money("100.00")),
     };
     let lines = lines(

@@ -187,7 +187,7 @@ async fn decide_and_write(state: &AppState, enrolments: &[Enrolment], mode: Mode
             let loan = loans.remove(&new.application_id).ok_or_else(|| {
                 ApiError::Internal(format!("loan of application {} not returned", new.application_id))
             })?;
-            let response = pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan)) };
+            let response = pb::EnrollLoanResponse { loan: Some(loan_to_wire(&loan, None)) };
             let encoded = prost::Message::encode_to_vec(&response);
             let mut record = rpc::audit::entry(
                 &e.caller,
