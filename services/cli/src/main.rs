@@ -89,6 +89,9 @@ enum Command {
     /// API keys: create, list, revoke.
     #[command(subcommand)]
     Keys(admin::Keys),
+    /// Co-sharing parties (insurers, guarantee companies): create, list, show.
+    #[command(subcommand)]
+    Parties(admin::Parties),
     /// Loan applications: submit (from a TOML or JSON file), show, list, review, withdraw.
     #[command(subcommand)]
     Applications(loans::Applications),
@@ -193,6 +196,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Banks(command) => command.run(&ctx).await,
         Command::Keys(command) => command.run(&ctx).await,
+        Command::Parties(command) => command.run(&ctx).await,
         Command::Applications(command) => command.run(&ctx).await,
         Command::Loans(command) => command.run(&ctx).await,
         Command::Pool(command) => command.run(&ctx).await,

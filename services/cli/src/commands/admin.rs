@@ -145,6 +145,104 @@ impl Banks {
     }
 }
 
+/// `techcredit parties …`
+#[derive(Debug, Subcommand)]
+pub enum Parties {
+    /// Register a co-sharing party the policy may name (ADMIN).
+    Create {
+        /// Its id, e.g. picc-ningbo (the policy's loss_sharing.parties name it).
+        party_id: String,
+        /// The name people read, e.g. 人保财险宁波分公司.
+        #[arg(long)]
+        display_name: String,
+        /// What it is.
+        #[arg(long, value_enum)]
+        kind: PartyKind,
+    },
+    /// The co-sharing parties with their policy shares and totals.
+    List,
+    /// One party.
+    Show {
+        /// Its id or name (parties/picc-ningbo).
+        party: String,
+    },
+}
+
+/// What kind of co-sharer a party is.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PartyKind {
+    /// An insurer (政银保).
+    Insurer,
+    /// A guarantee company (政银担).
+    GuaranteeCompany,
+}
+
+fn party_view(p: &pb::CoSharingParty, out: &crate::output::Printer) -> View {
+    View::Record(vec![
+        ("name", p.name.clone()),
+        ("display name", p.display_name.clone()),
+        ("kind", label(p.kind().as_str_name(), "CO_SHARING_PARTY_KIND_")),
+        (
+            "policy share",
+            if p.policy_share.is_empty() { "not in the policy in force".to_owned() } else { p.policy_share.clone() },
+        ),
+        ("decided", out.money(&p.decided_total)),
+        ("pending", out.money(&p.pending_total)),
+        ("claims", p.claims.to_string()),
+        ("created", time(&p.create_time)),
+    ])
+}
+
+impl Parties {
+    /// Runs the command.
+    pub async fn run(self, ctx: &Ctx) -> Result<(), Failure> {
+        let mut admin = ctx.clients.admin.clone();
+        let out = &ctx.out;
+        match self {
+            Parties::Create { party_id, display_name, kind } => {
+                let kind = match kind {
+                    PartyKind::Insurer => pb::CoSharingPartyKind::Insurer,
+                    PartyKind::GuaranteeCompany => pb::CoSharingPartyKind::GuaranteeCompany,
+                };
+                let request = pb::CreateCoSharingPartyRequest {
+                    request_id: ctx.request_id(),
+                    party_id,
+                    display_name,
+                    kind: kind as i32,
+                };
+                let party = admin.create_co_sharing_party(request).await?.into_inner().party.unwrap_or_default();
+                out.show("techcredit.v1.CoSharingParty", &party, |o| party_view(&party, o))
+            }
+            Parties::List => {
+                let list = admin.list_co_sharing_parties(pb::ListCoSharingPartiesRequest {}).await?.into_inner();
+                out.show("techcredit.v1.ListCoSharingPartiesResponse", &list, |o| View::Rows {
+                    header: vec!["party", "display name", "kind", "policy share", "decided", "pending", "claims"],
+                    rows: list
+                        .parties
+                        .iter()
+                        .map(|p| {
+                            vec![
+                                p.party_id.clone(),
+                                p.display_name.clone(),
+                                label(p.kind().as_str_name(), "CO_SHARING_PARTY_KIND_"),
+                                p.policy_share.clone(),
+                                o.money(&p.decided_total),
+                                o.money(&p.pending_total),
+                                p.claims.to_string(),
+                            ]
+                        })
+                        .collect(),
+                })
+            }
+            Parties::Show { party } => {
+                let request = pb::GetCoSharingPartyRequest { name: name("parties", &party) };
+                let party = admin.get_co_sharing_party(request).await?.into_inner().party.unwrap_or_default();
+                out.show("techcredit.v1.CoSharingParty", &party, |o| party_view(&party, o))
+            }
+        }
+    }
+}
+
 /// `techcredit keys …`
 #[derive(Debug, Subcommand)]
 pub enum Keys {

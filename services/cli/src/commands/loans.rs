@@ -281,6 +281,21 @@ pub enum Loans {
         #[arg(long, default_value = "")]
         renew_to: String,
     },
+    /// Take a loan out of cover when it proves ineligible after enrolment (RISK_OFFICER; a
+    /// second officer repeats it when the loan has compensation).
+    Exclude {
+        /// The loan's id or name.
+        loan: String,
+        /// Why.
+        #[arg(long, value_enum)]
+        reason: Exclusion,
+        /// The reason in words.
+        #[arg(long)]
+        text: String,
+        /// Date of effect, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+    },
     /// Covered loans.
     List {
         /// Only this bank's.
@@ -300,6 +315,30 @@ pub enum Loans {
         /// Its id or name (loans/7).
         loan: String,
     },
+}
+
+/// Why a loan is excluded from cover.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Exclusion {
+    /// It did not meet the policy when enrolled.
+    IneligibleAtEnrolment,
+    /// The bank or the enterprise misrepresented it.
+    Misrepresentation,
+    /// A dishonesty record of the enterprise surfaced.
+    DishonestyRecord,
+    /// The bank breached the scheme's agreement.
+    BankBreach,
+}
+
+impl Exclusion {
+    fn wire(self) -> pb::ExclusionReason {
+        match self {
+            Exclusion::IneligibleAtEnrolment => pb::ExclusionReason::IneligibleAtEnrolment,
+            Exclusion::Misrepresentation => pb::ExclusionReason::Misrepresentation,
+            Exclusion::DishonestyRecord => pb::ExclusionReason::DishonestyRecord,
+            Exclusion::BankBreach => pb::ExclusionReason::BankBreach,
+        }
+    }
 }
 
 /// A five-category loan classification.
@@ -336,6 +375,8 @@ pub enum LoanState {
     Repaid,
     /// Closed.
     Closed,
+    /// Excluded from cover.
+    Excluded,
 }
 
 impl LoanState {
@@ -349,6 +390,7 @@ impl LoanState {
             LoanState::Recovering => pb::LoanStatus::Recovering,
             LoanState::Repaid => pb::LoanStatus::Repaid,
             LoanState::Closed => pb::LoanStatus::Closed,
+            LoanState::Excluded => pb::LoanStatus::Excluded,
         }
     }
 }
@@ -382,7 +424,30 @@ fn loan_view(l: &pb::Loan, out: &Printer) -> View {
         ("last report", l.last_report_date.clone()),
         ("default date", l.default_date.clone()),
         ("renewals", renewals_text(l)),
+        ("exclusion", l.exclusion.as_ref().map(|e| exclusion_text(e, out)).unwrap_or_default()),
     ])
+}
+
+/// "DISHONESTY_RECORD on 2026-12-02 by k1, k2: 3000000.00 freed, 0.00 cancelled, 1260000.00
+/// clawed back (clawbacks/1)", or that it awaits a second officer.
+fn exclusion_text(e: &pb::Exclusion, out: &Printer) -> String {
+    let reason = label(e.reason().as_str_name(), "EXCLUSION_REASON_");
+    let by = e.officers.join(", ");
+    if e.status() == pb::ExclusionStatus::AwaitingSecond {
+        return format!(
+            "{reason} asked on {} by {by} ({}): a second risk officer must exclude it too",
+            e.exclusion_date, e.reason_text
+        );
+    }
+    let clawback = if e.clawback.is_empty() { String::new() } else { format!(" ({})", e.clawback) };
+    format!(
+        "{reason} on {} by {by} ({}): {} freed, {} cancelled, {} clawed back{clawback}",
+        e.exclusion_date,
+        e.reason_text,
+        out.money(&e.exposure_released),
+        out.money(&e.compensation_cancelled),
+        out.money(&e.clawback_amount)
+    )
 }
 
 /// "none", or "1 (enrolled maturing 2027-06-30)".
@@ -424,6 +489,16 @@ impl Loans {
                     renewed_maturity_date: renew_to,
                 };
                 show(loans.report_loan_status(request).await?.into_inner().loan.unwrap_or_default())
+            }
+            Loans::Exclude { loan, reason, text, date } => {
+                let request = pb::ExcludeLoanRequest {
+                    request_id: ctx.request_id(),
+                    loan: name("loans", &loan),
+                    reason: reason.wire() as i32,
+                    reason_text: text,
+                    exclusion_date: date,
+                };
+                show(loans.exclude_loan(request).await?.into_inner().loan.unwrap_or_default())
             }
             Loans::List { bank, status, uscc, paging } => {
                 let request = pb::ListLoansRequest {

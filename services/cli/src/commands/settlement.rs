@@ -175,6 +175,29 @@ fn claim_view(c: &pb::Claim, out: &Printer) -> View {
         ("shortfall", out.money(&c.shortfall)),
         ("approvals", format!("{} of {}", c.approvals.len(), c.approvals_required)),
     ];
+    if !c.pool_share_cut_from.is_empty() {
+        fields.push((
+            "retention",
+            format!(
+                "pool share cut from {} to {} so the bank keeps its minimum retention",
+                c.pool_share_cut_from, c.pool_share
+            ),
+        ));
+    }
+    for part in &c.co_sharer_parts {
+        fields.push((
+            "co-sharer",
+            format!(
+                "{} {} ({} of the loss; the bank claims it from them)",
+                part.party,
+                out.money(&part.amount),
+                part.share
+            ),
+        ));
+    }
+    if !c.co_sharer_parts.is_empty() && !c.bank_retained.is_empty() {
+        fields.push(("bank retains", out.money(&c.bank_retained)));
+    }
     if c.early_default {
         fields.push(("early default", "yes: defaulted within the early-default window; two approvers".to_owned()));
     }
@@ -434,6 +457,7 @@ fn statement_view(s: &pb::Statement, out: &Printer) -> View {
         ("shortfall carried", out.money(&s.shortfall_total)),
         ("recoveries", out.money(&s.recoveries_total)),
         ("contributions due", out.money(&s.contributions_due_total)),
+        ("clawbacks", out.money(&s.clawbacks_total)),
         (
             "net",
             format!("{} {}", out.money(&s.net_amount), label(s.direction().as_str_name(), "SETTLEMENT_DIRECTION_")),
@@ -453,6 +477,12 @@ fn statement_view(s: &pb::Statement, out: &Printer) -> View {
                 line.source,
                 line.description
             ),
+        ));
+    }
+    for memo in &s.memo_lines {
+        fields.push((
+            "memo",
+            format!("{} {} {}: {}", memo.party, out.money(&memo.amount), memo.source, memo.description),
         ));
     }
     for payment in &s.payments {

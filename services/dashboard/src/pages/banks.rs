@@ -136,7 +136,15 @@ pub(super) fn claims_table(lang: Lang, claims: &[pb::Claim]) -> Markup {
             tbody { @for c in claims { tr data-claim-row=(c.name) {
                 td { (c.name) @if c.early_default { br; span.muted { (lang.t("early_default")) } } }
                 td { (c.bank) } td { (lang.status(&label(c.status().as_str_name(), "CLAIM_STATUS_"))) }
-                td.num { (yuan(&c.requested_compensation)) }
+                td.num {
+                    (yuan(&c.requested_compensation))
+                    @for part in &c.co_sharer_parts {
+                        br; span.muted.co-sharer { (lang.t("co_sharers")) " " (part.party.trim_start_matches("parties/")) " " (yuan(&part.amount)) }
+                    }
+                    @if !c.co_sharer_parts.is_empty() && !c.bank_retained.is_empty() {
+                        br; span.muted { (lang.t("bank_retained")) " " (yuan(&c.bank_retained)) }
+                    }
+                }
                 @match &c.breakdown {
                     Some(b) => {
                         td.num {
