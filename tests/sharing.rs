@@ -331,3 +331,78 @@ async fn paid_compensation_on_an_excluded_loan_is_clawed_back_through_the_next_s
     assert_eq!((whole.escrow_cash.as_str(), whole.receivables.as_str()), ("10000000.00", "0.00"));
     assert_ledger_verifies(&app, &actors.auditor).await;
 }
+
+#[tokio::test]
+async fn each_quarter_s_rating_is_stored_and_the_policy_may_put_a_bank_on_watch_for_its_grade() {
+    let policy = policy_with_annual_cap("10000000.00")
+        .replace("version = \"2025.1\"", "version = \"test-graded-watch\"")
+        .replace("suspend_npl_ratio = \"0.05\"\n", "suspend_npl_ratio = \"0.05\"\nwatch_grade = \"B\"\n");
+    assert!(policy.contains("watch_grade = \"B\""));
+    let app = spawn_app_with_policy_on(&policy, &days_ago(0)).await;
+    let actors = actors(&app, "nbcb", "100000000.00").await;
+    fund_pool(&app, &actors.finance, "10000000.00").await;
+    let second = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    let batch = issue_key(&app, pb::Role::Batch, "").await;
+    let lost = enrolled_pure_credit_loan(&app, &actors, 331).await;
+    enrolled_pure_credit_loan(&app, &actors, 332).await;
+    default_loan(&app, &actors, &lost).await;
+    let claim = file(&app, &actors, &lost).await;
+    app.settlement_as(&actors.officer).approve_claim(approve(&claim, "a1")).await.unwrap();
+    app.settlement_as(&second).approve_claim(approve(&claim, "a2")).await.unwrap();
+    let close = pb::CloseLoanRequest {
+        request_id: "w".into(),
+        loan: lost.clone(),
+        close_date: days_ago(0),
+        ..Default::default()
+    };
+    app.settlement_as(&actors.bank_key).close_loan(close).await.unwrap();
+    // Written off: nothing non-performing is left (the NPL rules say ACTIVE again), but the bank was
+    // paid 1,680,000.00 on 6,000,000.00 enrolled: a 28 % payout ratio, grade B.
+    let exposure = |key: String| {
+        let mut pool = app.pool_as(&key);
+        async move {
+            let request = pb::GetBankExposureRequest { bank: "banks/nbcb".into() };
+            pool.get_bank_exposure(request).await.unwrap().into_inner().exposure.unwrap()
+        }
+    };
+    let before = exposure(actors.officer.clone()).await;
+    assert_eq!((before.status(), before.rating.unwrap().grade()), (pb::BankStatus::Active, pb::BankGrade::B));
+    assert!(before.quarterly_ratings.is_empty(), "nothing stored before the first rating");
+
+    let mut bank = app.pool_as(&actors.bank_key);
+    let denied = bank.rate_banks(pb::RateBanksRequest { request_id: "r0".into() }).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let rated = app.pool_as(&batch).rate_banks(pb::RateBanksRequest { request_id: "r1".into() }).await.unwrap();
+    let rated = rated.into_inner();
+    let quarter = |date: chrono::NaiveDate| {
+        format!("{}-Q{}", chrono::Datelike::year(&date), (chrono::Datelike::month(&date) - 1) / 3 + 1)
+    };
+    assert_eq!(rated.quarter, quarter(today()));
+    assert_eq!(rated.ratings.len(), 1);
+    let stored = rated.ratings[0].rating.clone().unwrap();
+    assert_eq!((stored.grade(), stored.payout_ratio.as_str()), (pb::BankGrade::B, "0.280000"));
+    let watched = &rated.exposures[0];
+    assert_eq!(watched.status(), pb::BankStatus::Watch, "the policy's watch_grade B");
+    assert_eq!(watched.status_reason, "quarterly grade B (the policy sets WATCH from grade B)");
+    // Watch refers the bank's new applications to a risk officer.
+    let referred = submit(&app, &actors, &local_uscc(333), "500000.00").await;
+    assert_eq!(referred.status(), pb::ApplicationStatus::Referred);
+
+    // Rated again in the quarter: one rating for it. In the next quarter: a second, newest first.
+    app.pool_as(&actors.officer).rate_banks(pb::RateBanksRequest { request_id: "r2".into() }).await.unwrap();
+    assert_eq!(exposure(actors.auditor.clone()).await.quarterly_ratings.len(), 1);
+    let next_quarter = {
+        let start = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&today()), 1, 1).unwrap();
+        let mut date = start;
+        while date <= today() {
+            date = date + chrono::Months::new(3);
+        }
+        date
+    };
+    app.advance_to(&next_quarter.format("%Y-%m-%d").to_string()).await;
+    app.pool_as(&batch).rate_banks(pb::RateBanksRequest { request_id: "r3".into() }).await.unwrap();
+    let history = exposure(actors.auditor.clone()).await.quarterly_ratings;
+    let quarters: Vec<&str> = history.iter().map(|r| r.quarter.as_str()).collect();
+    assert_eq!(quarters, [quarter(next_quarter), quarter(today())]);
+    assert_ledger_verifies(&app, &actors.auditor).await;
+}

@@ -20,6 +20,7 @@ mod m20261201_000012_claim_share_rows;
 mod m20261201_000013_renewals;
 mod m20261202_000014_co_sharing;
 mod m20261202_000015_exclusions;
+mod m20261202_000016_bank_ratings;
 
 /// Applies techcredit's migrations in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_renewals::Migration),
             Box::new(m20261202_000014_co_sharing::Migration),
             Box::new(m20261202_000015_exclusions::Migration),
+            Box::new(m20261202_000016_bank_ratings::Migration),
         ]
     }
 }

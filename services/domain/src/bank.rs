@@ -47,16 +47,94 @@ impl fmt::Display for BankStatus {
 
 /// The status the NPL ratio calls for: above the suspension threshold SUSPENDED, above the
 /// watch threshold WATCH, else ACTIVE. `npl_outstanding ÷ covered_outstanding`; no covered
-/// loans means ACTIVE.
+/// loans means ACTIVE. With the policy's `watch_grade`/`suspend_grade`, the bank's last
+/// quarterly grade (`grade`) may call for more; the stricter of the two holds.
 pub fn automatic_status(
     policy: &crate::policy::Policy,
     covered_outstanding: crate::money::Money,
     npl_outstanding: crate::money::Money,
+    grade: Option<BankGrade>,
 ) -> BankStatus {
-    match npl_ratio(covered_outstanding, npl_outstanding) {
-        Some(ratio) if ratio > policy.bank_status.suspend_npl_ratio => BankStatus::Suspended,
-        Some(ratio) if ratio > policy.bank_status.watch_npl_ratio => BankStatus::Watch,
+    automatic_status_with_reason(policy, covered_outstanding, npl_outstanding, grade).0
+}
+
+fn severity(status: BankStatus) -> u8 {
+    match status {
+        BankStatus::Active => 0,
+        BankStatus::Watch => 1,
+        BankStatus::Suspended => 2,
+    }
+}
+
+/// [`automatic_status`] with the reason stored beside it: the NPL ratio's, the grade's, or
+/// both (empty for ACTIVE).
+pub fn automatic_status_with_reason(
+    policy: &crate::policy::Policy,
+    covered_outstanding: crate::money::Money,
+    npl_outstanding: crate::money::Money,
+    grade: Option<BankGrade>,
+) -> (BankStatus, String) {
+    let rules = &policy.bank_status;
+    let ratio = npl_ratio(covered_outstanding, npl_outstanding);
+    let by_npl = match ratio {
+        Some(r) if r > rules.suspend_npl_ratio => BankStatus::Suspended,
+        Some(r) if r > rules.watch_npl_ratio => BankStatus::Watch,
         _ => BankStatus::Active,
+    };
+    let by_grade = match grade {
+        Some(g) if rules.suspend_grade.is_some_and(|worst| g >= worst) => BankStatus::Suspended,
+        Some(g) if rules.watch_grade.is_some_and(|worst| g >= worst) => BankStatus::Watch,
+        _ => BankStatus::Active,
+    };
+    let status = if severity(by_grade) > severity(by_npl) { by_grade } else { by_npl };
+    let mut reasons = Vec::new();
+    if by_npl != BankStatus::Active {
+        reasons.push(format!(
+            "NPL ratio {} of covered outstanding {covered_outstanding}",
+            ratio.unwrap_or_default().round_dp(4)
+        ));
+    }
+    if let (Some(g), true) = (grade, by_grade != BankStatus::Active) {
+        reasons.push(format!(
+            "quarterly grade {g} (the policy sets {by_grade} from grade {})",
+            match by_grade {
+                BankStatus::Suspended => rules.suspend_grade,
+                _ => rules.watch_grade,
+            }
+            .map(|g| g.to_string())
+            .unwrap_or_default()
+        ));
+    }
+    (status, reasons.join("; "))
+}
+
+/// A calendar quarter, "2026-Q4": a bank's rating period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quarter {
+    /// Year.
+    pub year: i32,
+    /// 1–4.
+    pub quarter: u32,
+}
+
+impl Quarter {
+    /// The quarter containing `date`.
+    pub fn of(date: chrono::NaiveDate) -> Quarter {
+        use chrono::Datelike;
+        Quarter { year: date.year(), quarter: (date.month() - 1) / 3 + 1 }
+    }
+
+    /// Parses "YYYY-Qn".
+    pub fn parse(text: &str) -> Option<Quarter> {
+        let (year, quarter) = text.split_once("-Q")?;
+        let quarter: u32 = quarter.parse().ok()?;
+        (year.len() == 4 && (1..=4).contains(&quarter)).then_some(Quarter { year: year.parse().ok()?, quarter })
+    }
+}
+
+impl fmt::Display for Quarter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-Q{}", self.year, self.quarter)
     }
 }
 
@@ -72,7 +150,7 @@ pub fn npl_ratio(
 }
 
 /// A bank's grade from its loss record (not the enterprises' technology grade).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
 pub enum BankGrade {
     /// Few losses.
     A,
@@ -82,6 +160,29 @@ pub enum BankGrade {
     C,
     /// Above C's.
     D,
+}
+
+impl BankGrade {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BankGrade::A => "A",
+            BankGrade::B => "B",
+            BankGrade::C => "C",
+            BankGrade::D => "D",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<BankGrade> {
+        [BankGrade::A, BankGrade::B, BankGrade::C, BankGrade::D].into_iter().find(|g| g.as_str() == text)
+    }
+}
+
+impl fmt::Display for BankGrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a bank's grade is computed from.
@@ -225,5 +326,46 @@ mod rating_tests {
         assert_eq!(rating.because, "3 early defaults, above 2; last tape's mismatch rate 11% above 10%");
         record.last_tape = Some((10, 100));
         assert_eq!(rate(&policy, &record).grade, BankGrade::B, "10% is within");
+    }
+
+    #[test]
+    fn the_policy_may_tie_watch_and_suspension_to_the_quarterly_grade() {
+        let mut policy = Policy::default_policy();
+        let (covered, npl) = (money("100000000.00"), money("0.00"));
+        // Without grade thresholds the grade changes nothing.
+        assert_eq!(automatic_status(&policy, covered, npl, Some(BankGrade::D)), BankStatus::Active);
+        policy.bank_status.watch_grade = Some(BankGrade::B);
+        policy.bank_status.suspend_grade = Some(BankGrade::D);
+        assert_eq!(automatic_status(&policy, covered, npl, Some(BankGrade::A)), BankStatus::Active);
+        assert_eq!(automatic_status(&policy, covered, npl, None), BankStatus::Active, "not rated yet");
+        let (status, reason) = automatic_status_with_reason(&policy, covered, npl, Some(BankGrade::B));
+        assert_eq!(
+            (status, reason.as_str()),
+            (BankStatus::Watch, "quarterly grade B (the policy sets WATCH from grade B)")
+        );
+        assert_eq!(automatic_status(&policy, covered, npl, Some(BankGrade::C)), BankStatus::Watch);
+        assert_eq!(automatic_status(&policy, covered, npl, Some(BankGrade::D)), BankStatus::Suspended);
+        // The stricter of the NPL ratio's and the grade's: 4 % NPL (WATCH) with grade D suspends;
+        // 6 % (SUSPENDED) with grade A stays suspended; both reasons are given.
+        let (status, reason) = automatic_status_with_reason(&policy, covered, money("4000000.00"), Some(BankGrade::D));
+        assert_eq!(status, BankStatus::Suspended);
+        assert_eq!(
+            reason,
+            "NPL ratio 0.04 of covered outstanding 100000000.00; quarterly grade D (the policy sets SUSPENDED from grade D)"
+        );
+        assert_eq!(automatic_status(&policy, covered, money("6000000.00"), Some(BankGrade::A)), BankStatus::Suspended);
+        // Suspension may not need a better grade than watch.
+        policy.bank_status.watch_grade = Some(BankGrade::C);
+        policy.bank_status.suspend_grade = Some(BankGrade::B);
+        assert!(policy.validate().is_err());
+    }
+
+    #[test]
+    fn quarters_read_and_print_as_yyyy_qn() {
+        let date = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(Quarter::of(date(2026, 3, 31)).to_string(), "2026-Q1");
+        assert_eq!(Quarter::of(date(2026, 4, 1)).to_string(), "2026-Q2");
+        assert_eq!(Quarter::of(date(2026, 12, 2)), Quarter::parse("2026-Q4").unwrap());
+        assert_eq!(Quarter::parse("2026-Q5"), None);
     }
 }

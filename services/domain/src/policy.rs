@@ -395,6 +395,14 @@ pub struct BankStatusPolicy {
     pub watch_npl_ratio: Decimal,
     /// NPL ratio above which new enrolments are blocked.
     pub suspend_npl_ratio: Decimal,
+    /// A quarterly bank grade at or below this one puts the bank on watch too (absent: the
+    /// grade does not).
+    #[serde(default)]
+    pub watch_grade: Option<crate::bank::BankGrade>,
+    /// A quarterly bank grade at or below this one suspends the bank too (absent: the grade
+    /// does not).
+    #[serde(default)]
+    pub suspend_grade: Option<crate::bank::BankGrade>,
 }
 
 /// A bank's grade: A when its NPL ratio and its payout ratio (compensation ÷ principal
@@ -632,6 +640,14 @@ impl Policy {
             return Err(invalid("claims.early_default_months", "must be at most 120 (0 turns the rule off)"));
         }
         self.validate_loss_sharing()?;
+        if let (Some(watch), Some(suspend)) = (self.bank_status.watch_grade, self.bank_status.suspend_grade)
+            && suspend < watch
+        {
+            return Err(invalid(
+                "bank_status.suspend_grade",
+                format!("{suspend} is better than watch_grade {watch}: suspension must need a grade at least as bad"),
+            ));
+        }
 
         let rating = &self.bank_rating;
         fraction("bank_rating.a_max_npl_ratio", rating.a_max_npl_ratio)?;

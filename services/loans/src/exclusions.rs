@@ -53,7 +53,7 @@ fn refused(rule: &ExclusionError) -> ApiError {
 }
 
 /// Removes an open loan's exposure from the running totals; returns the outstanding freed.
-async fn release_exposure(txn: &impl Db, loan: &LoanRecord) -> Result<Money, ApiError> {
+async fn release_exposure(txn: &impl Db, policy: &domain::Policy, loan: &LoanRecord) -> Result<Money, ApiError> {
     store::exposure::lock_enterprise(txn, &loan.uscc).await?;
     store::banks::get_for_update(txn, &loan.bank_id).await?;
     store::pool::lock(txn).await?;
@@ -72,6 +72,9 @@ async fn release_exposure(txn: &impl Db, loan: &LoanRecord) -> Result<Money, Api
         loans: -1,
     };
     store::exposure::apply(txn, &loan.bank_id, &loan.uscc, delta).await?;
+    if let Some((from, to)) = store::banks::follow_automatic_status(txn, &loan.bank_id, policy).await? {
+        tracing::warn!(bank_id = %loan.bank_id, %from, %to, "bank status changed");
+    }
     Ok(loan.state.outstanding)
 }
 
@@ -206,7 +209,7 @@ impl Loans {
                 _ => None,
             };
             let undo = undo.unwrap_or_default();
-            let released = release_exposure(txn, &loan).await?;
+            let released = release_exposure(txn, &self.state.policy, &loan).await?;
             if let Some(c) = &claim {
                 let status = exclusion::claim_status_after(c.status);
                 store::claims::update(txn, c.claim_id, ClaimChange { status: Some(status), ..Default::default() })

@@ -1,10 +1,10 @@
 //! Covered loans: the bank's status reports (default, repayment) and reads.
 
-use domain::bank::automatic_status;
+use domain::bank::automatic_status_with_reason;
 use domain::loan::{
     LoanState, Maturity, StatusReport, apply_report, check_renewal, check_reportable, is_non_performing,
 };
-use domain::{BankStatus, Money, Principal, Role};
+use domain::{Money, Principal, Role};
 use proto::v1 as pb;
 use rpc::auth::{bank_scope, principal, require_role, visible};
 use rpc::convert::{Page, Violations};
@@ -102,15 +102,8 @@ impl Loans {
             if !bank.status_manual {
                 let covered = Money::from_fen(bank.quota_used.fen() + delta.outstanding);
                 let npl = Money::from_fen(bank.npl_outstanding.fen() + delta.npl_outstanding);
-                let status = automatic_status(&policy, covered, npl);
+                let (status, reason) = automatic_status_with_reason(&policy, covered, npl, bank.rated_grade);
                 if status != bank.status {
-                    let reason = match status {
-                        BankStatus::Active => String::new(),
-                        _ => format!(
-                            "NPL ratio {} of covered outstanding {covered}",
-                            domain::bank::npl_ratio(covered, npl).unwrap_or_default().round_dp(4)
-                        ),
-                    };
                     store::banks::set_status(txn, &bank.bank_id, status, &reason, false).await?;
                     tracing::warn!(bank_id = %bank.bank_id, from = %bank.status, to = %status, "bank status changed");
                 }

@@ -33,6 +33,7 @@ pub(crate) const RECEIVE: &str = "/techcredit.v1.RiskPoolService/ReceiveContribu
 pub(crate) const INTEREST: &str = "/techcredit.v1.RiskPoolService/RecordInterest";
 pub(crate) const REVERSE: &str = "/techcredit.v1.RiskPoolService/ReverseEntry";
 pub(crate) const SET_STATUS: &str = "/techcredit.v1.RiskPoolService/SetBankStatus";
+pub(crate) const RATE_BANKS: &str = "/techcredit.v1.RiskPoolService/RateBanks";
 
 /// Roles that read the books.
 pub(crate) const BOOK_READERS: &[Role] = &[Role::RiskOfficer, Role::Finance, Role::Auditor, Role::Admin, Role::Batch];
@@ -131,6 +132,13 @@ impl RiskPoolService for Pool {
         request: Request<pb::ListBankExposuresRequest>,
     ) -> Result<Response<pb::ListBankExposuresResponse>, Status> {
         Ok(Response::new(self.bank_exposures(request).await?))
+    }
+
+    async fn rate_banks(
+        &self,
+        request: Request<pb::RateBanksRequest>,
+    ) -> Result<Response<pb::RateBanksResponse>, Status> {
+        Ok(Response::new(Pool::rate_banks(self, request).await?))
     }
 
     async fn set_bank_status(

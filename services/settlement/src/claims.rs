@@ -37,7 +37,12 @@ fn visible_claim(caller: &Principal, claim: Option<ClaimRecord>, name: &str) -> 
 }
 
 /// Removes a loan's exposure from the running totals and stores its `closed` state.
-async fn close_loan(connection: &impl Db, loan: &store::loans::LoanRecord, closed: &LoanState) -> Result<(), ApiError> {
+async fn close_loan(
+    connection: &impl Db,
+    policy: &domain::Policy,
+    loan: &store::loans::LoanRecord,
+    closed: &LoanState,
+) -> Result<(), ApiError> {
     // Lock order everywhere: enterprise, bank, pool.
     store::exposure::lock_enterprise(connection, &loan.uscc).await?;
     store::banks::get_for_update(connection, &loan.bank_id).await?;
@@ -55,6 +60,10 @@ async fn close_loan(connection: &impl Db, loan: &store::loans::LoanRecord, close
     };
     store::exposure::apply(connection, &loan.bank_id, &loan.uscc, delta).await?;
     store::loans::set_state(connection, loan, closed, Money::ZERO).await?;
+    // Its non-performing outstanding is gone: the bank's status follows its figures.
+    if let Some((from, to)) = store::banks::follow_automatic_status(connection, &loan.bank_id, policy).await? {
+        tracing::warn!(bank_id = %loan.bank_id, %from, %to, "bank status changed");
+    }
     Ok(())
 }
 
@@ -317,7 +326,7 @@ impl Settlement {
             .await?;
             store::exposure::add_pool_counters(txn, 0, 0, 0, 0, pool_part.fen()).await?;
             if after.status.is_closed() {
-                close_loan(txn, &loan, &after).await?;
+                close_loan(txn, &self.state.policy, &loan, &after).await?;
             } else {
                 store::loans::set_state(txn, &loan, &after, loan.pool_exposure).await?;
             }
@@ -359,7 +368,7 @@ impl Settlement {
                 store::loans::get_for_update(txn, loan_id).await?.ok_or_else(|| ApiError::not_found(&body.loan))?;
             require_bank_visible(&caller, &loan.bank_id, &body.loan)?;
             let closed = loan.state.on(LoanEvent::WrittenOff { date }).map_err(|r| refused(&r))?;
-            close_loan(txn, &loan, &closed).await?;
+            close_loan(txn, &self.state.policy, &loan, &closed).await?;
             let claim = store::claims::live_for_loan(txn, loan_id).await?;
             pb::CloseLoanResponse { loan: body.loan.clone(), claim: claim.as_ref().map(claim_to_wire) }
         })

@@ -30,6 +30,8 @@ pub struct BankRecord {
     pub status_reason: String,
     /// When registered.
     pub created_at: chrono::DateTime<Utc>,
+    /// Its last quarterly grade, once rated.
+    pub rated_grade: Option<domain::bank::BankGrade>,
 }
 
 impl BankRecord {
@@ -61,6 +63,13 @@ impl TryFrom<bank::Model> for BankRecord {
             status_manual: row.status_manual,
             status_reason: row.status_reason,
             created_at: row.created_at,
+            rated_grade: match row.rated_grade.as_deref() {
+                None => None,
+                Some(g) => Some(
+                    domain::bank::BankGrade::parse(g)
+                        .ok_or_else(|| StoreError::Corrupt(format!("bank {} grade {g:?}", row.bank_id)))?,
+                ),
+            },
         })
     }
 }
@@ -83,6 +92,7 @@ pub async fn create(
         status: Set(BankStatus::Active.as_str().to_owned()),
         status_reason: Set(String::new()),
         status_manual: Set(false),
+        rated_grade: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -162,4 +172,121 @@ pub async fn set_status(
     };
     active.update(connection).await?;
     Ok(())
+}
+
+/// A stored quarterly rating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingRecord {
+    /// Bank.
+    pub bank_id: BankId,
+    /// The quarter, "2026-Q4".
+    pub quarter: String,
+    /// The grade with its inputs.
+    pub rating: domain::bank::Rating,
+    /// Early defaults counted.
+    pub early_defaults: u32,
+    /// The policy version whose thresholds applied.
+    pub policy_version: String,
+    /// The business date it was rated on.
+    pub rated_on: chrono::NaiveDate,
+}
+
+fn rating_record(row: crate::entities::bank_rating::Model) -> Result<RatingRecord, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("rating of {} {}: {what}", row.bank_id, row.quarter));
+    let ratio = |text: &Option<String>| -> Result<Option<rust_decimal::Decimal>, StoreError> {
+        text.as_deref().map(|t| t.parse().map_err(|_| corrupt("ratio"))).transpose()
+    };
+    Ok(RatingRecord {
+        bank_id: BankId::parse(&row.bank_id).map_err(|_| corrupt("bank"))?,
+        rating: domain::bank::Rating {
+            grade: domain::bank::BankGrade::parse(&row.grade).ok_or_else(|| corrupt("grade"))?,
+            npl_ratio: ratio(&row.npl_ratio)?,
+            payout_ratio: ratio(&row.payout_ratio)?,
+            mismatch_rate: ratio(&row.mismatch_rate)?,
+            because: row.reason.clone(),
+        },
+        quarter: row.quarter,
+        early_defaults: u32::try_from(row.early_defaults).unwrap_or(0),
+        policy_version: row.policy_version,
+        rated_on: row.rated_on,
+    })
+}
+
+/// Stores a bank's rating for its quarter (replacing an earlier one of the same quarter) and
+/// the grade on the bank's row.
+pub async fn save_rating(connection: &impl ConnectionTrait, record: &RatingRecord) -> Result<(), StoreError> {
+    use crate::entities::bank_rating;
+    use sea_orm::sea_query::OnConflict;
+    let text = |d: Option<rust_decimal::Decimal>| d.map(|d| d.normalize().to_string());
+    let row = bank_rating::ActiveModel {
+        bank_id: Set(record.bank_id.to_string()),
+        quarter: Set(record.quarter.clone()),
+        grade: Set(record.rating.grade.as_str().to_owned()),
+        npl_ratio: Set(text(record.rating.npl_ratio)),
+        payout_ratio: Set(text(record.rating.payout_ratio)),
+        early_defaults: Set(i32::try_from(record.early_defaults).unwrap_or(i32::MAX)),
+        mismatch_rate: Set(text(record.rating.mismatch_rate)),
+        reason: Set(record.rating.because.clone()),
+        policy_version: Set(record.policy_version.clone()),
+        rated_on: Set(record.rated_on),
+        created_at: Set(crate::clock::instant()),
+    };
+    bank_rating::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([bank_rating::Column::BankId, bank_rating::Column::Quarter])
+                .update_columns([
+                    bank_rating::Column::Grade,
+                    bank_rating::Column::NplRatio,
+                    bank_rating::Column::PayoutRatio,
+                    bank_rating::Column::EarlyDefaults,
+                    bank_rating::Column::MismatchRate,
+                    bank_rating::Column::Reason,
+                    bank_rating::Column::PolicyVersion,
+                    bank_rating::Column::RatedOn,
+                    bank_rating::Column::CreatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(connection)
+        .await?;
+    bank::Entity::update_many()
+        .col_expr(bank::Column::RatedGrade, sea_orm::sea_query::Expr::value(record.rating.grade.as_str()))
+        .filter(bank::Column::BankId.eq(record.bank_id.as_str()))
+        .exec(connection)
+        .await?;
+    Ok(())
+}
+
+/// A bank's quarterly ratings, newest first.
+pub async fn ratings(connection: &impl ConnectionTrait, bank: &BankId) -> Result<Vec<RatingRecord>, StoreError> {
+    use crate::entities::bank_rating;
+    bank_rating::Entity::find()
+        .filter(bank_rating::Column::BankId.eq(bank.as_str()))
+        .order_by_desc(bank_rating::Column::Quarter)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(rating_record)
+        .collect()
+}
+
+/// Sets a bank's status to what its figures now call for (the NPL ratio and its last
+/// quarterly grade, `domain::bank::automatic_status_with_reason`), unless a risk officer set
+/// it by hand. The caller holds the bank's row lock. Returns (from, to) when it changed.
+pub async fn follow_automatic_status(
+    connection: &impl ConnectionTrait,
+    bank_id: &BankId,
+    policy: &domain::Policy,
+) -> Result<Option<(BankStatus, BankStatus)>, StoreError> {
+    let Some(bank) = get(connection, bank_id).await? else { return Ok(None) };
+    if bank.status_manual {
+        return Ok(None);
+    }
+    let (status, reason) =
+        domain::bank::automatic_status_with_reason(policy, bank.quota_used, bank.npl_outstanding, bank.rated_grade);
+    if status == bank.status {
+        return Ok(None);
+    }
+    set_status(connection, bank_id, status, &reason, false).await?;
+    Ok(Some((bank.status, status)))
 }

@@ -32,6 +32,8 @@ pub mod bank {
         pub created_at: DateTimeUtc,
         #[allow(missing_docs)]
         pub updated_at: DateTimeUtc,
+        #[allow(missing_docs)]
+        pub rated_grade: Option<String>,
     }
 
     /// No declared relations: queries join by explicit filters.
@@ -1143,6 +1145,47 @@ pub mod clawback {
         pub amount_fen: i64,
         #[allow(missing_docs)]
         pub clawback_date: Date,
+        #[allow(missing_docs)]
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No declared relations: queries join by explicit filters.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Table `bank_ratings`: each bank's grade per quarter, with its inputs.
+pub mod bank_rating {
+    use sea_orm::entity::prelude::*;
+
+    /// One row of `bank_ratings`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bank_ratings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub bank_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[allow(missing_docs)]
+        pub quarter: String,
+        #[allow(missing_docs)]
+        pub grade: String,
+        #[allow(missing_docs)]
+        pub npl_ratio: Option<String>,
+        #[allow(missing_docs)]
+        pub payout_ratio: Option<String>,
+        #[allow(missing_docs)]
+        pub early_defaults: i32,
+        #[allow(missing_docs)]
+        pub mismatch_rate: Option<String>,
+        #[allow(missing_docs)]
+        pub reason: String,
+        #[allow(missing_docs)]
+        pub policy_version: String,
+        #[allow(missing_docs)]
+        pub rated_on: Date,
         #[allow(missing_docs)]
         pub created_at: DateTimeUtc,
     }

@@ -19,6 +19,9 @@ pub enum PoolCommand {
         /// One bank (default: every bank).
         bank: Option<String>,
     },
+    /// Grade every bank now and store it as the quarter's rating (RISK_OFFICER, BATCH; the
+    /// batch runs it each quarter). The policy may tie watch and suspension to the grade.
+    RateBanks,
     /// What a wave of defaults would cost the pool.
     Stress {
         /// Default rate of every grade not named by --grade, e.g. 0.05.
@@ -157,6 +160,12 @@ pub fn exposure_view(e: &pb::BankExposure, out: &Printer) -> View {
         fields.push(("early defaults", r.early_defaults.to_string()));
         fields.push(("last tape mismatch rate", r.tape_mismatch_rate.clone()));
     }
+    for q in &e.quarterly_ratings {
+        let r = q.rating.clone().unwrap_or_default();
+        let grade = label(r.grade().as_str_name(), "BANK_GRADE_");
+        let reason = if r.reason.is_empty() { String::new() } else { format!(" ({})", r.reason) };
+        fields.push(("rated", format!("{} {grade}{reason}, on {}", q.quarter, q.rated_on)));
+    }
     View::Record(fields)
 }
 
@@ -183,6 +192,27 @@ impl PoolCommand {
                 let request = pb::GetBankExposureRequest { bank: name("banks", &bank) };
                 let exposure = pool.get_bank_exposure(request).await?.into_inner().exposure.unwrap_or_default();
                 out.show("techcredit.v1.BankExposure", &exposure, |o| exposure_view(&exposure, o))
+            }
+            PoolCommand::RateBanks => {
+                let rated = pool.rate_banks(pb::RateBanksRequest { request_id: ctx.request_id() }).await?.into_inner();
+                out.show("techcredit.v1.RateBanksResponse", &rated, |_| View::Rows {
+                    header: vec!["bank", "quarter", "grade", "status", "why"],
+                    rows: rated
+                        .ratings
+                        .iter()
+                        .zip(&rated.exposures)
+                        .map(|(q, e)| {
+                            let r = q.rating.clone().unwrap_or_default();
+                            vec![
+                                q.bank.clone(),
+                                q.quarter.clone(),
+                                label(r.grade().as_str_name(), "BANK_GRADE_"),
+                                label(e.status().as_str_name(), "BANK_STATUS_"),
+                                r.reason,
+                            ]
+                        })
+                        .collect(),
+                })
             }
             PoolCommand::Exposure { bank: None } => {
                 let list = pool
