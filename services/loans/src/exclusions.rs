@@ -3,6 +3,8 @@
 //!
 //! Lock order: the claim, the loan (as `ApproveClaim`), then the enterprise, the bank and
 //! the pool (as every exposure change), then the annual and cohort rows (as approval).
+//! Exposure is released before the compensation is undone, so the pool's row is never
+//! taken before the enterprise's and the bank's.
 
 use chrono::Datelike;
 use domain::claims::ClaimStatus;
@@ -204,12 +206,14 @@ impl Loans {
                 });
             }
             let effective = exclusion.exclusion_date;
+            // The exposure first: enterprise, bank, then the pool's row (the ledger's post takes
+            // it again), then the annual and cohort rows, as everywhere.
+            let released = release_exposure(txn, &self.state.policy, &loan).await?;
             let clawback_id = match (decided, &undo) {
                 (Some(c), Some(undo)) => undo_compensation(txn, c, &loan, undo, effective, &caller.key_id).await?,
                 _ => None,
             };
             let undo = undo.unwrap_or_default();
-            let released = release_exposure(txn, &self.state.policy, &loan).await?;
             if let Some(c) = &claim {
                 let status = exclusion::claim_status_after(c.status);
                 store::claims::update(txn, c.claim_id, ClaimChange { status: Some(status), ..Default::default() })
