@@ -308,6 +308,14 @@ async fn paid_compensation_on_an_excluded_loan_is_clawed_back_through_the_next_s
     let undone = position(&app, &actors.auditor).await;
     assert_eq!((undone.receivables.as_str(), undone.compensation_approved.as_str()), ("1260000.00", "0.00"));
     assert_eq!(undone.net_pool_assets, "10000000.00", "the expense and the recovery income are undone");
+    let request = pb::GetBankExposureRequest { bank: "banks/nbcb".into() };
+    let exposure = app.pool_as(&actors.officer).get_bank_exposure(request).await.unwrap().into_inner();
+    let rating = exposure.exposure.unwrap().rating.unwrap();
+    assert_eq!(
+        (rating.compensation.as_str(), rating.payout_ratio.as_str()),
+        ("0.00", "0.000000"),
+        "the grade forgets it too"
+    );
     assert_ledger_verifies(&app, &actors.auditor).await;
 
     // The next statement nets the clawback: the bank pays it back.

@@ -727,7 +727,11 @@ pub async fn bank_claim_record(
         .select_only()
         .column_as(bigint(Func::count(Expr::col(claim::Column::ClaimId)).into()), "claims")
         .column_as(bigint_sum(Expr::col(claim::Column::PoolRecoveriesFen)), "recoveries")
-        .column_as(bigint_sum(Expr::col(claim::Column::CompensationFen)), "compensation")
+        // A cancelled claim's compensation was undone when its loan was excluded.
+        .column_as(
+            bigint(Func::sum(Expr::cust("CASE WHEN status = 'CANCELLED' THEN 0 ELSE compensation_fen END")).into()),
+            "compensation",
+        )
         .column_as(bigint(Func::sum(Expr::cust("CASE WHEN early_default THEN 1 ELSE 0 END")).into()), "early")
         .filter(claim::Column::BankId.eq(bank.as_str()))
         .into_tuple()

@@ -161,6 +161,16 @@ pub fn pool_share_text(share: &str, rows: &[pb::PoolShareRow], version: &str) ->
     format!("{share} = {} (policy {version})", parts.join(" "))
 }
 
+/// The claim's pool share: the enrolled share's worked rows, and the cut the bank's minimum
+/// retention made beside co-sharers ("0.60 (cut from 0.70 = base 0.50 + …)").
+fn claim_share_text(c: &pb::Claim) -> String {
+    if c.pool_share_cut_from.is_empty() {
+        return pool_share_text(&c.pool_share, &c.pool_share_rows, &c.pool_share_policy_version);
+    }
+    let enrolled = pool_share_text(&c.pool_share_cut_from, &c.pool_share_rows, &c.pool_share_policy_version);
+    format!("{} (cut from {enrolled})", c.pool_share)
+}
+
 fn claim_view(c: &pb::Claim, out: &Printer) -> View {
     let mut fields = vec![
         ("name", c.name.clone()),
@@ -168,7 +178,7 @@ fn claim_view(c: &pb::Claim, out: &Printer) -> View {
         ("bank", c.bank.clone()),
         ("status", label(c.status().as_str_name(), "CLAIM_STATUS_")),
         ("principal loss", out.money(&c.principal_loss)),
-        ("pool share", pool_share_text(&c.pool_share, &c.pool_share_rows, &c.pool_share_policy_version)),
+        ("pool share", claim_share_text(c)),
         ("requested", out.money(&c.requested_compensation)),
         ("compensation", out.money(&c.compensation)),
         ("paid", out.money(&c.compensation_paid)),
