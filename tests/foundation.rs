@@ -596,6 +596,9 @@ async fn a_database_outage_is_unavailable_and_health_says_so() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::NotServing);
+    // Liveness does not follow the database: the process is alive and must not be restarted.
+    let alive = health.check(tonic_health::pb::HealthCheckRequest { service: "liveness".into() }).await.unwrap();
+    assert_eq!(alive.into_inner().status(), tonic_health::pb::health_check_response::ServingStatus::Serving);
 }
 
 /// Keys expire after their last business date, and a rotation leaves the old key working

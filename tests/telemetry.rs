@@ -48,10 +48,11 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env("TECHCREDIT__OTLP_ENDPOINT", format!("http://{collector_address}"))
+        .env("TECHCREDIT__LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(Stdio::piped());
     if let TestDatabase::Postgres { url } = fresh_database().await {
         command.env("DATABASE_URL", url);
     }
@@ -65,12 +66,34 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
     request.metadata_mut().insert("authorization", format!("Bearer {}", admin_key.trim()).parse().unwrap());
     request.metadata_mut().insert("traceparent", format!("00-{TRACE_ID}-{PARENT_SPAN_ID}-01").parse().unwrap());
     admin.list_banks(request).await.expect("list banks");
+    // A refused call: its span has status ERROR, with the gRPC code and the reason.
+    let mut refused = tonic::Request::new(pb::GetBankRequest { name: "banks/nowhere".into() });
+    refused.metadata_mut().insert("authorization", format!("Bearer {}", admin_key.trim()).parse().unwrap());
+    let missing = admin.get_bank(refused).await.unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    let mut stranger = tonic::Request::new(pb::ListBanksRequest::default());
+    stranger.metadata_mut().insert("authorization", "Bearer not-a-key".parse().unwrap());
+    assert_eq!(admin.list_banks(stranger).await.unwrap_err().code(), tonic::Code::Unauthenticated);
+
+    // The container health check: the running server answers SERVING; nothing listening, exit 1.
+    let probe = |target: &str| {
+        Command::new(env!("CARGO_BIN_EXE_e2e-server"))
+            .args(["health", "--address", target])
+            .env_remove("TECHCREDIT__OTLP_ENDPOINT")
+            .output()
+            .unwrap()
+    };
+    let healthy = probe(&address);
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("SERVING"));
+    let nobody = probe("127.0.0.1:9");
+    assert_eq!(nobody.status.code(), Some(1), "{nobody:?}");
 
     // SIGTERM: the server drains, stops, and flushes the spans it still holds.
     let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(stopped.success());
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
-    assert!(status.success(), "{status:?}");
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
 
     let received = collector.received.lock().unwrap().clone();
     let resource_spans: Vec<_> = received.iter().flat_map(|r| r.resource_spans.iter()).collect();
@@ -92,8 +115,83 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
         .unwrap_or_else(|| panic!("no span of the call among {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()));
     assert_eq!(hex(&call.trace_id), TRACE_ID, "the call continues the caller's trace");
     assert_eq!(hex(&call.parent_span_id), PARENT_SPAN_ID, "the caller's span is its parent");
+    assert_eq!(attribute(call, "rpc.grpc.status_code"), Some(Value::IntValue(0)));
+    assert_eq!(attribute(call, "rpc.method"), Some(Value::StringValue("ListBanks".into())));
+    assert_ne!(call.status.as_ref().map(|s| s.code), Some(2), "an answered call is not an error");
+    let by_name = |name: &str| spans.iter().filter(|s| s.name == name).copied().collect::<Vec<_>>();
+    let not_found = by_name("/techcredit.v1.AdminService/GetBank");
+    let not_found = not_found.first().expect("the refused call's span");
+    assert_eq!(not_found.status.as_ref().map(|s| s.code), Some(2), "span status ERROR");
+    assert_eq!(attribute(not_found, "rpc.grpc.status_code"), Some(Value::IntValue(5)));
+    assert_eq!(attribute(not_found, "error.reason"), Some(Value::StringValue("NOT_FOUND".into())));
+    let unauthenticated = by_name("/techcredit.v1.AdminService/ListBanks");
+    assert!(
+        unauthenticated.iter().any(|s| attribute(s, "rpc.grpc.status_code") == Some(Value::IntValue(16))
+            && s.status.as_ref().map(|s| s.code) == Some(2)),
+        "the call without a valid key is an ERROR span too"
+    );
+
+    // The call's log event carries the real status and the trace id.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let calls: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["message"] == "call")
+        .collect();
+    let listed = calls
+        .iter()
+        .find(|event| event["method"] == "/techcredit.v1.AdminService/ListBanks" && event["grpc_status"] == "OK")
+        .unwrap_or_else(|| panic!("no call event for ListBanks with OK in {calls:?}"));
+    assert_eq!(listed["trace_id"], TRACE_ID);
+    assert!(calls.iter().any(|e| e["grpc_status"] == "NOT_FOUND" && e["reason"] == "NOT_FOUND"), "{calls:?}");
+    assert!(calls.iter().any(|e| e["grpc_status"] == "UNAUTHENTICATED"), "{calls:?}");
+    assert!(!stderr.contains("\u{1b}["), "no colours in a log that is not a terminal");
+}
+
+/// The value of a span's attribute.
+fn attribute(span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<Value> {
+    span.attributes.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref()).and_then(|v| v.value.clone())
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The standard `OTEL_EXPORTER_OTLP_ENDPOINT` turns the export on; a collector that cannot
+/// be reached is a warning in the log, and the server serves and stops as usual.
+#[tokio::test]
+async fn an_unreachable_collector_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+        .env("OTEL_SERVICE_NAME", "techcredit-test")
+        .env("TECHCREDIT__LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env_remove("TECHCREDIT__OTLP_ENDPOINT")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let TestDatabase::Postgres { url } = fresh_database().await {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("start server process");
+    let address = tests::process_address(&mut child);
+    let admin_key = std::fs::read_to_string(dir.path().join("bootstrap-admin.key")).unwrap();
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let mut admin = proto::v1::admin_service_client::AdminServiceClient::new(channel);
+    let mut request = tonic::Request::new(pb::ListBanksRequest::default());
+    request.metadata_mut().insert("authorization", format!("Bearer {}", admin_key.trim()).parse().unwrap());
+    admin.list_banks(request).await.expect("the server serves without its collector");
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let warnings: Vec<&str> =
+        stderr.lines().filter(|line| line.contains("cannot export spans to the OpenTelemetry collector")).collect();
+    assert_eq!(warnings.len(), 1, "warned once: {stderr}");
+    assert!(warnings[0].contains("127.0.0.1:9") && warnings[0].contains("WARN"), "{}", warnings[0]);
 }

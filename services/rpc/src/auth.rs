@@ -119,8 +119,24 @@ where
         if is_public(&path) {
             return Box::pin(async move { inner.call(request).await });
         }
-        // One span per call, a child of the caller's trace when it sent W3C trace context.
-        let span = tracing::info_span!("grpc", otel.name = %path, otel.kind = "server");
+        // One span per call, a child of the caller's trace when it sent W3C trace context,
+        // with OpenTelemetry's RPC attributes; the status is recorded when the call ends.
+        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((&path, ""));
+        let span = tracing::info_span!(
+            "grpc",
+            otel.name = %path,
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_message = tracing::field::Empty,
+            error.reason = tracing::field::Empty,
+            techcredit.key_id = tracing::field::Empty,
+            techcredit.bank = tracing::field::Empty,
+            techcredit.request_id = tracing::field::Empty,
+        );
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
@@ -131,7 +147,10 @@ where
                 // One reading of the business clock for the whole call, the key's expiry included.
                 let now = match store.now().await {
                     Ok(now) => now,
-                    Err(error) => return Ok(Status::from(ApiError::from(error)).into_http()),
+                    Err(error) => {
+                        let response = Status::from(ApiError::from(error)).into_http();
+                        return Ok(crate::observe::Observed::wrap(response, finish_call(path, started, None)));
+                    }
                 };
                 let principal = match bearer(&request) {
                     None => Err(ApiError::Unauthenticated(
@@ -155,11 +174,16 @@ where
                 let principal = match principal {
                     Ok(principal) => principal,
                     Err(error) => {
-                        tracing::info!(method = %path, reason = %error, "call refused at authentication");
-                        return Ok(Status::from(error).into_http());
+                        let response = Status::from(error).into_http();
+                        return Ok(crate::observe::Observed::wrap(response, finish_call(path, started, None)));
                     }
                 };
                 let key_id = principal.key_id.clone();
+                let current = tracing::Span::current();
+                current.record("techcredit.key_id", key_id.as_str());
+                if let Some(bank) = &principal.bank {
+                    current.record("techcredit.bank", bank.as_str());
+                }
                 // A mutating call is audited: its request's first message is read on its way.
                 let audited = crate::audit::mutating(&path).map(|descriptors| {
                     let handle = crate::audit::CallHandle::default();
@@ -182,26 +206,53 @@ where
                     store::clock::scope(now, record_unrecorded(&store, &caller, &path, handle, response.headers()))
                         .await;
                 }
-                if let Ok(response) = &response {
-                    let code = response
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("streamed")
-                        .to_owned();
-                    tracing::info!(
-                        method = %path,
-                        key_id = %key_id,
-                        grpc_status = %code,
-                        elapsed_us = started.elapsed().as_micros() as u64,
-                        "call"
-                    );
+                if let Some(request_id) = audited
+                    .as_ref()
+                    .map(|handle| handle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).request_id.clone())
+                    && !request_id.is_empty()
+                {
+                    tracing::Span::current().record("techcredit.request_id", request_id.as_str());
                 }
                 response
+                    .map(|response| crate::observe::Observed::wrap(response, finish_call(path, started, Some(key_id))))
             }
             .instrument(span),
         )
     }
+}
+
+/// What happens when a call's final status is known: the span gets the gRPC status (span
+/// status ERROR for every code but OK, with the error's reason), and the call's one log
+/// event says method, key, status, reason, duration and the trace id.
+fn finish_call(path: String, started: Instant, key_id: Option<String>) -> crate::observe::Finish {
+    let span = tracing::Span::current();
+    Box::new(move |ending: crate::observe::Ending<'_>| {
+        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let status = crate::audit::code_name(ending.code);
+        span.record("rpc.grpc.status_code", ending.code as i32);
+        if ending.code != tonic::Code::Ok {
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_message", ending.message);
+            span.record("error.reason", ending.reason.as_str());
+        }
+        let trace_id = {
+            use opentelemetry::trace::TraceContextExt as _;
+            let context = span.context();
+            let span_context = context.span().span_context().clone();
+            if span_context.is_valid() { span_context.trace_id().to_string() } else { String::new() }
+        };
+        span.in_scope(|| {
+            tracing::info!(
+                method = %path,
+                key_id = key_id.as_deref().unwrap_or(""),
+                grpc_status = status.as_str(),
+                reason = ending.reason.as_str(),
+                elapsed_us,
+                trace_id = trace_id.as_str(),
+                "call"
+            );
+        });
+    })
 }
 
 /// Writes the record of an audited call that its change's transaction did not: a refusal

@@ -64,6 +64,14 @@ enum Command {
     /// broken link and exit non-zero if there is one. Reads only (records of the last second
     /// that are not sealed yet are counted, not checked).
     VerifyAudit,
+    /// Ask the running server's gRPC health service (grpc.health.v1, which follows the
+    /// database) whether it is SERVING; exit 0 if so, 1 otherwise. For container health
+    /// checks. Plaintext only: a TLS-only server is probed by a TLS-speaking probe instead.
+    Health {
+        /// The server's address (default: the listen address, 127.0.0.1 for an unspecified one).
+        #[arg(long)]
+        address: Option<std::net::SocketAddr>,
+    },
     /// Validate a policy file and print its version.
     CheckPolicy {
         /// The policy file.
@@ -146,6 +154,7 @@ async fn run(cli: Cli, settings: Settings) -> ExitCode {
             }
         }
         Command::VerifyLedger => verify_ledger(settings).await,
+        Command::Health { address } => health(address.unwrap_or(settings.listen)).await,
         Command::VerifyAudit => verify_audit(settings).await,
         Command::CreateAdminKey { description } => {
             let result = async {
@@ -208,6 +217,36 @@ async fn serve(settings: Settings) -> ExitCode {
     match application.run_until_stopped(startup::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(error),
+    }
+}
+
+/// One health check of the server at `address` (an unspecified IP means this host).
+async fn health(mut address: std::net::SocketAddr) -> ExitCode {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .map_err(|e| e.to_string())?
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .connect()
+            .await
+            .map_err(|e| format!("cannot reach {address}: {e}"))?;
+        let answer = HealthClient::new(channel)
+            .check(HealthCheckRequest { service: String::new() })
+            .await
+            .map_err(|status| format!("{address} answered {:?}: {}", status.code(), status.message()))?;
+        Ok::<_, String>(answer.into_inner().status())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+        Ok(Ok(ServingStatus::Serving)) => {
+            println!("{address}: SERVING");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(status)) => fail(format!("{address}: {}", status.as_str_name())),
+        Ok(Err(error)) => fail(error),
+        Err(_) => fail(format!("{address}: no answer within 3 s")),
     }
 }
 

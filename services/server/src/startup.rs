@@ -344,6 +344,9 @@ impl Application {
     ) -> Result<(), StartupError> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         set_all(&reporter, ServingStatus::Serving).await;
+        // For liveness probes: SERVING while the process serves, whatever the database does
+        // (readiness asks for "" or a service, which follow the database).
+        reporter.set_service_status(LIVENESS, ServingStatus::Serving).await;
         // Reflection v1, and v1alpha for older clients (grpcurl before 1.8.8 asks only for it).
         let reflection_builder = || {
             tonic_reflection::server::Builder::configure()
@@ -493,6 +496,9 @@ impl Application {
         Ok(())
     }
 }
+
+/// The health service name a liveness probe asks for: it never follows the database.
+pub const LIVENESS: &str = "liveness";
 
 async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;

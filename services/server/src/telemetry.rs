@@ -1,13 +1,20 @@
-//! Logging and tracing. Structured `tracing` events go to stderr, as text or JSON lines; the
-//! filter comes from `RUST_LOG` (default `info`, with the database driver's notices at
-//! `warn`). When `otlp_endpoint` is set, spans are also exported over OTLP/gRPC (batched) to
-//! that collector, as service `techcredit-server`; every authenticated call is one span, a
-//! child of the caller's trace when the call carries W3C trace context (`traceparent`), see
-//! `rpc::auth`.
+//! Logging and tracing. Structured `tracing` events go to stderr, as text (coloured only on
+//! a terminal) or JSON lines; the filter comes from `RUST_LOG` (default `info`, with the
+//! database driver's notices at `warn`). Spans are exported over OTLP/gRPC (batched) when an
+//! endpoint is configured: `otlp_endpoint` (`TECHCREDIT__OTLP_ENDPOINT`), or the standard
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`; `https://` endpoints
+//! speak TLS with the system's roots. The rest of the standard configuration is the SDK's:
+//! `OTEL_SERVICE_NAME` (default here `techcredit-server`), `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. A collector that cannot be reached
+//! is logged as a warning, at most once a minute, and never stops the server. Every
+//! authenticated call is one span, a child of the caller's trace when the call carries W3C
+//! trace context (`traceparent`), see `rpc::auth`.
 
 use std::fmt;
+use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
@@ -44,10 +51,13 @@ impl Telemetry {
 /// the tokio runtime.
 pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<Telemetry, String> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = otlp_endpoint.map(exporting_provider).transpose()?;
+    let endpoint = otlp_endpoint.map(str::to_owned).or_else(standard_endpoint);
+    let provider = endpoint.as_deref().map(exporting_provider).transpose()?;
     // One filter for every layer: what is logged is what is traced.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let text = (format == LogFormat::Text).then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let text = (format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr)
+    });
     let json = (format == LogFormat::Json)
         .then(|| tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(std::io::stderr));
     let installed = tracing_subscriber::registry()
@@ -69,6 +79,22 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<Telemetry,
     Ok(Telemetry { provider })
 }
 
+/// The standard OpenTelemetry endpoint variables, the signal's own first.
+fn standard_endpoint() -> Option<String> {
+    ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
+}
+
+/// The resource: the SDK reads `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`; without
+/// either naming the service, it is `techcredit-server`.
+fn resource() -> Resource {
+    let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
+        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| v.contains("service.name="));
+    let builder = Resource::builder();
+    if named { builder.build() } else { builder.with_service_name("techcredit-server").build() }
+}
+
 /// A tracer provider that batches spans to the OTLP/gRPC collector at `endpoint`.
 fn exporting_provider(endpoint: &str) -> Result<SdkTracerProvider, String> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -77,11 +103,15 @@ fn exporting_provider(endpoint: &str) -> Result<SdkTracerProvider, String> {
         .with_timeout(Duration::from_secs(5))
         .build()
         .map_err(|error| format!("cannot set up the OTLP exporter for {endpoint}: {error}"))?;
-    let on_runtime = OnRuntime { inner: Arc::new(exporter), runtime: tokio::runtime::Handle::current() };
-    Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(on_runtime)
-        .with_resource(Resource::builder().with_service_name("techcredit-server").build())
-        .build())
+    let on_runtime = OnRuntime {
+        inner: Arc::new(exporter),
+        runtime: tokio::runtime::Handle::current(),
+        endpoint: endpoint.to_owned(),
+        last_warned: Arc::new(AtomicU64::new(0)),
+    };
+    // The builder's default sampler follows OTEL_TRACES_SAMPLER(_ARG) (parent-based, always on
+    // when unset).
+    Ok(SdkTracerProvider::builder().with_batch_exporter(on_runtime).with_resource(resource()).build())
 }
 
 /// Runs the OTLP exporter's calls on the server's tokio runtime: the batch processor exports
@@ -89,7 +119,13 @@ fn exporting_provider(endpoint: &str) -> Result<SdkTracerProvider, String> {
 struct OnRuntime {
     inner: Arc<opentelemetry_otlp::SpanExporter>,
     runtime: tokio::runtime::Handle,
+    endpoint: String,
+    /// Unix seconds of the last warning about a failed export (0: none yet).
+    last_warned: Arc<AtomicU64>,
 }
+
+/// How often a failing collector is warned about.
+const WARN_EVERY_SECONDS: u64 = 60;
 
 impl fmt::Debug for OnRuntime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,8 +136,29 @@ impl fmt::Debug for OnRuntime {
 impl SpanExporter for OnRuntime {
     fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         let inner = self.inner.clone();
+        let spans = batch.len();
         let task = self.runtime.spawn(async move { inner.export(batch).await });
-        async move { task.await.unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string()))) }
+        let (endpoint, last_warned) = (self.endpoint.clone(), self.last_warned.clone());
+        async move {
+            let result = task.await.unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string())));
+            if let Err(error) = &result {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                let last = last_warned.load(Ordering::Relaxed);
+                if now.saturating_sub(last) >= WARN_EVERY_SECONDS
+                    && last_warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+                {
+                    // Outside every span: this event must not become part of a trace it reports on.
+                    tracing::warn!(
+                        parent: None,
+                        endpoint = %endpoint,
+                        spans,
+                        error = %error,
+                        "cannot export spans to the OpenTelemetry collector (the server goes on; warned at most once a minute)"
+                    );
+                }
+            }
+            result
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
