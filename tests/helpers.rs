@@ -80,6 +80,8 @@ pub struct TestApp {
     pub database: TestDatabase,
     /// Where the web dashboard listens, when started with one.
     pub dashboard: Option<std::net::SocketAddr>,
+    /// Where the Prometheus endpoint listens, when started with one.
+    pub metrics: Option<std::net::SocketAddr>,
     channel: Channel,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -122,6 +124,7 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         otlp_endpoint: None,
         clock: "system".to_owned(),
         dashboard_listen: None,
+        metrics_listen: None,
         dashboard_session_minutes: 30,
         max_in_flight_calls: 512,
         max_message_bytes: 4 * 1024 * 1024,
@@ -236,6 +239,7 @@ async fn start_with(
     let application = Application::build(&settings).await.expect("server builds");
     let address = application.local_addr();
     let dashboard = application.dashboard_addr();
+    let metrics = application.metrics_addr();
     let admin_key = admin_key
         .or_else(|| application.bootstrap_key().map(str::to_owned))
         .expect("a fresh database makes a bootstrap key");
@@ -261,6 +265,7 @@ async fn start_with(
         settings,
         database,
         dashboard,
+        metrics,
         channel,
         stop: Some(stop),
         task: Some(task),

@@ -195,3 +195,67 @@ async fn an_unreachable_collector_is_a_warning_not_a_failure() {
     assert_eq!(warnings.len(), 1, "warned once: {stderr}");
     assert!(warnings[0].contains("127.0.0.1:9") && warnings[0].contains("WARN"), "{}", warnings[0]);
 }
+
+/// `GET /metrics` with a plain HTTP/1.1 request; the body.
+async fn scrape(address: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// The value of the sample `name{labels}` (labels as written, empty for none).
+fn sample(text: &str, series: &str) -> Option<String> {
+    text.lines().find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).map(str::to_owned))
+}
+
+/// fen as the position's money text ("8400000.00").
+fn yuan(fen: &str) -> String {
+    let fen: i64 = fen.parse().unwrap();
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+#[tokio::test]
+async fn the_metrics_endpoint_serves_call_durations_and_the_pool_s_figures_as_get_pool_position_has_them() {
+    let app = tests::spawn_app_with(|s| s.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
+    let actors = crate::support::actors(&app, "nbcb", "100000000.00").await;
+    crate::support::fund_pool(&app, &actors.finance, "10000000.00").await;
+    let loan = crate::support::enrolled_pure_credit_loan(&app, &actors, 401).await;
+    crate::support::enrolled_pure_credit_loan(&app, &actors, 402).await;
+    crate::support::default_loan(&app, &actors, &loan).await;
+    let claim = crate::support::file(&app, &actors, &loan).await;
+    let second = crate::support::issue_key(&app, pb::Role::RiskOfficer, "").await;
+    app.settlement_as(&actors.officer).approve_claim(crate::support::approve(&claim, "m1")).await.unwrap();
+    app.settlement_as(&second).approve_claim(crate::support::approve(&claim, "m2")).await.unwrap();
+    let position = crate::support::position(&app, &actors.auditor).await;
+    let text = scrape(app.metrics.expect("the endpoint is configured")).await;
+
+    for (series, figure) in [
+        ("techcredit_net_pool_assets_fen", &position.net_pool_assets),
+        ("techcredit_covered_outstanding_fen", &position.covered_outstanding),
+        ("techcredit_pool_exposure_fen", &position.pool_exposure),
+        ("techcredit_headroom_fen", &position.headroom),
+    ] {
+        let value = sample(&text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
+        assert_eq!(&yuan(&value), figure, "{series}");
+    }
+    let leverage: f64 = sample(&text, "techcredit_leverage").unwrap().parse().unwrap();
+    assert!((leverage - position.leverage.parse::<f64>().unwrap()).abs() < 1e-6, "{leverage} vs {}", position.leverage);
+    // The bank's own figures: 2,400,000.00 + 3,000,000.00 covered, 1,680,000.00 compensated this year.
+    assert_eq!(sample(&text, "techcredit_bank_quota_used_fen{bank=\"nbcb\"}").as_deref(), Some("540000000"));
+    assert_eq!(
+        sample(&text, "techcredit_bank_compensation_this_year_fen{bank=\"nbcb\"}").as_deref(),
+        Some("168000000")
+    );
+    let npl: f64 = sample(&text, "techcredit_bank_npl_ratio{bank=\"nbcb\"}").unwrap().parse().unwrap();
+    assert!((npl - 2_400_000.0 / 5_400_000.0).abs() < 1e-9, "{npl}");
+    // Calls by method and status: the two approvals answered OK.
+    let approvals = "rpc_server_duration_milliseconds_count{rpc_service=\"techcredit.v1.SettlementService\",rpc_method=\"ApproveClaim\",rpc_grpc_status_code=\"0\"}";
+    let count: u64 = sample(&text, approvals).unwrap_or_else(|| panic!("no {approvals} in\n{text}")).parse().unwrap();
+    assert!(count >= 2, "{count}");
+    assert!(text.contains("db_client_connections_usage{state=\"used\"}"), "{text}");
+}

@@ -227,7 +227,9 @@ where
 fn finish_call(path: String, started: Instant, key_id: Option<String>) -> crate::observe::Finish {
     let span = tracing::Span::current();
     Box::new(move |ending: crate::observe::Ending<'_>| {
-        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        crate::metrics::record_call(&path, ending.code, elapsed.as_secs_f64() * 1000.0);
         let status = crate::audit::code_name(ending.code);
         span.record("rpc.grpc.status_code", ending.code as i32);
         if ending.code != tonic::Code::Ok {

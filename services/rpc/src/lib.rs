@@ -7,6 +7,7 @@ pub mod auth;
 pub mod convert;
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
 mod observe;
 pub mod shed;
 pub mod state;

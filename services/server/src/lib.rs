@@ -1,6 +1,7 @@
 //! The techcredit server: settings, telemetry and start-up around the gRPC services.
 
 pub mod cli;
+pub mod metrics;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

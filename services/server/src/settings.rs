@@ -71,6 +71,9 @@ pub struct Settings {
     pub clock: String,
     /// Address the web dashboard listens on (HTTP); when absent, no dashboard.
     pub dashboard_listen: Option<SocketAddr>,
+    /// Address of the Prometheus endpoint (`GET /metrics`, HTTP, no authentication: keep it
+    /// on the cluster network); when absent, none.
+    pub metrics_listen: Option<SocketAddr>,
     /// Minutes a dashboard session lasts after its last use.
     pub dashboard_session_minutes: u64,
     /// Calls served at once by this process, across connections; more are refused at once
@@ -108,6 +111,7 @@ impl Default for Settings {
             otlp_endpoint: None,
             clock: "system".to_owned(),
             dashboard_listen: None,
+            metrics_listen: None,
             dashboard_session_minutes: 30,
             max_in_flight_calls: 512,
             max_message_bytes: 4 * 1024 * 1024,

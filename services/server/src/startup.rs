@@ -227,6 +227,7 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     dashboard: Option<(TcpListener, SocketAddr)>,
+    metrics: Option<(TcpListener, SocketAddr)>,
     session_ttl: Duration,
     max_in_flight: usize,
     max_message_bytes: usize,
@@ -284,6 +285,15 @@ impl Application {
             }
             None => None,
         };
+        let metrics = match settings.metrics_listen {
+            Some(address) => {
+                let listener =
+                    TcpListener::bind(address).await.map_err(|source| StartupError::Listen { address, source })?;
+                let bound = listener.local_addr().map_err(|source| StartupError::Listen { address, source })?;
+                Some((listener, bound))
+            }
+            None => None,
+        };
         tracing::info!(
             policy_version = %policy.version,
             engine = ?store.engine(),
@@ -293,6 +303,7 @@ impl Application {
             listener,
             local_addr,
             dashboard,
+            metrics,
             _data_dir_lock: data_dir_lock,
             max_in_flight: settings.max_in_flight_calls.max(1),
             max_message_bytes: settings.max_message_bytes.max(64 * 1024),
@@ -319,6 +330,11 @@ impl Application {
     /// The bootstrap administrator key, when this start created it (shown once).
     pub fn bootstrap_key(&self) -> Option<&str> {
         self.bootstrap_key.as_deref()
+    }
+
+    /// Where the Prometheus endpoint listens, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, address)| *address)
     }
 
     /// Where the dashboard listens, when configured.
@@ -425,6 +441,19 @@ impl Application {
                 }
             });
         }
+        let (metrics_stop_tx, metrics_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        if let Some((listener, address)) = self.metrics {
+            let router = crate::metrics::router(self.state.clone());
+            tracing::info!(%address, "metrics serving on /metrics");
+            tokio::spawn(async move {
+                let stopped = async {
+                    let _ = metrics_stop_rx.await;
+                };
+                if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+                    tracing::error!(%error, "the metrics endpoint stopped");
+                }
+            });
+        }
         drop(connections);
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown_reporter = reporter.clone();
@@ -439,6 +468,7 @@ impl Application {
             set_all(&shutdown_reporter, ServingStatus::NotServing).await;
             let _ = draining_tx.send(());
             let _ = dashboard_stop_tx.send(());
+            let _ = metrics_stop_tx.send(());
             let _ = stop_tx.send(());
         });
 

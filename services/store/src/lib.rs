@@ -287,6 +287,20 @@ impl Store {
         self.engine
     }
 
+    /// The database pool's connections: (open, idle).
+    pub fn pool_usage(&self) -> (u32, u32) {
+        match self.engine {
+            Engine::Postgres => {
+                let pool = self.connection.get_postgres_connection_pool();
+                (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+            }
+            Engine::Sqlite => {
+                let pool = self.connection.get_sqlite_connection_pool();
+                (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+            }
+        }
+    }
+
     /// The connection pool, for reads.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.connection
