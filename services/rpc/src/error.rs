@@ -136,19 +136,28 @@ fn with_info(code: Code, message: String, reason: &str, metadata: HashMap<String
 
 /// The longest status message sent, in characters.
 const MAX_MESSAGE: usize = 1_000;
-/// The longest field name, description or metadata value sent.
+/// The longest field name, description or metadata value sent, in bytes.
 const MAX_DETAIL: usize = 200;
 /// The most bad fields listed.
 const MAX_VIOLATIONS: usize = 50;
+/// The most bytes of bad-field names and descriptions listed together.
+const MAX_VIOLATION_BYTES: usize = 4_000;
 
-/// `text` cut to `max` characters (an ellipsis says so). A refusal that echoes what it was
-/// sent — a 100,000-character name — must still fit in the response's HTTP/2 headers:
-/// beyond their limit the client's connection is torn down, with every call on it.
+/// `text` cut to at most `max` bytes of UTF-8, on a character boundary (an ellipsis says
+/// so). A refusal that echoes what it was sent — a 100,000-character name — must still fit
+/// in the response's HTTP/2 headers: beyond their limit the client's connection is torn
+/// down, with every call on it. Bytes, not characters: the message travels twice, once
+/// percent-encoded (`grpc-message`, three characters per byte outside ASCII) and once in the
+/// base64 details, so 1,000 Chinese characters would be 13 KB of headers.
 fn shorten(text: String, max: usize) -> String {
-    if text.chars().count() <= max {
+    if text.len() <= max {
         return text;
     }
-    let mut cut: String = text.chars().take(max).collect();
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = text[..end].to_owned();
     cut.push('…');
     cut
 }
@@ -160,13 +169,19 @@ impl From<ApiError> for Status {
             ApiError::InvalidArgument(violations) => {
                 let mut details = ErrorDetails::new();
                 details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
-                let more = violations.len().saturating_sub(MAX_VIOLATIONS);
-                for violation in violations.into_iter().take(MAX_VIOLATIONS) {
-                    details.add_bad_request_violation(
-                        shorten(violation.field, MAX_DETAIL),
-                        shorten(violation.description, MAX_DETAIL),
-                    );
+                let total = violations.len();
+                let (mut listed, mut bytes) = (0usize, 0usize);
+                for violation in violations {
+                    let field = shorten(violation.field, MAX_DETAIL);
+                    let description = shorten(violation.description, MAX_DETAIL);
+                    bytes += field.len() + description.len();
+                    if listed == MAX_VIOLATIONS || bytes > MAX_VIOLATION_BYTES {
+                        break;
+                    }
+                    details.add_bad_request_violation(field, description);
+                    listed += 1;
                 }
+                let more = total - listed;
                 if more > 0 {
                     details.add_bad_request_violation("…", format!("and {more} more bad fields"));
                 }
