@@ -31,6 +31,53 @@ impl TraceService for Collector {
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT_SPAN_ID: &str = "b7ad6b7169203331";
 
+/// A server process with JSON logs, on a fresh database, with `env` set (and `unset`
+/// removed); returns it running with its address, admin key and data directory, and a
+/// channel to it.
+struct ServerProcess {
+    child: std::process::Child,
+    address: String,
+    admin_key: String,
+    channel: tonic::transport::Channel,
+    _dir: tempfile::TempDir,
+}
+
+async fn server_process(env: &[(&str, String)], unset: &[&str]) -> ServerProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("TECHCREDIT__LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    for name in unset {
+        command.env_remove(name);
+    }
+    if let TestDatabase::Postgres { url } = fresh_database().await {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("start server process");
+    let address = tests::process_address(&mut child);
+    let admin_key = std::fs::read_to_string(dir.path().join("bootstrap-admin.key")).unwrap().trim().to_owned();
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    ServerProcess { child, address, admin_key, channel, _dir: dir }
+}
+
+/// SIGTERM, then the process's exit and what it wrote.
+async fn stop(child: std::process::Child) -> std::process::Output {
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    output
+}
+
 #[tokio::test]
 async fn calls_are_exported_as_spans_of_the_callers_trace() {
     let collector = Collector::default();
@@ -42,33 +89,16 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
-    command
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("TECHCREDIT__OTLP_ENDPOINT", format!("http://{collector_address}"))
-        .env("TECHCREDIT__LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let TestDatabase::Postgres { url } = fresh_database().await {
-        command.env("DATABASE_URL", url);
-    }
-    let mut child = command.spawn().expect("start server process");
-    let address = tests::process_address(&mut child);
-    let admin_key = std::fs::read_to_string(dir.path().join("bootstrap-admin.key")).unwrap();
-
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let server = server_process(&[("TECHCREDIT__OTLP_ENDPOINT", format!("http://{collector_address}"))], &[]).await;
+    let (child, address, admin_key, channel) = (server.child, server.address, server.admin_key, server.channel);
     let mut admin = proto::v1::admin_service_client::AdminServiceClient::new(channel);
     let mut request = tonic::Request::new(pb::ListBanksRequest::default());
-    request.metadata_mut().insert("authorization", format!("Bearer {}", admin_key.trim()).parse().unwrap());
+    request.metadata_mut().insert("authorization", format!("Bearer {admin_key}").parse().unwrap());
     request.metadata_mut().insert("traceparent", format!("00-{TRACE_ID}-{PARENT_SPAN_ID}-01").parse().unwrap());
     admin.list_banks(request).await.expect("list banks");
     // A refused call: its span has status ERROR, with the gRPC code and the reason.
     let mut refused = tonic::Request::new(pb::GetBankRequest { name: "banks/nowhere".into() });
-    refused.metadata_mut().insert("authorization", format!("Bearer {}", admin_key.trim()).parse().unwrap());
+    refused.metadata_mut().insert("authorization", format!("Bearer {admin_key}").parse().unwrap());
     let missing = admin.get_bank(refused).await.unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
     let mut stranger = tonic::Request::new(pb::ListBanksRequest::default());
@@ -90,10 +120,7 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
     assert_eq!(nobody.status.code(), Some(1), "{nobody:?}");
 
     // SIGTERM: the server drains, stops, and flushes the spans it still holds.
-    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(stopped.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
-    assert!(output.status.success(), "{:?}", output.status);
+    let output = stop(child).await;
 
     let received = collector.received.lock().unwrap().clone();
     let resource_spans: Vec<_> = received.iter().flat_map(|r| r.resource_spans.iter()).collect();
@@ -161,34 +188,17 @@ fn hex(bytes: &[u8]) -> String {
 /// be reached is a warning in the log, and the server serves and stops as usual.
 #[tokio::test]
 async fn an_unreachable_collector_is_a_warning_not_a_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
-    command
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
-        .env("OTEL_SERVICE_NAME", "techcredit-test")
-        .env("TECHCREDIT__LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env_remove("TECHCREDIT__OTLP_ENDPOINT")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let TestDatabase::Postgres { url } = fresh_database().await {
-        command.env("DATABASE_URL", url);
-    }
-    let mut child = command.spawn().expect("start server process");
-    let address = tests::process_address(&mut child);
-    let admin_key = std::fs::read_to_string(dir.path().join("bootstrap-admin.key")).unwrap();
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9".to_owned()),
+        ("OTEL_SERVICE_NAME", "techcredit-test".to_owned()),
+    ];
+    let server = server_process(&env, &["TECHCREDIT__OTLP_ENDPOINT"]).await;
+    let (child, admin_key, channel) = (server.child, server.admin_key, server.channel);
     let mut admin = proto::v1::admin_service_client::AdminServiceClient::new(channel);
     let mut request = tonic::Request::new(pb::ListBanksRequest::default());
-    request.metadata_mut().insert("authorization", format!("Bearer {}", admin_key.trim()).parse().unwrap());
+    request.metadata_mut().insert("authorization", format!("Bearer {admin_key}").parse().unwrap());
     admin.list_banks(request).await.expect("the server serves without its collector");
-    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(stopped.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
-    assert!(output.status.success(), "{:?}", output.status);
+    let output = stop(child).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let warnings: Vec<&str> =
         stderr.lines().filter(|line| line.contains("cannot export spans to the OpenTelemetry collector")).collect();

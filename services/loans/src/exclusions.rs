@@ -10,7 +10,7 @@ use chrono::Datelike;
 use domain::claims::ClaimStatus;
 use domain::exclusion::{self, DecidedClaim, ExclusionError, Undo};
 use domain::ledger::EntryDraft;
-use domain::loan::{LoanState, LoanStatus, is_non_performing};
+use domain::loan::{LoanState, LoanStatus};
 use domain::terms::ExclusionReason;
 use domain::{Money, Role};
 use proto::v1 as pb;
@@ -20,7 +20,6 @@ use rpc::{ApiError, WireEnum, idempotent};
 use store::Db;
 use store::claims::{ClaimChange, ClaimRecord};
 use store::exclusions::{Completed, ExclusionRecord, NewExclusion};
-use store::exposure::ExposureDelta;
 use store::loans::LoanRecord;
 use tonic::Request;
 
@@ -54,30 +53,13 @@ fn refused(rule: &ExclusionError) -> ApiError {
     ApiError::refused(rule)
 }
 
-/// Removes an open loan's exposure from the running totals; returns the outstanding freed.
+/// Takes the loan out of the running totals; returns the outstanding freed.
 async fn release_exposure(txn: &impl Db, policy: &domain::Policy, loan: &LoanRecord) -> Result<Money, ApiError> {
-    store::exposure::lock_enterprise(txn, &loan.uscc).await?;
-    store::banks::get_for_update(txn, &loan.bank_id).await?;
-    store::pool::lock(txn).await?;
-    if loan.state.status.is_closed() {
-        return Ok(Money::ZERO);
-    }
-    let npl = if is_non_performing(loan.state.status, loan.state.classification) {
-        loan.state.outstanding
-    } else {
-        Money::ZERO
-    };
-    let delta = ExposureDelta {
-        outstanding: -loan.state.outstanding.fen(),
-        pool_exposure: -loan.pool_exposure.fen(),
-        npl_outstanding: -npl.fen(),
-        loans: -1,
-    };
-    store::exposure::apply(txn, &loan.bank_id, &loan.uscc, delta).await?;
-    if let Some((from, to)) = store::banks::follow_automatic_status(txn, &loan.bank_id, policy).await? {
+    let (released, changed) = store::exposure::release_loan(txn, loan, policy).await?;
+    if let Some((from, to)) = changed {
         tracing::warn!(bank_id = %loan.bank_id, %from, %to, "bank status changed");
     }
-    Ok(loan.state.outstanding)
+    Ok(released)
 }
 
 /// What excluding the loan would undo of its decided claim, or why it cannot be excluded

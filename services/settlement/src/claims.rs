@@ -14,7 +14,6 @@ use rpc::convert::{Page, Violations, format_date, timestamp};
 use rpc::{ApiError, idempotent};
 use store::Db;
 use store::claims::{ClaimChange, ClaimRecord, NewClaim};
-use store::exposure::ExposureDelta;
 use tonic::Request;
 
 use crate::wire::claim_to_wire;
@@ -36,34 +35,19 @@ fn visible_claim(caller: &Principal, claim: Option<ClaimRecord>, name: &str) -> 
     visible(caller, claim, |c| &c.bank_id, name)
 }
 
-/// Removes a loan's exposure from the running totals and stores its `closed` state.
+/// Takes a loan out of the running totals (`store::exposure::release_loan`) and stores its
+/// `closed` state.
 async fn close_loan(
     connection: &impl Db,
     policy: &domain::Policy,
     loan: &store::loans::LoanRecord,
     closed: &LoanState,
 ) -> Result<(), ApiError> {
-    // Lock order everywhere: enterprise, bank, pool.
-    store::exposure::lock_enterprise(connection, &loan.uscc).await?;
-    store::banks::get_for_update(connection, &loan.bank_id).await?;
-    store::pool::lock(connection).await?;
-    let npl = if domain::loan::is_non_performing(loan.state.status, loan.state.classification) {
-        loan.state.outstanding.fen()
-    } else {
-        0
-    };
-    let delta = ExposureDelta {
-        outstanding: -loan.state.outstanding.fen(),
-        pool_exposure: -loan.pool_exposure.fen(),
-        npl_outstanding: -npl,
-        loans: -1,
-    };
-    store::exposure::apply(connection, &loan.bank_id, &loan.uscc, delta).await?;
-    store::loans::set_state(connection, loan, closed, Money::ZERO).await?;
-    // Its non-performing outstanding is gone: the bank's status follows its figures.
-    if let Some((from, to)) = store::banks::follow_automatic_status(connection, &loan.bank_id, policy).await? {
+    let (_, changed) = store::exposure::release_loan(connection, loan, policy).await?;
+    if let Some((from, to)) = changed {
         tracing::warn!(bank_id = %loan.bank_id, %from, %to, "bank status changed");
     }
+    store::loans::set_state(connection, loan, closed, Money::ZERO).await?;
     Ok(())
 }
 

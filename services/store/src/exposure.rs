@@ -258,3 +258,35 @@ pub async fn add_pool_counters(
         .await?;
     Ok(())
 }
+
+/// Takes a loan that leaves cover (written off, finally recovered, excluded) out of the
+/// running totals: locks its enterprise, its bank and the pool (the lock order), removes its
+/// outstanding, exposure and non-performing part and the loan itself — nothing for a loan
+/// already closed — and lets the bank's status follow its figures. Returns the outstanding
+/// freed and the bank's status change, if any.
+pub async fn release_loan(
+    connection: &impl ConnectionTrait,
+    loan: &crate::loans::LoanRecord,
+    policy: &domain::Policy,
+) -> Result<(Money, Option<(domain::BankStatus, domain::BankStatus)>), StoreError> {
+    lock_enterprise(connection, &loan.uscc).await?;
+    crate::banks::get_for_update(connection, &loan.bank_id).await?;
+    crate::pool::lock(connection).await?;
+    if loan.state.status.is_closed() {
+        return Ok((Money::ZERO, None));
+    }
+    let npl = if domain::loan::is_non_performing(loan.state.status, loan.state.classification) {
+        loan.state.outstanding.fen()
+    } else {
+        0
+    };
+    let delta = ExposureDelta {
+        outstanding: -loan.state.outstanding.fen(),
+        pool_exposure: -loan.pool_exposure.fen(),
+        npl_outstanding: -npl,
+        loans: -1,
+    };
+    apply(connection, &loan.bank_id, &loan.uscc, delta).await?;
+    let changed = crate::banks::follow_automatic_status(connection, &loan.bank_id, policy).await?;
+    Ok((loan.state.outstanding, changed))
+}
