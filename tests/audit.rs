@@ -3,7 +3,6 @@
 //! `verify-audit`) proves unbroken, or breaks at the record edited, deleted or inserted.
 
 use proto::v1 as pb;
-use sea_orm::ConnectionTrait;
 use tests::TestApp;
 use tonic::Code;
 
@@ -38,7 +37,7 @@ async fn verify(app: &TestApp, key: &str) -> pb::VerifyAuditResponse {
 
 async fn sql(app: &TestApp, statement: &str) {
     let store = store::Store::connect(&app.database.url(&app.settings.data_dir), 1).await.unwrap();
-    store.connection().execute_unprepared(statement).await.unwrap();
+    store.execute_script(statement).await.unwrap();
 }
 
 #[tokio::test]

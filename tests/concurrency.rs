@@ -267,7 +267,7 @@ fn start_process_with(
 #[tokio::test]
 async fn two_server_processes_on_one_postgresql_never_overshoot_a_limit() {
     let app = spawn_app().await;
-    let TestDatabase::Postgres { url } = app.database.clone() else {
+    let TestDatabase::Postgres { url, .. } = app.database.clone() else {
         // The multi-process race needs a shared server database; SQLite runs the
         // single-process races above.
         return;
@@ -411,7 +411,7 @@ async fn racing_statement_payments_spend_exactly_the_cash_there_is() {
 
     let dir = tempfile::tempdir().unwrap();
     let processes = match app.database.clone() {
-        TestDatabase::Postgres { url } => {
+        TestDatabase::Postgres { url, .. } => {
             let clock = format!("simulated:{value_date}");
             vec![start_process_on(&url, dir.path(), &clock), start_process_on(&url, dir.path(), &clock)]
         }
@@ -875,7 +875,7 @@ async fn a_database_that_refuses_connections_and_returns_loses_and_doubles_nothi
     use sea_orm::ConnectionTrait;
     use tonic_health::pb::health_check_response::ServingStatus;
     let app = spawn_app().await;
-    let TestDatabase::Postgres { url } = app.database.clone() else {
+    let TestDatabase::Postgres { url, .. } = app.database.clone() else {
         return; // SQLite is a file inside the process: it does not refuse connections.
     };
     let actors = actors(&app, "nbcb", "1000000000.00").await;
@@ -973,7 +973,7 @@ async fn racing_approvals_never_pay_a_cohort_beyond_its_portfolio_cap() {
     let policy_file = dir.path().join("policy.toml");
     std::fs::write(&policy_file, &policy).unwrap();
     let processes = match app.database.clone() {
-        TestDatabase::Postgres { url } => {
+        TestDatabase::Postgres { url, .. } => {
             vec![
                 start_process_with(&url, dir.path(), "system", Some(&policy_file)),
                 start_process_with(&url, dir.path(), "system", Some(&policy_file)),

@@ -363,7 +363,9 @@ async fn money_is_exact_in_the_database() {
     let vast = app.admin().get_bank(pb::GetBankRequest { name: "banks/vast".into() }).await.unwrap().into_inner();
     assert_eq!(vast.bank.unwrap().quota, "90071992547409.93", "read back to the fen");
     let row = store
-        .connection()
+        .read()
+        .await
+        .unwrap()
         .query_one_raw(Statement::from_string(
             store.backend(),
             "SELECT CAST(SUM(quota_fen) AS BIGINT) AS total FROM banks",
@@ -577,7 +579,7 @@ fn a_second_server_on_one_sqlite_data_directory_is_refused() {
 #[tokio::test]
 async fn a_database_outage_is_unavailable_and_health_says_so() {
     let app = spawn_app().await;
-    let TestDatabase::Postgres { url } = app.database.clone() else {
+    let TestDatabase::Postgres { url, .. } = app.database.clone() else {
         return; // SQLite is a file inside the process: it cannot go away on its own.
     };
     let (base, name) = url.rsplit_once('/').unwrap();
@@ -693,6 +695,9 @@ async fn calls_beyond_the_limit_are_shed_at_once() {
             let status = upload.await.expect("upload task").expect_err("an open upload cannot succeed");
             assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
             (sender, upload) = open_upload();
+            // Give the upload its turn to arrive before the next probe races it again.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
         }
         match app.admin_as(Some(&key)).get_server_info(pb::GetServerInfoRequest {}).await {
             Err(status) if status.code() == Code::ResourceExhausted => {

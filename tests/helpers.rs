@@ -55,6 +55,9 @@ pub enum TestDatabase {
     Postgres {
         /// Its URL.
         url: String,
+        /// The same database through a transaction-pooling PgBouncer, which the test's
+        /// servers use when `TEST_DATABASE_POOLER` (host:port) is set.
+        pooled: Option<String>,
     },
 }
 
@@ -63,7 +66,7 @@ impl TestDatabase {
     pub fn url(&self, data_dir: &std::path::Path) -> String {
         match self {
             TestDatabase::Sqlite => store::sqlite_url(data_dir),
-            TestDatabase::Postgres { url } => url.clone(),
+            TestDatabase::Postgres { url, .. } => url.clone(),
         }
     }
 }
@@ -98,7 +101,12 @@ pub async fn fresh_database() -> TestDatabase {
     admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
     admin.close().await.ok();
     let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL ends with /dbname");
-    TestDatabase::Postgres { url: format!("{base}/{name}") }
+    let pooled = std::env::var("TEST_DATABASE_POOLER").ok().map(|pooler| {
+        let (scheme, rest) = base.split_once("://").expect("TEST_DATABASE_URL is a URL");
+        let user = rest.rsplit_once('@').map_or("", |(user, _)| user);
+        format!("{scheme}://{user}@{pooler}/{name}")
+    });
+    TestDatabase::Postgres { url: format!("{base}/{name}"), pooled }
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -114,9 +122,13 @@ pub fn test_settings(database: &TestDatabase, data_dir: PathBuf) -> Settings {
         data_dir,
         database_url: match database {
             TestDatabase::Sqlite => None,
-            TestDatabase::Postgres { url } => Some(server::DatabaseUrl::new(url.clone())),
+            TestDatabase::Postgres { url, pooled } => {
+                Some(server::DatabaseUrl::new(pooled.clone().unwrap_or_else(|| url.clone())))
+            }
         },
         database_max_connections: 8,
+        database_read_url: None,
+        database_transaction_pooling: matches!(database, TestDatabase::Postgres { pooled: Some(_), .. }),
         policy_file: None,
         migrate_on_start: true,
         log_format: LogFormat::Text,

@@ -178,7 +178,9 @@ async fn footprint(app: &TestApp) -> Vec<i64> {
     let store = store::Store::connect(&app.database.url(&app.settings.data_dir), 1).await.unwrap();
     let select = TABLES.iter().map(|t| format!("(SELECT COUNT(*) FROM {t})")).collect::<Vec<_>>().join(", ");
     let row = store
-        .connection()
+        .read()
+        .await
+        .unwrap()
         .query_one_raw(sea_orm::Statement::from_string(store.backend(), format!("SELECT {select}")))
         .await
         .unwrap()

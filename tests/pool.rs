@@ -344,7 +344,7 @@ proptest! {
                     (result, must_refuse) => panic!("step {step:?}: result {:?}, model says refuse = {must_refuse}", result.map(|e| e.entry_id)),
                 }
             }
-            let balances = store::ledger::balances(store.connection()).await.unwrap();
+            let balances = store::ledger::balances(&store.read().await.unwrap()).await.unwrap();
             for (account, expected) in &model {
                 assert_eq!(balances.0.get(account).copied().unwrap_or_default(), Money::from_fen(*expected), "{account}");
                 assert!(!account.is_guarded() || *expected >= 0);
@@ -381,15 +381,12 @@ async fn the_verify_ledger_command_finds_tampering() {
     assert!(String::from_utf8_lossy(&clean.stdout).contains("the books are whole"));
 
     let store = store::Store::connect(&url, 1).await.unwrap();
-    use sea_orm::ConnectionTrait;
     store
-        .connection()
-        .execute_unprepared("UPDATE accounts SET debit_total_fen = debit_total_fen + 1 WHERE code = 'escrow_cash'")
+        .execute_script("UPDATE accounts SET debit_total_fen = debit_total_fen + 1 WHERE code = 'escrow_cash'")
         .await
         .unwrap();
     store
-        .connection()
-        .execute_unprepared("UPDATE pool_totals SET covered_outstanding_fen = covered_outstanding_fen - 100")
+        .execute_script("UPDATE pool_totals SET covered_outstanding_fen = covered_outstanding_fen - 100")
         .await
         .unwrap();
     let tampered = run();

@@ -59,7 +59,7 @@ async fn server_process(env: &[(&str, String)], unset: &[&str]) -> ServerProcess
     for name in unset {
         command.env_remove(name);
     }
-    if let TestDatabase::Postgres { url } = fresh_database().await {
+    if let TestDatabase::Postgres { url, .. } = fresh_database().await {
         command.env("DATABASE_URL", url);
     }
     let mut child = command.spawn().expect("start server process");

@@ -94,8 +94,9 @@ impl Audit {
             ),
         };
         let filter = Filter { bank: bank.map(|b| b.to_string()), method, key_id, outcome, resource };
+        let limit = page.fetch_limit();
         let mut records =
-            store::audit::list(self.state.store.connection(), &filter, before, page.fetch_limit()).await?;
+            self.state.store.reading_replica(async |db| store::audit::list(db, &filter, before, limit).await).await?;
         let next_page_token = page.finish(&mut records, |record| record.id.to_string());
         Ok(pb::ListAuditRecordsResponse {
             audit_records: records.iter().map(record_to_wire).collect(),
@@ -108,7 +109,7 @@ impl Audit {
         require_role(&caller, &[Role::Auditor, Role::Admin])?;
         // Seal what the last second wrote, so that the walk covers every record so far.
         store::audit::seal(&self.state.store).await?;
-        let verdict = store::audit::verify(self.state.store.connection()).await?;
+        let verdict = self.state.store.reading(async |db| store::audit::verify(db).await).await?;
         if let Some(broken) = &verdict.broken {
             tracing::error!(%broken, "the audit chain is broken");
         }

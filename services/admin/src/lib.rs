@@ -146,7 +146,10 @@ impl Admin {
         let Some(id) = id.and_then(|id| violations.check("name", domain::PartyId::parse(id))) else {
             return Err(violations.into_error());
         };
-        let party = store::claims::parties(self.state.store.connection(), Some(id.as_str()))
+        let party = self
+            .state
+            .store
+            .reading(async |db| store::claims::parties(db, Some(id.as_str())).await)
             .await?
             .pop()
             .ok_or_else(|| ApiError::not_found(&body.name))?;
@@ -159,7 +162,7 @@ impl Admin {
     ) -> Result<pb::ListCoSharingPartiesResponse, ApiError> {
         let caller = principal(&request)?;
         require_role(&caller, PARTY_READERS)?;
-        let parties = store::claims::parties(self.state.store.connection(), None).await?;
+        let parties = self.state.store.reading_replica(async |db| store::claims::parties(db, None).await).await?;
         Ok(pb::ListCoSharingPartiesResponse {
             parties: parties.iter().map(|p| party_to_wire(p, &self.state.policy)).collect(),
         })
@@ -174,7 +177,10 @@ impl Admin {
             return Err(violations.into_error());
         };
         require_bank_visible(&caller, &bank_id, &body.name)?;
-        let bank = store::banks::get(self.state.store.connection(), &bank_id)
+        let bank = self
+            .state
+            .store
+            .reading(async |db| store::banks::get(db, &bank_id).await)
             .await?
             .ok_or_else(|| ApiError::not_found(&body.name))?;
         Ok(pb::GetBankResponse { bank: Some(bank_to_wire(&bank)) })
@@ -188,8 +194,8 @@ impl Admin {
         let Some(page) = Page::parse(&mut violations, body.page_size, &body.page_token) else {
             return Err(violations.into_error());
         };
-        let mut banks =
-            store::banks::list(self.state.store.connection(), page.after.as_deref(), page.fetch_limit()).await?;
+        let (after, limit) = (page.after.as_deref(), page.fetch_limit());
+        let mut banks = self.state.store.reading_replica(async |db| store::banks::list(db, after, limit).await).await?;
         let next_page_token = page.finish(&mut banks, |bank| bank.bank_id.to_string());
         Ok(pb::ListBanksResponse { banks: banks.iter().map(bank_to_wire).collect(), next_page_token })
     }
@@ -278,13 +284,9 @@ impl Admin {
         let (Some(page), Some(bank)) = (page, bank) else {
             return Err(violations.into_error());
         };
-        let mut keys = store::api_keys::list(
-            self.state.store.connection(),
-            bank.as_ref(),
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
+        let (after, limit) = (page.after.as_deref(), page.fetch_limit());
+        let mut keys =
+            self.state.store.reading(async |db| store::api_keys::list(db, bank.as_ref(), after, limit).await).await?;
         let next_page_token = page.finish(&mut keys, |key| key.key_id.clone());
         Ok(pb::ListApiKeysResponse { api_keys: keys.iter().map(api_key_to_wire).collect(), next_page_token })
     }

@@ -51,10 +51,11 @@ impl Loans {
         // What the decision reads (the bank's status, the enterprise's covered outstanding)
         // is read at once, on two connections, before the write transaction: the decision
         // is as of the moment of submission, and enrolment checks the limits again anyway.
-        let connection = self.state.store.connection();
+        let store = &self.state.store;
+        let uscc = submission.enterprise.uscc.as_str();
         let (bank_record, enterprise_covered_outstanding) = tokio::try_join!(
-            store::banks::get(connection, &bank),
-            store::exposure::enterprise_outstanding(connection, submission.enterprise.uscc.as_str()),
+            store.reading(async |db| store::banks::get(db, &bank).await),
+            store.reading(async |db| store::exposure::enterprise_outstanding(db, uscc).await),
         )?;
         let bank_record = bank_record.ok_or_else(|| ApiError::not_found(format!("banks/{bank}")))?;
         let context = Context { decision_date: today, bank_status: bank_record.status, enterprise_covered_outstanding };
@@ -88,7 +89,7 @@ impl Loans {
         let Some(id) = v.numeric_name("name", &body.name, "applications") else {
             return Err(v.into_error());
         };
-        let record = store::applications::get(self.state.store.connection(), id).await?;
+        let record = self.state.store.reading(async |db| store::applications::get(db, id).await).await?;
         let record = visible_application(&caller, record, &body.name)?;
         Ok(pb::GetApplicationResponse { application: Some(application_to_wire(&record, business_today())) })
     }
@@ -140,7 +141,12 @@ impl Loans {
         let mut filter = filter;
         // Expiry is derived, so filter it here, reading further pages until this one is full.
         loop {
-            let batch = store::applications::list(self.state.store.connection(), &filter, page.fetch_limit()).await?;
+            let limit = page.fetch_limit();
+            let batch = self
+                .state
+                .store
+                .reading_replica(async |db| store::applications::list(db, &filter, limit).await)
+                .await?;
             let exhausted = (batch.len() as u64) < page.fetch_limit();
             filter.before_id = batch.last().map(|r| r.application_id);
             records.extend(batch.into_iter().filter(|r| match status {

@@ -124,10 +124,11 @@ impl Loans {
         let Some(id) = v.numeric_name("name", &body.name, "loans") else {
             return Err(v.into_error());
         };
-        let connection = self.state.store.connection();
-        let loan = store::loans::get(connection, id).await?;
+        let connection = self.state.store.read().await?;
+        let loan = store::loans::get(&connection, id).await?;
         let loan = visible_loan(&caller, loan, &body.name)?;
-        let exclusion = store::exclusions::for_loan(connection, id).await?;
+        let exclusion = store::exclusions::for_loan(&connection, id).await?;
+        connection.finish().await?;
         Ok(pb::GetLoanResponse { loan: Some(loan_to_wire(&loan, exclusion.as_ref())) })
     }
 
@@ -157,11 +158,12 @@ impl Loans {
             bank_loan_number,
             before_id: page.after.as_deref().and_then(|a| a.parse().ok()),
         };
-        let connection = self.state.store.connection();
-        let mut loans = store::loans::list(connection, &filter, page.fetch_limit()).await?;
+        let connection = self.state.store.read_replica().await?;
+        let mut loans = store::loans::list(&connection, &filter, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut loans, |l| l.loan_id.to_string());
         let ids: Vec<i64> = loans.iter().map(|l| l.loan_id).collect();
-        let exclusions = store::exclusions::for_loans(connection, &ids).await?;
+        let exclusions = store::exclusions::for_loans(&connection, &ids).await?;
+        connection.finish().await?;
         Ok(pb::ListLoansResponse {
             loans: loans.iter().map(|l| loan_to_wire(l, exclusions.get(&l.loan_id))).collect(),
             next_page_token,

@@ -176,10 +176,11 @@ impl Pool {
             return Err(v.into_error());
         };
         require_bank_visible(&caller, &bank_id, &body.bank)?;
-        let bank = store::banks::get(self.state.store.connection(), &bank_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(&body.bank))?;
-        Ok(pb::GetBankExposureResponse { exposure: Some(self.exposure(self.state.store.connection(), &bank).await?) })
+        let db = self.state.store.read().await?;
+        let bank = store::banks::get(&db, &bank_id).await?.ok_or_else(|| ApiError::not_found(&body.bank))?;
+        let exposure = self.exposure(&db, &bank).await?;
+        db.finish().await?;
+        Ok(pb::GetBankExposureResponse { exposure: Some(exposure) })
     }
 
     pub(crate) async fn bank_exposures(
@@ -193,13 +194,14 @@ impl Pool {
         let Some(page) = Page::parse(&mut v, body.page_size, &body.page_token) else {
             return Err(v.into_error());
         };
-        let mut banks =
-            store::banks::list(self.state.store.connection(), page.after.as_deref(), page.fetch_limit()).await?;
+        let db = self.state.store.read_replica().await?;
+        let mut banks = store::banks::list(&db, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut banks, |b| b.bank_id.to_string());
         let mut exposures = Vec::with_capacity(banks.len());
         for bank in &banks {
-            exposures.push(self.exposure(self.state.store.connection(), bank).await?);
+            exposures.push(self.exposure(&db, bank).await?);
         }
+        db.finish().await?;
         Ok(pb::ListBankExposuresResponse { exposures, next_page_token })
     }
 

@@ -146,11 +146,14 @@ impl Pool {
         let Some(as_of) = v.optional_date("as_of", &body.as_of) else {
             return Err(v.into_error());
         };
-        let connection = self.state.store.connection();
-        let totals = match as_of {
-            Some(date) => store::ledger::totals_from_journal(connection, Some(date)).await?,
-            None => store::ledger::stored_totals(connection).await?,
-        };
+        let totals = self
+            .state
+            .store
+            .reading_replica(async |db| match as_of {
+                Some(date) => store::ledger::totals_from_journal(db, Some(date)).await,
+                None => store::ledger::stored_totals(db).await,
+            })
+            .await?;
         let accounts = totals
             .into_iter()
             .map(|(account, (debits, credits))| pb::Account {
@@ -195,8 +198,9 @@ impl Pool {
         };
         let filter =
             EntryFilter { account, from, to, kind, before_id: page.after.as_deref().and_then(|a| a.parse().ok()) };
+        let limit = page.fetch_limit();
         let mut entries =
-            store::ledger::list_entries(self.state.store.connection(), &filter, page.fetch_limit()).await?;
+            self.state.store.reading_replica(async |db| store::ledger::list_entries(db, &filter, limit).await).await?;
         let next_page_token = page.finish(&mut entries, |e| e.entry_id.to_string());
         Ok(pb::ListJournalEntriesResponse { entries: entries.iter().map(entry_to_wire).collect(), next_page_token })
     }
@@ -215,7 +219,10 @@ impl Pool {
 /// Recomputes every balance and running total from the journal and the loan registry and
 /// lists every difference (`domain::audit`). Also used by the `verify-ledger` command.
 pub async fn verify_ledger(state: &AppState) -> Result<Report, ApiError> {
-    let connection = state.store.connection();
+    // One snapshot: the journal, the balances and the running totals as of one moment,
+    // whatever is being written meanwhile.
+    let snapshot = state.store.read_snapshot().await?;
+    let connection = &snapshot;
     let records = store::ledger::all_entries(connection).await?;
     let entries: Vec<Entry<'_>> = records.iter().map(|e| Entry { id: e.entry_id, postings: &e.postings }).collect();
     let journal = store::ledger::totals_from_journal(connection, None).await?;
@@ -236,6 +243,7 @@ pub async fn verify_ledger(state: &AppState) -> Result<Report, ApiError> {
         })
         .collect();
     let enterprises = store::exposure::stored_enterprises(connection).await?;
+    snapshot.finish().await?;
     let stored = Stored {
         accounts: &accounts,
         net_pool_assets: pool.net_pool_assets,

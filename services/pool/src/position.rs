@@ -29,7 +29,8 @@ impl Pool {
         let Some(as_of) = as_of else {
             return Err(v.into_error());
         };
-        let connection = self.state.store.connection();
+        let reader = self.state.store.read_replica().await?;
+        let connection = &reader;
         let policy = &self.state.policy;
         let today = business_today();
         let pool = store::pool::read(connection).await?;
@@ -49,6 +50,7 @@ impl Pool {
             ),
             _ => (store::ledger::balances(connection).await?, pool.cover, live, today),
         };
+        reader.finish().await?;
         let f = figures(policy, &balances, &totals);
         let received = balances
             .0
@@ -133,9 +135,10 @@ impl Pool {
             return Err(v.into_error());
         };
         v.finish()?;
-        let connection = self.state.store.connection();
-        let balances = store::ledger::balances(connection).await?;
-        let book = store::exposure::by_grade(connection).await?;
+        let reader = self.state.store.read_replica().await?;
+        let balances = store::ledger::balances(&reader).await?;
+        let book = store::exposure::by_grade(&reader).await?;
+        reader.finish().await?;
         let result = stress(balances.net_pool_assets(), &book, &StressScenario { default_rate, per_grade, loss_rate });
         Ok(pb::RunStressTestResponse {
             expected_loss: result.expected_loss.to_string(),
@@ -169,8 +172,15 @@ impl Pool {
             end = last_day.with_day(1).and_then(|first| first.pred_opt());
         }
         periods.reverse();
-        let connection = self.state.store.connection();
-        let month_ends = store::history::month_ends(connection, &periods).await?;
+        // On the primary: a month computed now is kept, and must not be computed from a
+        // standby that has not yet replayed a posting dated back into it.
+        let store = &self.state.store;
+        let (month_ends, computed) = store.reading(async |db| store::history::month_ends(db, &periods).await).await?;
+        if !computed.is_empty() {
+            let txn = store.begin_write().await?;
+            store::history::keep(&txn, &computed).await?;
+            txn.commit().await.map_err(store::StoreError::from)?;
+        }
         let money = |fen: i64| Money::from_fen(fen).to_string();
         Ok(pb::GetPositionHistoryResponse {
             months: month_ends

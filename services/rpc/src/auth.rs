@@ -157,8 +157,8 @@ where
                         "missing credentials: send \"authorization: Bearer <api key>\"".to_owned(),
                     )),
                     Some(secret) => {
-                        match store::clock::scope(now, store::api_keys::authenticate(store.connection(), &secret)).await
-                        {
+                        let check = store.reading(async |db| store::api_keys::authenticate(db, &secret).await);
+                        match store::clock::scope(now, check).await {
                             Ok(Some(principal)) => Ok(principal),
                             Ok(None) => Err(ApiError::Unauthenticated("invalid or revoked api key".to_owned())),
                             Err(error) => Err(ApiError::from(error)),

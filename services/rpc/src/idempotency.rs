@@ -118,7 +118,8 @@ impl IdempotentTxn {
     pub async fn recall<Resp: Message + Default>(self, error: ApiError) -> Result<Resp, ApiError> {
         let IdempotentTxn { store, txn, principal, method, request_id, request_sha256, .. } = self;
         txn.rollback().await.map_err(StoreError::from)?;
-        match idempotency::find(store.connection(), &key(&principal, method, &request_id)).await? {
+        let key = key(&principal, method, &request_id);
+        match store.reading(async |db| idempotency::find(db, &key).await).await? {
             Some(remembered) => {
                 let replayed = replay(remembered, &request_sha256, &request_id);
                 if replayed.is_ok() {

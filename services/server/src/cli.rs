@@ -159,9 +159,12 @@ async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::CreateAdminKey { description } => {
             let result = async {
                 let store = startup::connect(&settings).await?;
-                store::api_keys::create(store.connection(), domain::Role::Admin, None, &description, None)
-                    .await
-                    .map_err(|e| startup::StartupError::Serve(e.to_string()))
+                let fail = |e: store::StoreError| startup::StartupError::Serve(e.to_string());
+                let txn = store.begin_write().await.map_err(fail)?;
+                let created =
+                    store::api_keys::create(&txn, domain::Role::Admin, None, &description, None).await.map_err(fail)?;
+                txn.commit().await.map_err(|e| fail(e.into()))?;
+                Ok::<_, startup::StartupError>(created)
             }
             .await;
             match result {
@@ -253,7 +256,10 @@ async fn health(mut address: std::net::SocketAddr) -> ExitCode {
 async fn verify_audit(settings: Settings) -> ExitCode {
     let result = async {
         let store = startup::connect_existing(&settings).await?;
-        store::audit::verify(store.connection()).await.map_err(|e| startup::StartupError::Serve(e.to_string()))
+        store
+            .reading(async |db| store::audit::verify(db).await)
+            .await
+            .map_err(|e| startup::StartupError::Serve(e.to_string()))
     }
     .await;
     match result {

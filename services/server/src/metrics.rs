@@ -53,9 +53,10 @@ fn ratio(value: Option<rust_decimal::Decimal>) -> Gauge<f64, AtomicU64> {
 /// The whole exposition, read now.
 pub async fn render(state: &AppState) -> Result<String, String> {
     let store = &state.store;
-    let connection = store.connection();
     let fail = |e: store::StoreError| e.to_string();
     let now = store.now().await.map_err(|e| e.to_string())?;
+    let reader = store.read_replica().await.map_err(fail)?;
+    let connection = &reader;
     let pool = store::pool::read(connection).await.map_err(fail)?;
     let balances = store::ledger::balances(connection).await.map_err(fail)?;
     let figures = domain::position::figures(&state.policy, &balances, &pool.cover);
@@ -112,6 +113,7 @@ pub async fn render(state: &AppState) -> Result<String, String> {
             _ => break,
         }
     }
+    reader.finish().await.map_err(fail)?;
     registry.register("techcredit_bank_quota_used_fen", "A bank's covered outstanding (quota used), in fen", used);
     registry.register("techcredit_bank_npl_ratio", "A bank's non-performing ÷ covered outstanding", npl);
     registry.register(

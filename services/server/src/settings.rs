@@ -55,6 +55,17 @@ pub struct Settings {
     pub database_url: Option<DatabaseUrl>,
     /// Largest number of pooled database connections.
     pub database_max_connections: u32,
+    /// A PostgreSQL hot standby of `database_url` (streaming replication) for the reads that
+    /// may lag: the pool's position and history, the list RPCs, the dashboard, the metrics.
+    /// Reads that decide a change or that a caller needs to see its own writes stay on the
+    /// primary. When absent, every read goes to the primary.
+    pub database_read_url: Option<DatabaseUrl>,
+    /// `database_url` (and `database_read_url`) lead to a transaction-pooling proxy such as
+    /// PgBouncer in `pool_mode = transaction`: every statement then runs inside a
+    /// transaction and the driver caches no prepared statement. The proxy must reset each
+    /// server connection it takes back (`server_reset_query = DEALLOCATE ALL`,
+    /// `server_reset_query_always = 1`). Run `migrate` against the database itself.
+    pub database_transaction_pooling: bool,
     /// Policy file; when absent, the built-in default policy.
     pub policy_file: Option<PathBuf>,
     /// Apply pending migrations at start-up.
@@ -104,6 +115,8 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             database_max_connections: 16,
+            database_read_url: None,
+            database_transaction_pooling: false,
             policy_file: None,
             migrate_on_start: true,
             log_format: LogFormat::Text,

@@ -139,7 +139,12 @@ pub async fn connect_existing(settings: &Settings) -> Result<Store, StartupError
 /// Connects to the configured database.
 pub async fn connect(settings: &Settings) -> Result<Store, StartupError> {
     let url = database_url(settings)?;
-    Store::connect(&url, settings.database_max_connections)
+    let options = store::StoreOptions {
+        max_connections: settings.database_max_connections,
+        read_url: settings.database_read_url.as_ref().map(|url| url.expose().to_owned()),
+        transaction_pooling: settings.database_transaction_pooling,
+    };
+    Store::connect_with(&url, &options)
         .await
         .map_err(|source| StartupError::Database { url: store::redact_url(&url), source })
 }
@@ -266,8 +271,7 @@ impl Application {
             }
         }
         let bootstrap_key = bootstrap(settings, &store).await?;
-        let now =
-            store::clock::start(store.connection(), clock).await.map_err(|e| StartupError::Clock(e.to_string()))?;
+        let now = start_clock(&store, clock).await.map_err(|e| StartupError::Clock(e.to_string()))?;
         if clock.is_simulated() {
             tracing::warn!(business_date = %now.today, "the business clock is simulated: dates move only by AdvanceBusinessDate");
         }
@@ -563,4 +567,16 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Starts the business clock in a transaction of its own (a simulated clock's first date is
+/// written).
+async fn start_clock(
+    store: &Store,
+    clock: store::clock::ClockMode,
+) -> Result<store::clock::Now, store::clock::ClockError> {
+    let txn = store.begin_write().await?;
+    let now = store::clock::start(&txn, clock).await?;
+    txn.commit().await.map_err(store::StoreError::from)?;
+    Ok(now)
 }

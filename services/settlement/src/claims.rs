@@ -369,7 +369,7 @@ impl Settlement {
         let Some(claim_id) = v.numeric_name("name", &body.name, "claims") else {
             return Err(v.into_error());
         };
-        let claim = store::claims::get(self.state.store.connection(), claim_id).await?;
+        let claim = self.state.store.reading(async |db| store::claims::get(db, claim_id).await).await?;
         let claim = visible_claim(&caller, claim, &body.name)?;
         Ok(pb::GetClaimResponse { claim: Some(claim_to_wire(&claim)) })
     }
@@ -389,14 +389,13 @@ impl Settlement {
             return Err(v.into_error());
         };
         let bank = bank_scope(&caller, bank, &body.bank)?;
-        let mut claims = store::claims::list(
-            self.state.store.connection(),
-            bank.as_ref(),
-            status,
-            page.after.as_deref().and_then(|a| a.parse().ok()),
-            page.fetch_limit(),
-        )
-        .await?;
+        let before = page.after.as_deref().and_then(|a| a.parse().ok());
+        let limit = page.fetch_limit();
+        let mut claims = self
+            .state
+            .store
+            .reading_replica(async |db| store::claims::list(db, bank.as_ref(), status, before, limit).await)
+            .await?;
         let next_page_token = page.finish(&mut claims, |c| c.claim_id.to_string());
         Ok(pb::ListClaimsResponse { claims: claims.iter().map(claim_to_wire).collect(), next_page_token })
     }

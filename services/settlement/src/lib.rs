@@ -133,8 +133,12 @@ impl SettlementService for Settlement {
             return Err(v.into_error().into());
         };
         let record = Settlement::get_statement(self, &caller, &request.get_ref().name).await?;
-        let bank =
-            store::banks::get(self.state.store.connection(), &record.statement.bank).await.map_err(ApiError::from)?;
+        let bank = self
+            .state
+            .store
+            .reading(async |db| store::banks::get(db, &record.statement.bank).await)
+            .await
+            .map_err(ApiError::from)?;
         let bank_name = bank.map(|b| b.display_name).unwrap_or_else(|| record.statement.bank.to_string());
         Ok(Response::new(export::export(&record, &bank_name, format)))
     }

@@ -89,12 +89,13 @@ pub async fn reconcile(
     if caller.role == Role::Bank && !caller.may_see_bank(&bank) {
         return Err(ApiError::permission_denied("a bank reconciles only its own loan tape"));
     }
-    let connection = state.store.connection();
-    if store::banks::get(connection, &bank).await?.is_none() {
+    let db = state.store.read().await?;
+    if store::banks::get(&db, &bank).await?.is_none() {
         return Err(ApiError::not_found(&header.bank));
     }
     // The registry moves into the reconciler's map entry by entry.
-    let mut reconciler = Reconciler::new(store::reconciliation::registry(connection, &bank).await?);
+    let mut reconciler = Reconciler::new(store::reconciliation::registry(&db, &bank).await?);
+    db.finish().await?;
     let mut hasher = Sha256::new();
     let mut discrepancies = Vec::new();
     // Rows that arrived, and the count the end message gives. A clean end of stream alone
@@ -176,7 +177,9 @@ pub async fn reconcile(
         // first: answer as a later call would, with that report.
         Err(store::StoreError::AlreadyExists(_)) => {
             txn.rollback().await.map_err(store::StoreError::from)?;
-            let existing = store::reconciliation::find_same(state.store.connection(), &bank, as_of, &sha)
+            let existing = state
+                .store
+                .reading(async |db| store::reconciliation::find_same(db, &bank, as_of, &sha).await)
                 .await?
                 .ok_or_else(|| ApiError::Internal("a tape's report vanished after a conflict".to_owned()))?;
             rpc::audit::mark_replayed(rpc::audit::current().as_ref());
@@ -200,8 +203,11 @@ pub async fn reconcile(
 }
 
 async fn visible_report(state: &AppState, caller: &Principal, name: &str, id: i64) -> Result<ReportRecord, ApiError> {
-    let report =
-        store::reconciliation::get(state.store.connection(), id).await?.ok_or_else(|| ApiError::not_found(name))?;
+    let report = state
+        .store
+        .reading(async |db| store::reconciliation::get(db, id).await)
+        .await?
+        .ok_or_else(|| ApiError::not_found(name))?;
     let bank = BankId::parse(&report.bank_id).map_err(|e| ApiError::Internal(e.to_string()))?;
     require_bank_visible(caller, &bank, name)?;
     Ok(report)
@@ -236,13 +242,12 @@ pub async fn list(
         return Err(v.into_error());
     };
     let bank = bank_scope(caller, bank, &body.bank)?;
-    let mut reports = store::reconciliation::list(
-        state.store.connection(),
-        bank.as_ref(),
-        page.after.as_deref().and_then(|a| a.parse().ok()),
-        page.fetch_limit(),
-    )
-    .await?;
+    let before = page.after.as_deref().and_then(|a| a.parse().ok());
+    let limit = page.fetch_limit();
+    let mut reports = state
+        .store
+        .reading_replica(async |db| store::reconciliation::list(db, bank.as_ref(), before, limit).await)
+        .await?;
     let next_page_token = page.finish(&mut reports, |r| r.report_id.to_string());
     Ok(pb::ListReconciliationReportsResponse { reports: reports.iter().map(report_to_wire).collect(), next_page_token })
 }
@@ -262,14 +267,12 @@ pub async fn discrepancies(
         return Err(v.into_error());
     };
     visible_report(state, caller, &body.report, id).await?;
-    let mut rows = store::reconciliation::discrepancies(
-        state.store.connection(),
-        id,
-        kind,
-        page.after.as_deref().and_then(|a| a.parse().ok()),
-        page.fetch_limit(),
-    )
-    .await?;
+    let before = page.after.as_deref().and_then(|a| a.parse().ok());
+    let limit = page.fetch_limit();
+    let mut rows = state
+        .store
+        .reading_replica(async |db| store::reconciliation::discrepancies(db, id, kind, before, limit).await)
+        .await?;
     let next_page_token = page.finish(&mut rows, |(sequence, _)| sequence.to_string());
     Ok(pb::ListDiscrepanciesResponse {
         discrepancies: rows.iter().map(|(_, d)| discrepancy_to_wire(d)).collect(),

@@ -149,7 +149,7 @@ impl Settlement {
     ) -> Result<pb::GetStatementResponse, ApiError> {
         let caller = principal(&request)?;
         let record = self.get_statement(&caller, &request.get_ref().name).await?;
-        let extras = statement_extras(self.state.store.connection(), record.statement_id).await?;
+        let extras = self.state.store.reading(async |db| statement_extras(db, record.statement_id).await).await?;
         Ok(pb::GetStatementResponse { statement: Some(statement_to_wire(&record, extras)) })
     }
 
@@ -160,7 +160,10 @@ impl Settlement {
         let Some(statement_id) = v.numeric_name("name", name, "statements") else {
             return Err(v.into_error());
         };
-        let record = store::statements::get(self.state.store.connection(), statement_id)
+        let record = self
+            .state
+            .store
+            .reading(async |db| store::statements::get(db, statement_id).await)
             .await?
             .ok_or_else(|| ApiError::not_found(name))?;
         require_bank_visible(caller, &record.statement.bank, name)?;
@@ -192,9 +195,9 @@ impl Settlement {
             return Err(v.into_error());
         };
         let bank = bank_scope(&caller, bank, &body.bank)?;
-        let connection = self.state.store.connection();
+        let connection = self.state.store.read_replica().await?;
         let mut records = store::statements::list(
-            connection,
+            &connection,
             bank.as_ref(),
             period,
             page.after.as_deref().and_then(|a| a.parse().ok()),
@@ -204,8 +207,9 @@ impl Settlement {
         let next_page_token = page.finish(&mut records, |r| r.statement_id.to_string());
         let mut statements = Vec::with_capacity(records.len());
         for record in &records {
-            statements.push(statement_to_wire(record, statement_extras(connection, record.statement_id).await?));
+            statements.push(statement_to_wire(record, statement_extras(&connection, record.statement_id).await?));
         }
+        connection.finish().await?;
         Ok(pb::ListStatementsResponse { statements, next_page_token })
     }
 }

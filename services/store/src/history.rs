@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use domain::Money;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -68,11 +68,12 @@ impl MonthEnd {
 }
 
 /// The month-end positions of `months` (`YYYY-MM` and its last day, oldest first, every one
-/// closed): kept snapshots, and the missing ones computed and kept.
+/// closed): the kept snapshots, and the missing ones computed. Returns them all and, apart,
+/// the ones computed now, for [`keep`] to store in a write transaction.
 pub async fn month_ends(
     connection: &impl ConnectionTrait,
     months: &[(String, NaiveDate)],
-) -> Result<Vec<MonthEnd>, StoreError> {
+) -> Result<(Vec<MonthEnd>, Vec<MonthEnd>), StoreError> {
     let periods: Vec<&str> = months.iter().map(|(p, _)| p.as_str()).collect();
     let kept: std::collections::HashMap<String, MonthEnd> = position_snapshot::Entity::find()
         .filter(position_snapshot::Column::Period.is_in(periods))
@@ -82,29 +83,45 @@ pub async fn month_ends(
         .filter_map(|row| serde_json::from_str::<MonthEnd>(&row.figures).ok().map(|m| (row.period, m)))
         .collect();
     let mut result = Vec::with_capacity(months.len());
+    let mut computed = Vec::new();
     for (period, as_of) in months {
         match kept.get(period) {
             Some(month) if month.as_of == *as_of => result.push(month.clone()),
             _ => {
                 let month = MonthEnd::compute(connection, period, *as_of).await?;
-                let figures = serde_json::to_string(&month).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let row = position_snapshot::ActiveModel {
-                    period: Set(period.clone()),
-                    as_of: Set(*as_of),
-                    figures: Set(figures),
-                    created_at: Set(crate::clock::instant()),
-                };
-                // A concurrent reader may have kept it first: the same figures either way.
-                let _ = position_snapshot::Entity::delete_by_id(period.clone()).exec(connection).await?;
-                row.insert(connection).await.map(|_| ()).or_else(|e| match crate::StoreError::from(e) {
-                    StoreError::AlreadyExists(_) => Ok(()),
-                    other => Err(other),
-                })?;
+                computed.push(month.clone());
                 result.push(month);
             }
         }
     }
-    Ok(result)
+    Ok((result, computed))
+}
+
+/// Keeps computed month ends (replacing an older snapshot of the same month; a concurrent
+/// reader that kept it first kept the same figures).
+pub async fn keep(connection: &impl ConnectionTrait, months: &[MonthEnd]) -> Result<(), StoreError> {
+    for month in months {
+        let figures = serde_json::to_string(month).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row = position_snapshot::ActiveModel {
+            period: Set(month.period.clone()),
+            as_of: Set(month.as_of),
+            figures: Set(figures),
+            created_at: Set(crate::clock::instant()),
+        };
+        position_snapshot::Entity::insert(row)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(position_snapshot::Column::Period)
+                    .update_columns([
+                        position_snapshot::Column::AsOf,
+                        position_snapshot::Column::Figures,
+                        position_snapshot::Column::CreatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(connection)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Drops the snapshots of months ending on or after `date` (a posting dated back into them).

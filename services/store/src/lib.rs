@@ -88,6 +88,11 @@ impl From<DbErr> for StoreError {
                     "pool timed out",
                     "terminating connection",
                     "connection closed",
+                    // PgBouncer's answers when it cannot reach the database behind it.
+                    "server login has been failing",
+                    "pgbouncer cannot connect to server",
+                    "server conn crashed",
+                    "query_wait_timeout",
                 ]
                 .iter()
                 .any(|sign| text.contains(sign))
@@ -165,6 +170,82 @@ impl ConnectionTrait for WriteTxn {
     }
 }
 
+/// A read of the store (see [`Store::read`], [`Store::read_replica`]): what every query
+/// takes. Straight on the connection pool, or — behind a transaction pooler — in a
+/// transaction of its own, which [`Reader::finish`] ends.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    inner: ReaderInner<'a>,
+}
+
+#[derive(Debug)]
+enum ReaderInner<'a> {
+    Pool(&'a DatabaseConnection),
+    Transaction(DatabaseTransaction),
+}
+
+impl<'a> Reader<'a> {
+    async fn on(pool: &'a DatabaseConnection, in_transaction: bool) -> Result<Reader<'a>, StoreError> {
+        let inner = if in_transaction {
+            let options = TransactionOptions {
+                isolation_level: None,
+                access_mode: Some(sea_orm::AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            };
+            ReaderInner::Transaction(pool.begin_with_options(options).await?)
+        } else {
+            ReaderInner::Pool(pool)
+        };
+        Ok(Reader { inner })
+    }
+
+    /// Ends the read (commits its transaction, when it has one, handing the pooler's server
+    /// connection back at once).
+    pub async fn finish(self) -> Result<(), StoreError> {
+        if let ReaderInner::Transaction(txn) = self.inner {
+            txn.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends one call to whichever connection a [`Reader`] has.
+macro_rules! on_reader {
+    ($reader:expr, |$connection:ident| $call:expr) => {
+        match &$reader.inner {
+            ReaderInner::Pool($connection) => $call,
+            ReaderInner::Transaction($connection) => $call,
+        }
+    };
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Reader<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        on_reader!(self, |c| c.get_database_backend())
+    }
+
+    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        on_reader!(self, |c| c.execute_raw(statement).await)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        on_reader!(self, |c| c.execute_unprepared(sql).await)
+    }
+
+    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        on_reader!(self, |c| c.query_one_raw(statement).await)
+    }
+
+    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        on_reader!(self, |c| c.query_all_raw(statement).await)
+    }
+
+    fn support_returning(&self) -> bool {
+        on_reader!(self, |c| c.support_returning())
+    }
+}
+
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -174,10 +255,31 @@ pub enum Engine {
     Postgres,
 }
 
+/// How the store connects, beyond the database's URL.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Largest number of pooled connections (to the primary; the replica's pool is as large).
+    pub max_connections: u32,
+    /// A PostgreSQL hot standby serving the reads that may lag ([`Store::read_replica`]);
+    /// when absent those reads go to the primary too.
+    pub read_url: Option<String>,
+    /// The URL leads to a transaction-pooling proxy (PgBouncer `pool_mode = transaction`):
+    /// a server connection belongs to this process only for the length of one transaction,
+    /// so no statement runs outside one ([`Store::read`] opens a transaction of its own) and
+    /// no prepared statement is cached (the driver's statement cache is off). The proxy must
+    /// reset a connection it takes back (`server_reset_query = DEALLOCATE ALL`,
+    /// `server_reset_query_always = 1`): the driver still names the statements it prepares.
+    pub transaction_pooling: bool,
+}
+
 /// The database of one techcredit deployment.
 #[derive(Debug, Clone)]
 pub struct Store {
     connection: DatabaseConnection,
+    /// The hot standby's pool, when one is configured.
+    replica: Option<DatabaseConnection>,
+    /// Reads run in transactions of their own (see [`StoreOptions::transaction_pooling`]).
+    transaction_pooling: bool,
     /// SQLite: the turn of this process's writers (one write transaction at a time).
     sqlite_writers: Option<Arc<tokio::sync::Mutex<()>>>,
     engine: Engine,
@@ -207,63 +309,119 @@ impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`). Fails fast with the reason when the
     /// database cannot be reached.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        let engine = if url.starts_with("sqlite:") {
-            Engine::Sqlite
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Engine::Postgres
-        } else {
-            return Err(StoreError::Database(DbErr::Custom(format!(
-                "unsupported database URL {}: use sqlite://… or postgres://…",
-                redact_url(url)
-            ))));
-        };
-        if engine == Engine::Postgres {
-            // One direct attempt first: the pool would retry a refused connection until its
-            // acquire timeout, and start-up must fail fast with the real reason.
-            use sea_orm::sqlx::Connection;
-            let attempt =
-                tokio::time::timeout(Duration::from_secs(10), sea_orm::sqlx::postgres::PgConnection::connect(url))
-                    .await;
-            match attempt {
-                Err(_) => return Err(StoreError::Connect("timed out after 10 s".to_owned())),
-                Ok(Err(error)) => return Err(StoreError::Connect(error.to_string())),
-                Ok(Ok(connection)) => {
-                    let _ = connection.close().await;
-                }
-            }
-        }
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(max_connections.max(1))
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(30))
-            .sqlx_logging(false);
-        if engine == Engine::Sqlite {
-            options.map_sqlx_sqlite_opts(|sqlite| {
-                sqlite
-                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(30))
-                    .foreign_keys(true)
-            });
-        }
-        let connection = Database::connect(options).await?;
-        connection.ping().await?;
-        let sqlite_writers = (engine == Engine::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Store { connection, engine, sqlite_writers, clock: clock::ClockMode::System })
+        Store::connect_with(url, &StoreOptions { max_connections, ..StoreOptions::default() }).await
     }
 
-    /// Applies every pending migration.
+    /// Connects to `url` as `options` say, and to the read replica when one is named.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let (connection, engine) = open_pool(url, options).await?;
+        let replica = match &options.read_url {
+            None => None,
+            Some(read_url) => {
+                let (replica, replica_engine) = open_pool(read_url, options).await?;
+                if replica_engine != Engine::Postgres || engine != Engine::Postgres {
+                    return Err(StoreError::Connect(
+                        "a read replica (database_read_url) needs PostgreSQL on both URLs".to_owned(),
+                    ));
+                }
+                Some(replica)
+            }
+        };
+        let sqlite_writers = (engine == Engine::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store {
+            connection,
+            replica,
+            transaction_pooling: options.transaction_pooling && engine == Engine::Postgres,
+            engine,
+            sqlite_writers,
+            clock: clock::ClockMode::System,
+        })
+    }
+
+    /// Applies every pending migration (behind a transaction pooler, all in one transaction).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrations::Migrator::up(&self.connection, None).await?;
+        if self.transaction_pooling {
+            let txn = self.connection.begin().await?;
+            migrations::Migrator::up(&txn, None).await?;
+            txn.commit().await?;
+        } else {
+            migrations::Migrator::up(&self.connection, None).await?;
+        }
         Ok(())
     }
 
     /// Names of migrations not yet applied.
     pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
-        let pending = migrations::Migrator::get_pending_migrations(&self.connection).await?;
+        // Not read-only: SeaORM makes its table of applied migrations when it is missing.
+        let pending = if self.transaction_pooling {
+            let txn = self.connection.begin().await?;
+            let pending = migrations::Migrator::get_pending_migrations(&txn).await?;
+            txn.commit().await?;
+            pending
+        } else {
+            migrations::Migrator::get_pending_migrations(&self.connection).await?
+        };
         Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// A read on the primary: it sees every write committed before it starts. Use it for
+    /// everything a caller may have just changed (its own application, its key, a request
+    /// it is retrying) and for every read that decides a change. Finish it with
+    /// [`Reader::finish`].
+    pub async fn read(&self) -> Result<Reader<'_>, StoreError> {
+        Reader::on(&self.connection, self.transaction_pooling).await
+    }
+
+    /// A read that may lag the primary: on the hot standby when `database_read_url` is set
+    /// (streaming replication, typically milliseconds behind, more while the standby
+    /// replays a large change), on the primary otherwise. For reports and lists: the pool's
+    /// position, its history, the list RPCs, the dashboard. Never for a decision.
+    pub async fn read_replica(&self) -> Result<Reader<'_>, StoreError> {
+        Reader::on(self.replica.as_ref().unwrap_or(&self.connection), self.transaction_pooling).await
+    }
+
+    /// A read of one consistent snapshot of the primary (a read-only REPEATABLE READ
+    /// transaction on PostgreSQL, a read transaction on SQLite), for checks that compare
+    /// several tables — the ledger's verification — while writes go on.
+    pub async fn read_snapshot(&self) -> Result<Reader<'_>, StoreError> {
+        let options = match self.engine {
+            Engine::Postgres => TransactionOptions {
+                isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
+                access_mode: Some(sea_orm::AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            },
+            Engine::Sqlite => {
+                TransactionOptions { isolation_level: None, access_mode: None, sqlite_transaction_mode: None }
+            }
+        };
+        Ok(Reader { inner: ReaderInner::Transaction(self.connection.begin_with_options(options).await?) })
+    }
+
+    /// Runs `work` in one [`read`](Store::read) on the primary and finishes it.
+    pub async fn reading<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&Reader<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let reader = self.read().await?;
+        let value = work(&reader).await?;
+        reader.finish().await?;
+        Ok(value)
+    }
+
+    /// Runs `work` in one [`read_replica`](Store::read_replica) (it may lag) and finishes it.
+    pub async fn reading_replica<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&Reader<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let reader = self.read_replica().await?;
+        let value = work(&reader).await?;
+        reader.finish().await?;
+        Ok(value)
+    }
+
+    /// True when reads that may lag go to a hot standby.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
     }
 
     /// This store with the business clock `mode` (the system clock unless set).
@@ -279,7 +437,13 @@ impl Store {
 
     /// Reads the business clock (one query on a simulated clock, none on the system's).
     pub async fn now(&self) -> Result<clock::Now, StoreError> {
-        clock::read(&self.connection, self.clock).await
+        if !self.clock.is_simulated() {
+            return Ok(clock::Now::system());
+        }
+        let reader = self.read().await?;
+        let now = clock::read(&reader, self.clock).await?;
+        reader.finish().await?;
+        Ok(now)
     }
 
     /// The engine behind this store.
@@ -299,11 +463,6 @@ impl Store {
                 (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
             }
         }
-    }
-
-    /// The connection pool, for reads.
-    pub fn connection(&self) -> &DatabaseConnection {
-        &self.connection
     }
 
     /// Runs SQL as written, outside any transaction: for the load generator's bulk seeding
@@ -347,4 +506,55 @@ impl Store {
     pub fn backend(&self) -> DbBackend {
         self.connection.get_database_backend()
     }
+}
+
+/// Opens a pool on `url`, failing fast with the reason when the database cannot be reached.
+async fn open_pool(url: &str, options: &StoreOptions) -> Result<(DatabaseConnection, Engine), StoreError> {
+    let engine = if url.starts_with("sqlite:") {
+        Engine::Sqlite
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Engine::Postgres
+    } else {
+        return Err(StoreError::Database(DbErr::Custom(format!(
+            "unsupported database URL {}: use sqlite://… or postgres://…",
+            redact_url(url)
+        ))));
+    };
+    if engine == Engine::Postgres {
+        // One direct attempt first: the pool would retry a refused connection until its
+        // acquire timeout, and start-up must fail fast with the real reason.
+        use sea_orm::sqlx::Connection;
+        let attempt =
+            tokio::time::timeout(Duration::from_secs(10), sea_orm::sqlx::postgres::PgConnection::connect(url)).await;
+        match attempt {
+            Err(_) => return Err(StoreError::Connect("timed out after 10 s".to_owned())),
+            Ok(Err(error)) => return Err(StoreError::Connect(error.to_string())),
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+            }
+        }
+    }
+    let mut connect = ConnectOptions::new(url.to_owned());
+    connect
+        .max_connections(options.max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if engine == Engine::Postgres && options.transaction_pooling {
+        // Behind a transaction pooler no prepared statement may outlive its transaction.
+        connect.map_sqlx_postgres_opts(|postgres| postgres.statement_cache_capacity(0));
+    }
+    if engine == Engine::Sqlite {
+        connect.map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    }
+    let connection = Database::connect(connect).await?;
+    connection.ping().await?;
+    Ok((connection, engine))
 }
