@@ -176,6 +176,14 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     start(settings, database, data_dir, None).await
 }
 
+/// Starts a server on `database` (made by the caller) with settings changed by `change`.
+pub async fn spawn_app_on_database(database: TestDatabase, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(&database, data_dir.path().to_path_buf());
+    change(&mut settings);
+    start(settings, database, data_dir, None).await
+}
+
 /// Starts a TLS server: `change` names the certificate files (written under `data_dir`, which
 /// it is given); the harness's own channel speaks TLS with `client`.
 pub async fn spawn_tls_app(

@@ -13,6 +13,7 @@ mod hostile;
 mod loans;
 mod pool;
 mod reconcile;
+mod scaling;
 mod settlement;
 mod sharing;
 mod support;

@@ -71,7 +71,7 @@ pub async fn issue_key(app: &TestApp, role: pb::Role, bank: &str) -> String {
         .secret
 }
 
-fn rand_suffix() -> String {
+pub fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed).to_string()
