@@ -255,6 +255,11 @@ fn start_process_with(
         .args(["--listen", "127.0.0.1:0", "--no-migrate", "--clock", clock, "--data-dir"])
         .arg(data_dir)
         .env("DATABASE_URL", database_url)
+        // Through the suite's PgBouncer, when the URL leads there.
+        .env(
+            "TECHCREDIT__DATABASE_TRANSACTION_POOLING",
+            std::env::var("TEST_DATABASE_POOLER").is_ok_and(|pooler| database_url.contains(&pooler)).to_string(),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -491,6 +496,9 @@ enum Call {
     File(pb::FileClaimRequest),
     Confirm(pb::ConfirmStatementRequest),
     Pay(pb::RecordStatementPaymentRequest),
+    Submit(pb::SubmitApplicationRequest),
+    /// A loan tape of the claiming bank, as its stream of messages.
+    Tape(Vec<pb::ReconcileLoanTapeRequest>),
 }
 
 /// How a call ended: the resource it answered with, a refusal, or no answer at all (the
@@ -545,6 +553,15 @@ async fn send(desk: &mut Desk, call: &Call) -> Answer {
             let statement = r.into_inner().statement.unwrap();
             format!("{} paid {}", statement.name, statement.amount_paid)
         }),
+        Call::Submit(request) => desk.bank.submit_application(request).await.map(|r| {
+            let application = r.into_inner().application.unwrap();
+            format!("{} {:?}", application.name, application.status())
+        }),
+        Call::Tape(messages) => desk
+            .bank_settlement
+            .reconcile_loan_tape(tokio_stream::iter(messages))
+            .await
+            .map(|r| r.into_inner().report.unwrap().name),
     };
     match answered {
         Ok(resource) => Answer::Done(resource),
@@ -565,50 +582,55 @@ async fn send(desk: &mut Desk, call: &Call) -> Answer {
     }
 }
 
-/// Crash safety: a burst of enrolments, status reports, claims, statement confirmations and
-/// payments against a server process that is killed with SIGKILL in the middle of it. After
-/// a restart every call that got no answer is sent again with its request_id: every call
-/// then has landed exactly once — what was acknowledged before the kill is there and answers
-/// the same again, nothing is applied twice — and the books, the audit chain and every limit
-/// hold.
-#[tokio::test]
-async fn a_server_killed_mid_burst_loses_nothing_acknowledged_and_applies_nothing_twice() {
-    let app = tests::spawn_app_on(&days_ago(0)).await;
-    // nbcb enrols and reports (and keeps a clean book: a bank above 5% NPL is suspended);
-    // icbc and abc are owed a statement each, and icbc claims on four more defaults.
-    let nbcb = actors(&app, "nbcb", "100000000.00").await;
+/// The crash test's and the two-replica test's book, and the burst of calls to send at it.
+struct Burst {
+    /// Six lanes of calls, each in an order that matters (confirm before pay).
+    lanes: Vec<Vec<Call>>,
+    nbcb: Actors,
+    icbc: Actors,
+    /// The two statements the burst confirms and pays.
+    statements: Vec<pb::Statement>,
+    /// The business date the burst runs on.
+    value_date: String,
+}
+
+/// Makes the book on `app` (a simulated clock) and the burst: nbcb enrols and reports (and
+/// keeps a clean book: a bank above 5% NPL is suspended); icbc and abc are owed a statement
+/// each, and icbc claims on four more defaults.
+async fn prepare_burst(app: &TestApp) -> Burst {
+    let nbcb = actors(app, "nbcb", "100000000.00").await;
     let mut other = Vec::new();
     for bank in ["icbc", "abc"] {
-        create_bank(&app, bank, "100000000.00").await;
-        let bank_key = issue_key(&app, pb::Role::Bank, &format!("banks/{bank}")).await;
+        create_bank(app, bank, "100000000.00").await;
+        let bank_key = issue_key(app, pb::Role::Bank, &format!("banks/{bank}")).await;
         other.push(Actors { bank: bank.to_owned(), bank_key, ..nbcb.clone() });
     }
     let icbc = other[0].clone();
-    fund_pool(&app, &nbcb.finance, "50000000.00").await;
-    let second_officer = issue_key(&app, pb::Role::RiskOfficer, "").await;
+    fund_pool(app, &nbcb.finance, "50000000.00").await;
+    let second_officer = issue_key(app, pb::Role::RiskOfficer, "").await;
     // Approved applications to enrol, and loans to report on.
-    let applications = applications(&app, &nbcb, 30, false, 720).await;
+    let applications = applications(app, &nbcb, 30, false, 720).await;
     let mut enrolled = Vec::new();
     for (n, application) in applications[..10].iter().enumerate() {
-        enrolled.push(enrol(&app, &nbcb, application, &format!("PRE-{n}")).await.name);
+        enrolled.push(enrol(app, &nbcb, application, &format!("PRE-{n}")).await.name);
     }
     // Every loan of icbc enrolled before its first default (which suspends it): four to
     // default and claim on, and one each of icbc and abc for two statements owing
     // 1,330,000.00, to confirm and pay in the burst.
     let mut defaulted = Vec::new();
     for n in 0..4 {
-        defaulted.push(enrolled_pure_credit_loan(&app, &icbc, 760 + n).await);
+        defaulted.push(enrolled_pure_credit_loan(app, &icbc, 760 + n).await);
     }
     let mut owing = Vec::new();
     for (n, bank) in other.iter().enumerate() {
-        owing.push(enrolled_pure_credit_loan(&app, bank, 700 + n as u32).await);
+        owing.push(enrolled_pure_credit_loan(app, bank, 700 + n as u32).await);
     }
     for loan in &defaulted {
-        default_loan(&app, &icbc, loan).await;
+        default_loan(app, &icbc, loan).await;
     }
     let mut statements = Vec::new();
     for (n, (bank, loan)) in other.iter().zip(owing).enumerate() {
-        statements.push(statement_owing_1_330_000(&app, bank, &second_officer, 700 + n as u32, loan).await);
+        statements.push(statement_owing_1_330_000(app, bank, &second_officer, 700 + n as u32, loan).await);
     }
     let value_date = next_month_start();
     app.advance_to(&value_date).await;
@@ -659,6 +681,89 @@ async fn a_server_killed_mid_burst_loses_nothing_acknowledged_and_applies_nothin
             memo: "borrower insolvent".into(),
         }));
     }
+
+    Burst { lanes, nbcb, icbc, statements, value_date }
+}
+
+/// Every call of `burst` landed once: the counts of what they made, the money, the books,
+/// the trail.
+async fn assert_landed_once(address: &str, burst: &Burst) {
+    let Burst { nbcb, statements, .. } = burst;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let auditor = |channel: &tonic::transport::Channel| tests::with_key(channel.clone(), &nbcb.auditor);
+    let loans = pb::loan_application_service_client::LoanApplicationServiceClient::new(auditor(&channel))
+        .list_loans(pb::ListLoansRequest { page_size: 1000, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .loans;
+    assert_eq!(loans.len(), 10 + 4 + 2 + 20, "every enrolment once");
+    let mut settlement = pb::settlement_service_client::SettlementServiceClient::new(auditor(&channel));
+    let claims = settlement.list_claims(pb::ListClaimsRequest { page_size: 1000, ..Default::default() }).await.unwrap();
+    assert_eq!(claims.into_inner().claims.len(), 2 + 4, "every claim once");
+    for statement in statements {
+        let paid = settlement
+            .get_statement(pb::GetStatementRequest { name: statement.name.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .statement
+            .unwrap();
+        assert_eq!((paid.status(), paid.amount_paid.as_str()), (pb::StatementStatus::Paid, "1330000.00"));
+    }
+    let mut pool = pb::risk_pool_service_client::RiskPoolServiceClient::new(auditor(&channel));
+    let position = pool.get_pool_position(pb::GetPoolPositionRequest::default()).await.unwrap().into_inner();
+    let position = position.position.unwrap();
+    // 50,000,000.00 in, 2 × 1,330,000.00 paid out of escrow.
+    assert_eq!(position.escrow_cash, "47340000.00");
+    // Ten loans reported down to 900,000.00 and twenty new ones of 1,000,000.00 each are the
+    // active book; the covered total is every loan's outstanding principal.
+    let active: i64 = loans
+        .iter()
+        .filter(|l| l.status() == pb::LoanStatus::Active)
+        .map(|l| domain_fen(&l.outstanding_principal))
+        .sum();
+    assert_eq!(active, domain_fen("29000000.00"));
+    let outstanding: i64 = loans.iter().map(|l| domain_fen(&l.outstanding_principal)).sum();
+    assert_eq!(domain_fen(&position.covered_outstanding), outstanding, "{position:?}");
+    assert!(!position.headroom.starts_with('-'), "the leverage limit holds: {position:?}");
+    let verified = pool.verify_ledger(pb::VerifyLedgerRequest {}).await.unwrap().into_inner();
+    assert!(verified.ok, "{:?}", verified.differences);
+    let mut audit = pb::audit_service_client::AuditServiceClient::new(auditor(&channel));
+    let chain = audit.verify_audit(pb::VerifyAuditRequest {}).await.unwrap().into_inner();
+    assert!(chain.ok, "{chain:?}");
+    for (method, expected) in [
+        ("EnrollLoan", 10 + 4 + 2 + 20),
+        ("ReportLoanStatus", 10 + 4 + 2),
+        ("FileClaim", 4 + 2),
+        ("RecordStatementPayment", 2),
+    ] {
+        let accepted = audit
+            .list_audit_records(pb::ListAuditRecordsRequest {
+                method: method.into(),
+                outcome: pb::AuditOutcome::Accepted as i32,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .audit_records;
+        assert_eq!(accepted.len(), expected, "{method}: one accepted record per change");
+    }
+}
+
+/// Crash safety: a burst of enrolments, status reports, claims, statement confirmations and
+/// payments against a server process that is killed with SIGKILL in the middle of it. After
+/// a restart every call that got no answer is sent again with its request_id: every call
+/// then has landed exactly once — what was acknowledged before the kill is there and answers
+/// the same again, nothing is applied twice — and the books, the audit chain and every limit
+/// hold.
+#[tokio::test]
+async fn a_server_killed_mid_burst_loses_nothing_acknowledged_and_applies_nothing_twice() {
+    let app = tests::spawn_app_on(&days_ago(0)).await;
+    let burst = prepare_burst(&app).await;
+    let Burst { lanes, nbcb, icbc, value_date, .. } = &burst;
     let total: usize = lanes.iter().map(Vec::len).sum();
 
     // The in-process server lets go of the database (and of SQLite's data directory).
@@ -720,69 +825,122 @@ async fn a_server_killed_mid_burst_loses_nothing_acknowledged_and_applies_nothin
         }
     }
 
-    // Every call landed once: the counts of what they made, the money, the books, the trail.
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://{}", second.address)).unwrap().connect().await.unwrap();
-    let auditor = |channel: &tonic::transport::Channel| tests::with_key(channel.clone(), &nbcb.auditor);
-    let loans = pb::loan_application_service_client::LoanApplicationServiceClient::new(auditor(&channel))
-        .list_loans(pb::ListLoansRequest { page_size: 1000, ..Default::default() })
+    assert_landed_once(&second.address, &burst).await;
+}
+
+/// Two replicas, one database: the crash test's mixed burst (enrolments, status reports,
+/// claims, statement confirmations and payments), new applications and the same loan tape
+/// twice, spread over two server processes on one PostgreSQL (through PgBouncer when the
+/// suite runs through it) and sent all at once. Every call is answered as it would be by
+/// one server, each lands once, the tape makes one report, and the books, the trail and
+/// every limit hold.
+#[tokio::test]
+async fn two_replicas_on_one_postgresql_share_a_mixed_workload_and_the_books_hold() {
+    let app = tests::spawn_app_on(&days_ago(0)).await;
+    let TestDatabase::Postgres { url, pooled } = app.database.clone() else {
+        // Replicas share a server database; on SQLite one process owns the file.
+        return;
+    };
+    let mut burst = prepare_burst(&app).await;
+    for n in 0..6u32 {
+        burst.lanes[n as usize].push(Call::Submit(pb::SubmitApplicationRequest {
+            request_id: format!("replica-submit-{n}"),
+            bank: "banks/nbcb".into(),
+            enterprise: Some(good_enterprise(&local_uscc(900 + n))),
+            terms: Some(good_terms("1000000.00")),
+        }));
+    }
+    let tape = |request_id: &str| {
+        vec![
+            pb::ReconcileLoanTapeRequest {
+                part: Some(pb::reconcile_loan_tape_request::Part::Header(pb::LoanTapeHeader {
+                    bank: "banks/icbc".into(),
+                    as_of: burst.value_date.clone(),
+                    file_name: "icbc.csv".into(),
+                })),
+                request_id: request_id.into(),
+            },
+            pb::ReconcileLoanTapeRequest {
+                part: Some(pb::reconcile_loan_tape_request::Part::End(pb::LoanTapeEnd { rows: 0 })),
+                request_id: String::new(),
+            },
+        ]
+    };
+    burst.lanes[0].push(Call::Tape(tape("replica-tape-0")));
+    burst.lanes[1].push(Call::Tape(tape("replica-tape-1")));
+
+    let mut app = app;
+    app.stop_server().await;
+    let server_url = pooled.unwrap_or(url);
+    let clock = format!("simulated:{}", burst.value_date);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let replicas: Vec<ServerProcess> =
+        dirs.iter().map(|dir| start_process_on(&server_url, dir.path(), &clock)).collect();
+    let mut desks = Vec::new();
+    for replica in &replicas {
+        desks.push(desk(replica, &burst.nbcb.bank_key, &burst.icbc.bank_key, &burst.nbcb.finance).await);
+    }
+    let workers: Vec<_> = burst
+        .lanes
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(n, lane)| {
+            let mut desk = desks[n % 2].clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for call in &lane {
+                    answers.push(send(&mut desk, call).await);
+                }
+                answers
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for worker in workers {
+        answers.push(worker.await.unwrap());
+    }
+    for (lane, answers) in burst.lanes.iter().zip(&answers) {
+        for (call, answer) in lane.iter().zip(answers) {
+            assert!(matches!(answer, Answer::Done(_)), "{call:?}: {answer:?}");
+        }
+    }
+    // Sent again through the other replica, every call answers the same.
+    for (n, (lane, answers)) in burst.lanes.iter().zip(&answers).enumerate() {
+        let mut other = desks[(n + 1) % 2].clone();
+        for (call, answer) in lane.iter().zip(answers) {
+            if !matches!(call, Call::Tape(_)) {
+                assert_eq!(&send(&mut other, call).await, answer, "{call:?} through the other replica");
+            }
+        }
+    }
+    let tape_reports: Vec<&Answer> = answers[..2].iter().map(|lane| lane.last().unwrap()).collect();
+    assert_eq!(tape_reports[0], tape_reports[1], "the same tape through both replicas makes one report");
+
+    assert_landed_once(&replicas[1].address, &burst).await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", replicas[0].address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let auditor = tests::with_key(channel, &burst.nbcb.auditor);
+    let reports = pb::settlement_service_client::SettlementServiceClient::new(auditor.clone())
+        .list_reconciliation_reports(pb::ListReconciliationReportsRequest::default())
         .await
         .unwrap()
         .into_inner()
-        .loans;
-    assert_eq!(loans.len(), 10 + 4 + 2 + 20, "every enrolment once");
-    let mut settlement = pb::settlement_service_client::SettlementServiceClient::new(auditor(&channel));
-    let claims = settlement.list_claims(pb::ListClaimsRequest { page_size: 1000, ..Default::default() }).await.unwrap();
-    assert_eq!(claims.into_inner().claims.len(), 2 + 4, "every claim once");
-    for statement in &statements {
-        let paid = settlement
-            .get_statement(pb::GetStatementRequest { name: statement.name.clone() })
-            .await
-            .unwrap()
-            .into_inner()
-            .statement
-            .unwrap();
-        assert_eq!((paid.status(), paid.amount_paid.as_str()), (pb::StatementStatus::Paid, "1330000.00"));
-    }
-    let mut pool = pb::risk_pool_service_client::RiskPoolServiceClient::new(auditor(&channel));
-    let position = pool.get_pool_position(pb::GetPoolPositionRequest::default()).await.unwrap().into_inner();
-    let position = position.position.unwrap();
-    // 50,000,000.00 in, 2 × 1,330,000.00 paid out of escrow.
-    assert_eq!(position.escrow_cash, "47340000.00");
-    // Ten loans reported down to 900,000.00 and twenty new ones of 1,000,000.00 each are the
-    // active book; the covered total is every loan's outstanding principal.
-    let active: i64 = loans
-        .iter()
-        .filter(|l| l.status() == pb::LoanStatus::Active)
-        .map(|l| domain_fen(&l.outstanding_principal))
-        .sum();
-    assert_eq!(active, domain_fen("29000000.00"));
-    let outstanding: i64 = loans.iter().map(|l| domain_fen(&l.outstanding_principal)).sum();
-    assert_eq!(domain_fen(&position.covered_outstanding), outstanding, "{position:?}");
-    assert!(!position.headroom.starts_with('-'), "the leverage limit holds: {position:?}");
-    let verified = pool.verify_ledger(pb::VerifyLedgerRequest {}).await.unwrap().into_inner();
-    assert!(verified.ok, "{:?}", verified.differences);
-    let mut audit = pb::audit_service_client::AuditServiceClient::new(auditor(&channel));
-    let chain = audit.verify_audit(pb::VerifyAuditRequest {}).await.unwrap().into_inner();
-    assert!(chain.ok, "{chain:?}");
-    for (method, expected) in [
-        ("EnrollLoan", 10 + 4 + 2 + 20),
-        ("ReportLoanStatus", 10 + 4 + 2),
-        ("FileClaim", 4 + 2),
-        ("RecordStatementPayment", 2),
-    ] {
-        let accepted = audit
-            .list_audit_records(pb::ListAuditRecordsRequest {
-                method: method.into(),
-                outcome: pb::AuditOutcome::Accepted as i32,
-                page_size: 1000,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .audit_records;
-        assert_eq!(accepted.len(), expected, "{method}: one accepted record per change");
+        .reports;
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let exposures = pb::risk_pool_service_client::RiskPoolServiceClient::new(auditor)
+        .list_bank_exposures(pb::ListBankExposuresRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .exposures;
+    assert_eq!(exposures.len(), 3);
+    for exposure in &exposures {
+        assert!(domain_fen(&exposure.quota_used) <= domain_fen(&exposure.quota), "the quota holds: {exposure:?}");
+        assert!(!exposure.annual_cap_remaining.starts_with('-'), "the annual cap holds: {exposure:?}");
     }
 }
 
