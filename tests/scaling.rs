@@ -100,7 +100,7 @@ async fn lists_and_the_position_read_the_standby_and_a_caller_reads_its_own_writ
         .unwrap();
     assert_eq!(loan_read.outstanding_principal, "1000000.00");
     // The standby's view: neither the second application nor the enrolment yet.
-    assert_eq!(listed(&app, &actors.bank_key).await, [first.name.clone()], "the list is the standby's");
+    assert_eq!(listed(&app, &actors.bank_key).await, std::slice::from_ref(&first.name), "the list is the standby's");
     assert_eq!(position().await, "0.00", "the position is the standby's");
 
     replay(&standby_admin, "resume").await;
