@@ -445,6 +445,36 @@ async fn no_migrate_refuses_a_database_with_pending_migrations() {
     assert!(error.to_string().contains("pending migration"), "{error}");
 }
 
+/// The init step of a server that must not start on a database still being migrated:
+/// `wait-for-migrations` waits while migrations are pending and ends with exit 0 once
+/// another process has applied them.
+#[tokio::test]
+async fn wait_for_migrations_waits_until_another_process_migrates() {
+    let database = tests::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = database.url(dir.path());
+    let mut waiting = server_binary()
+        .args(["wait-for-migrations", "--timeout-seconds", "60", "--data-dir"])
+        .arg(dir.path())
+        .env("DATABASE_URL", &url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(waiting.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert!(line.contains("migrations pending"), "{line}");
+    assert!(waiting.try_wait().unwrap().is_none(), "still waiting");
+    let migrated = server_binary().args(["migrate", "--data-dir"]).arg(dir.path()).env("DATABASE_URL", &url).output();
+    assert!(migrated.unwrap().status.success());
+    let finished = tokio::task::spawn_blocking(move || waiting.wait().unwrap()).await.unwrap();
+    assert!(finished.success());
+    line.clear();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line.trim(), "the database has every migration");
+}
+
 fn domain_policy() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../services/domain/policy/default.toml")).unwrap()
 }

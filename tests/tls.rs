@@ -58,6 +58,23 @@ async fn tls_only_and_a_bank_key_needs_its_own_banks_certificate() {
     let stranger = Authority::new("another CA");
     assert!(channel(app.address, trusting(&stranger)).await.is_err(), "the server's certificate is checked");
 
+    // The container health check speaks TLS to a TLS-only server (health needs no client
+    // certificate) and checks the server's certificate against the CA it is given.
+    let address = app.address.to_string();
+    let probe = async |ca_file: &std::path::Path| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-server"));
+        command.args(["health", "--address", &address, "--ca-file"]).arg(ca_file);
+        // Off the test's thread: the server under test answers on it.
+        tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+    };
+    let ca_file = app.settings.data_dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let healthy = probe(&ca_file).await;
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("SERVING"));
+    let other_ca = app.settings.data_dir.join("other-ca.pem");
+    std::fs::write(&other_ca, Authority::new("another CA").pem()).unwrap();
+    assert_eq!(probe(&other_ca).await.status.code(), Some(1), "a certificate of another CA is not trusted");
     // The administrator needs no client certificate.
     let admin = channel(app.address, trusting(&ca)).await.unwrap();
     server_info(admin.clone(), &app.admin_key).await.expect("admin over TLS without a client certificate");

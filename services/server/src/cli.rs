@@ -66,11 +66,33 @@ enum Command {
     VerifyAudit,
     /// Ask the running server's gRPC health service (grpc.health.v1, which follows the
     /// database) whether it is SERVING; exit 0 if so, 1 otherwise. For container health
-    /// checks. Plaintext only: a TLS-only server is probed by a TLS-speaking probe instead.
+    /// checks. Speaks TLS when the settings name a certificate (`tls_cert_file`) or when
+    /// `--ca-file` is given.
     Health {
         /// The server's address (default: the listen address, 127.0.0.1 for an unspecified one).
         #[arg(long)]
         address: Option<std::net::SocketAddr>,
+        /// CA bundle (PEM) the server's certificate is checked against (default, when the
+        /// server serves TLS: its own certificate file, for a self-signed certificate or a
+        /// chain that ends in its CA).
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
+        /// The name the server's certificate is checked for (default: "localhost").
+        #[arg(long, default_value = "localhost")]
+        domain: String,
+        /// The health service to ask ("" is the server with its database; "liveness" the
+        /// process only).
+        #[arg(long, default_value = "")]
+        service: String,
+    },
+    /// Wait until the database has no pending migrations (another process — a Kubernetes
+    /// Job, compose's migrate service — applies them), then exit 0; exit 1 after
+    /// `--timeout-seconds`. For an init container, so that servers never crash-loop on a
+    /// database that is still being migrated.
+    WaitForMigrations {
+        /// How long to wait.
+        #[arg(long, default_value_t = 600)]
+        timeout_seconds: u64,
     },
     /// Validate a policy file and print its version.
     CheckPolicy {
@@ -154,7 +176,21 @@ async fn run(cli: Cli, settings: Settings) -> ExitCode {
             }
         }
         Command::VerifyLedger => verify_ledger(settings).await,
-        Command::Health { address } => health(address.unwrap_or(settings.listen)).await,
+        Command::Health { address, ca_file, domain, service } => {
+            let tls = match ca_file.or_else(|| settings.tls_cert_file.clone()) {
+                None => None,
+                Some(file) => match std::fs::read(&file) {
+                    Ok(pem) => Some(
+                        tonic::transport::ClientTlsConfig::new()
+                            .ca_certificate(tonic::transport::Certificate::from_pem(pem))
+                            .domain_name(domain),
+                    ),
+                    Err(error) => return fail(format!("cannot read {}: {error}", file.display())),
+                },
+            };
+            health(address.unwrap_or(settings.listen), tls, service).await
+        }
+        Command::WaitForMigrations { timeout_seconds } => wait_for_migrations(&settings, timeout_seconds).await,
         Command::VerifyAudit => verify_audit(settings).await,
         Command::CreateAdminKey { description } => {
             let result = async {
@@ -224,20 +260,26 @@ async fn serve(settings: Settings) -> ExitCode {
 }
 
 /// One health check of the server at `address` (an unspecified IP means this host).
-async fn health(mut address: std::net::SocketAddr) -> ExitCode {
+async fn health(
+    mut address: std::net::SocketAddr,
+    tls: Option<tonic::transport::ClientTlsConfig>,
+    service: String,
+) -> ExitCode {
     use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
     if address.ip().is_unspecified() {
         address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
     let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let mut endpoint = tonic::transport::Endpoint::from_shared(format!("{scheme}://{address}"))
             .map_err(|e| e.to_string())?
-            .connect_timeout(std::time::Duration::from_secs(2))
-            .connect()
-            .await
-            .map_err(|e| format!("cannot reach {address}: {e}"))?;
+            .connect_timeout(std::time::Duration::from_secs(2));
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls).map_err(|e| format!("TLS: {e}"))?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| format!("cannot reach {address}: {e}"))?;
         let answer = HealthClient::new(channel)
-            .check(HealthCheckRequest { service: String::new() })
+            .check(HealthCheckRequest { service })
             .await
             .map_err(|status| format!("{address} answered {:?}: {}", status.code(), status.message()))?;
         Ok::<_, String>(answer.into_inner().status())
@@ -250,6 +292,35 @@ async fn health(mut address: std::net::SocketAddr) -> ExitCode {
         Ok(Ok(status)) => fail(format!("{address}: {}", status.as_str_name())),
         Ok(Err(error)) => fail(error),
         Err(_) => fail(format!("{address}: no answer within 3 s")),
+    }
+}
+
+async fn wait_for_migrations(settings: &Settings, timeout_seconds: u64) -> ExitCode {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_seconds);
+    let mut last_said = None::<std::time::Instant>;
+    loop {
+        let state = match startup::connect(settings).await {
+            Ok(store) => store.pending_migrations().await.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        match state {
+            Ok(pending) if pending.is_empty() => {
+                println!("the database has every migration");
+                return ExitCode::SUCCESS;
+            }
+            other if last_said.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10)) => {
+                match other {
+                    Ok(pending) => println!("waiting: {} migrations pending", pending.len()),
+                    Err(error) => println!("waiting: {error}"),
+                }
+                last_said = Some(std::time::Instant::now());
+            }
+            _ => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            return fail(format!("migrations still pending after {timeout_seconds} s"));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
 
