@@ -482,7 +482,7 @@ fn domain_policy() -> String {
 #[test]
 fn the_kubernetes_config_map_carries_the_default_policy() {
     let manifest =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/k8s/techcredit.yaml")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/k8s/policy.yaml")).unwrap();
     let block: String = manifest
         .lines()
         .skip_while(|line| line.trim() != "policy.toml: |")
@@ -493,7 +493,7 @@ fn the_kubernetes_config_map_carries_the_default_policy() {
     assert_eq!(
         block.trim_end(),
         domain_policy().trim_end(),
-        "deploy/k8s/techcredit.yaml's ConfigMap drifted from the policy"
+        "deploy/k8s/policy.yaml's ConfigMap drifted from the policy"
     );
 }
 
