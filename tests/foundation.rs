@@ -481,8 +481,7 @@ fn domain_policy() -> String {
 
 #[test]
 fn the_kubernetes_config_map_carries_the_default_policy() {
-    let manifest =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/k8s/policy.yaml")).unwrap();
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/k8s/policy.yaml")).unwrap();
     let block: String = manifest
         .lines()
         .skip_while(|line| line.trim() != "policy.toml: |")

@@ -13,8 +13,8 @@ CLIENTS="${CLIENTS:-16}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-15}"
 LOANS="${LOANS:-1000000}"
 # Which parts to run: any of pgbench, apps (submit/enroll/contributions), position (with the
-# tape reconciliation), bench (cargo bench).
-SECTIONS="${SECTIONS:-pgbench apps position bench}"
+# tape reconciliation), scaling (replicas, PgBouncer, a hot standby), bench (cargo bench).
+SECTIONS="${SECTIONS:-pgbench apps position scaling bench}"
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 PG="postgres://postgres@127.0.0.1:5432"
 if command -v mold >/dev/null 2>&1; then export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"; fi
@@ -103,6 +103,75 @@ want position && for size in 1000 "$LOANS"; do
   fi
   stop_server
 done
+
+if want scaling; then
+# Server processes on ports 50061, 50071, …: start_replicas N DATABASE_URL [ENV=VALUE…]
+# (the first migrates, the others start with --no-migrate); REPLICAS holds their addresses.
+start_replicas() {
+  local n="$1" url="$2"; shift 2
+  REPLICA_PIDS=(); REPLICAS=""
+  for i in $(seq 1 "$n"); do
+    local dir="$WORK/replica-$i" port=$((50051 + 10 * i))
+    mkdir -p "$dir"
+    local migrate=(); [ "$i" = 1 ] || migrate=(--no-migrate)
+    env DATABASE_URL="$url" RUST_LOG=warn "$@" "$SERVER" --listen "127.0.0.1:$port" --data-dir "$dir" "${migrate[@]}" \
+      >"$dir/stdout" 2>"$dir/stderr" &
+    REPLICA_PIDS+=($!)
+    for _ in $(seq 1 100); do grep -q "listening on" "$dir/stdout" 2>/dev/null && break; sleep 0.1; done
+    REPLICAS="${REPLICAS:+$REPLICAS,}http://127.0.0.1:$port"
+  done
+}
+stop_replicas() { kill "${REPLICA_PIDS[@]}"; wait "${REPLICA_PIDS[@]}" 2>/dev/null || true; }
+replicas_loadgen() { "$LOADGEN" run --address "$REPLICAS" --admin-key "@$WORK/replica-1/bootstrap-admin.key" "$@"; }
+# The most connections the database `$1` had open while `$2…` ran (sampled every 0.2 s).
+peak_connections() {
+  local db="$1"; shift
+  ( peak=0; while :; do
+      c=$(psql "$PG/postgres" -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'")
+      [ "$c" -gt "$peak" ] && peak=$c && echo "$peak" >"$WORK/peak"
+      sleep 0.2
+    done ) & local sampler=$!
+  echo 0 >"$WORK/peak"
+  "$@"
+  kill "$sampler"; wait "$sampler" 2>/dev/null || true
+  echo "database connections at most: $(cat "$WORK/peak")"
+}
+echo "## one PostgreSQL, one replica vs two (each call to either; $CLIENTS clients)"
+for n in 1 2; do
+  echo "### $n replica(s)"
+  fresh_db techcredit_scale; start_replicas "$n" "$PG/techcredit_scale"
+  peak_connections techcredit_scale replicas_loadgen --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+  stop_replicas
+  fresh_db techcredit_scale; start_replicas "$n" "$PG/techcredit_scale"
+  replicas_loadgen --scenario enroll --clients "$CLIENTS" --loans 3000
+  stop_replicas
+done
+eval "$(bash tests/scale-out.sh)"
+echo "### 2 replicas through PgBouncer (transaction pooling, 8 server connections)"
+fresh_db techcredit_scale
+DATABASE_URL="$PG/techcredit_scale" "$SERVER" migrate >/dev/null
+start_replicas 2 "postgres://postgres@$TEST_DATABASE_POOLER/techcredit_scale" TECHCREDIT__DATABASE_TRANSACTION_POOLING=true
+peak_connections techcredit_scale replicas_loadgen --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+stop_replicas
+fresh_db techcredit_scale
+DATABASE_URL="$PG/techcredit_scale" "$SERVER" migrate >/dev/null
+start_replicas 2 "postgres://postgres@$TEST_DATABASE_POOLER/techcredit_scale" TECHCREDIT__DATABASE_TRANSACTION_POOLING=true
+replicas_loadgen --scenario enroll --clients "$CLIENTS" --loans 3000
+stop_replicas
+echo "## reads with and without a hot standby (primary 5433, standby 5434; 10,000 covered loans)"
+psql "$TEST_PRIMARY_URL" -qc "CREATE DATABASE techcredit_reads" >/dev/null
+PRIMARY="${TEST_PRIMARY_URL%/*}/techcredit_reads"; STANDBY="${TEST_STANDBY_URL%/*}/techcredit_reads"
+"$LOADGEN" seed --database-url "$PRIMARY" --loans 10000
+for _ in $(seq 1 100); do psql "$STANDBY" -Atc "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+for read_url in "" "$STANDBY"; do
+  echo "### ${read_url:+with the standby}${read_url:-primary only}"
+  start_replicas 1 "$PRIMARY" ${read_url:+TECHCREDIT__DATABASE_READ_URL=$read_url}
+  replicas_loadgen --scenario position --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+  replicas_loadgen --scenario lists --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
+  stop_replicas
+done
+bash tests/scale-out.sh stop
+fi
 
 if want bench; then
   echo "## underwriting decision in process (cargo bench -p domain)"

@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Run one scenario against a server.
     Run {
-        /// Server address.
+        /// Server address; several, comma-separated, are replicas of one deployment, and
+        /// each call goes to one of them (client-side balancing, as a gRPC-aware proxy does).
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         address: String,
         /// Administrator key, or @FILE to read it from a file.
@@ -89,6 +90,18 @@ enum Scenario {
     History,
     /// CommitContribution (ledger postings).
     Contributions,
+    /// ListLoans, a page of 100 (a report read, served by the read replica when one is set).
+    Lists,
+}
+
+/// A channel to `addresses` (comma-separated): one server, or a balance over replicas.
+async fn connect(addresses: &str) -> Channel {
+    let endpoints: Vec<tonic::transport::Endpoint> =
+        addresses.split(',').map(|a| Channel::from_shared(a.trim().to_owned()).expect("address")).collect();
+    match endpoints.as_slice() {
+        [one] => one.connect().await.expect("connect"),
+        _ => Channel::balance_list(endpoints.into_iter()),
+    }
 }
 
 #[derive(Clone)]
@@ -332,7 +345,7 @@ async fn main() {
                 Some(path) => std::fs::read_to_string(path).expect("read key file").trim().to_owned(),
                 None => admin_key,
             };
-            let channel = Channel::from_shared(address).unwrap().connect().await.expect("connect");
+            let channel = connect(&address).await;
             let setup = Arc::new(setup(&channel, &admin_key).await);
             match scenario {
                 Scenario::Submit => {
@@ -376,6 +389,21 @@ async fn main() {
                     })
                     .await;
                     report("GetPositionHistory", clients, &mut tally);
+                }
+                Scenario::Lists => {
+                    let client = pb::loan_application_service_client::LoanApplicationServiceClient::new(authed(
+                        &channel,
+                        &setup.officer_key,
+                    ));
+                    let mut tally = drive(clients, seconds, rate, move |_| {
+                        let mut client = client.clone();
+                        async move {
+                            let request = pb::ListLoansRequest { page_size: 100, ..Default::default() };
+                            Some(client.list_loans(request).await.is_ok())
+                        }
+                    })
+                    .await;
+                    report("ListLoans", clients, &mut tally);
                 }
                 Scenario::Contributions => {
                     let client =
