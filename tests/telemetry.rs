@@ -145,6 +145,28 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
     assert_eq!(attribute(call, "rpc.grpc.status_code"), Some(Value::IntValue(0)));
     assert_eq!(attribute(call, "rpc.method"), Some(Value::StringValue("ListBanks".into())));
     assert_ne!(call.status.as_ref().map(|s| s.code), Some(2), "an answered call is not an error");
+    // Its database statements are CLIENT spans under it, timed within it, with the SQL's
+    // placeholders and never its values.
+    let statements: Vec<_> = spans.iter().filter(|span| span.parent_span_id == call.span_id).collect();
+    assert!(
+        !statements.is_empty(),
+        "no database span under the call among {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    for statement in &statements {
+        assert_eq!(statement.kind, opentelemetry_proto::tonic::trace::v1::span::SpanKind::Client as i32);
+        assert_eq!(statement.trace_id, call.trace_id);
+        assert!(statement.start_time_unix_nano >= call.start_time_unix_nano);
+        assert!(statement.end_time_unix_nano <= call.end_time_unix_nano);
+        assert!(
+            matches!(attribute(statement, "db.system.name"), Some(Value::StringValue(s)) if s == "sqlite" || s == "postgresql")
+        );
+    }
+    assert!(
+        statements.iter().any(|s| attribute(s, "db.operation.name") == Some(Value::StringValue("SELECT".into()))
+            && matches!(attribute(s, "db.query.text"), Some(Value::StringValue(sql)) if sql.contains("banks"))),
+        "the banks are read in a SELECT span"
+    );
     let by_name = |name: &str| spans.iter().filter(|s| s.name == name).copied().collect::<Vec<_>>();
     let not_found = by_name("/techcredit.v1.AdminService/GetBank");
     let not_found = not_found.first().expect("the refused call's span");
@@ -268,4 +290,16 @@ async fn the_metrics_endpoint_serves_call_durations_and_the_pool_s_figures_as_ge
     let count: u64 = sample(&text, approvals).unwrap_or_else(|| panic!("no {approvals} in\n{text}")).parse().unwrap();
     assert!(count >= 2, "{count}");
     assert!(text.contains("db_client_connections_usage{state=\"used\"}"), "{text}");
+    // Every statement's latency, by operation: the calls above ran SELECTs and UPDATEs.
+    for operation in ["SELECT", "UPDATE"] {
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with("db_client_operation_duration_seconds_count{")
+                    && l.contains(&format!("db_operation_name=\"{operation}\""))
+            })
+            .unwrap_or_else(|| panic!("no {operation} statements in\n{text}"));
+        let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(count >= 1, "{line}");
+    }
 }

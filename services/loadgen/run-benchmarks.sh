@@ -28,7 +28,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(psql --version)"
 echo "# clients=$CLIENTS seconds=$SECONDS_PER_RUN"
 
-fresh_db() { psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; }
+fresh_db() { psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null; }
 
 start_server() { # data_dir [database_url]
   local dir="$1"; mkdir -p "$dir"
@@ -149,12 +149,12 @@ done
 eval "$(bash tests/scale-out.sh)"
 echo "### 2 replicas through PgBouncer (transaction pooling, 8 server connections)"
 fresh_db techcredit_scale
-DATABASE_URL="$PG/techcredit_scale" "$SERVER" migrate >/dev/null
+DATABASE_URL="$PG/techcredit_scale" "$SERVER" migrate >/dev/null 2>&1
 start_replicas 2 "postgres://postgres@$TEST_DATABASE_POOLER/techcredit_scale" TECHCREDIT__DATABASE_TRANSACTION_POOLING=true
 peak_connections techcredit_scale replicas_loadgen --scenario submit --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
 stop_replicas
 fresh_db techcredit_scale
-DATABASE_URL="$PG/techcredit_scale" "$SERVER" migrate >/dev/null
+DATABASE_URL="$PG/techcredit_scale" "$SERVER" migrate >/dev/null 2>&1
 start_replicas 2 "postgres://postgres@$TEST_DATABASE_POOLER/techcredit_scale" TECHCREDIT__DATABASE_TRANSACTION_POOLING=true
 replicas_loadgen --scenario enroll --clients "$CLIENTS" --loans 3000
 stop_replicas

@@ -4,6 +4,8 @@
 //! * `rpc_server_duration_milliseconds` — OpenTelemetry's `rpc.server.duration`, a histogram
 //!   by `rpc_service`, `rpc_method` and `rpc_grpc_status_code` (its `_count` is the calls);
 //! * `db_client_connections_usage{state="used"|"idle"}` — the database pool;
+//! * `db_client_operation_duration_seconds` — OpenTelemetry's `db.client.operation.duration`,
+//!   a histogram of every statement by `db_system_name`, `db_operation_name` and `error_type`;
 //! * the pool's own gauges, read at each scrape from the running totals (the pool's totals
 //!   row, the accounts' totals, each bank's row and its compensation row of the year — never
 //!   the loan book): `techcredit_net_pool_assets_fen`, `techcredit_covered_outstanding_fen`,
@@ -67,6 +69,12 @@ pub async fn render(state: &AppState) -> Result<String, String> {
         "Duration of calls served (OpenTelemetry rpc.server.duration)",
         Unit::Other("milliseconds".to_owned()),
         rpc::metrics::call_durations(),
+    );
+    registry.register_with_unit(
+        "db_client_operation_duration",
+        "Duration of database statements (OpenTelemetry db.client.operation.duration)",
+        Unit::Seconds,
+        rpc::metrics::statement_durations(),
     );
     let (open, idle) = store.pool_usage();
     let connections = Family::<ConnectionState, Gauge>::default();

@@ -143,6 +143,7 @@ pub async fn connect(settings: &Settings) -> Result<Store, StartupError> {
         max_connections: settings.database_max_connections,
         read_url: settings.database_read_url.as_ref().map(|url| url.expose().to_owned()),
         transaction_pooling: settings.database_transaction_pooling,
+        observer: Some(crate::telemetry::statement_observer()),
     };
     Store::connect_with(&url, &options)
         .await

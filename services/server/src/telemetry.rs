@@ -28,6 +28,56 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::settings::LogFormat;
 
+/// The tracer of database spans, once a subscriber with an exporter is installed.
+static DATABASE_TRACER: std::sync::OnceLock<opentelemetry_sdk::trace::SdkTracer> = std::sync::OnceLock::new();
+
+/// What the store tells of every statement: its latency into the `db.client.operation.duration`
+/// histogram and, when the call is traced, a CLIENT span under the call's span with
+/// `db.system.name`, `db.operation.name` and `db.query.text` (the SQL with placeholders,
+/// never the values), timed as the statement ran, ERROR when it failed.
+pub fn statement_observer() -> store::StatementObserver {
+    Arc::new(|timing: &store::StatementTiming<'_>| {
+        rpc::metrics::record_statement(timing.system, timing.operation, timing.failed, timing.elapsed.as_secs_f64());
+        if let Some(tracer) = DATABASE_TRACER.get() {
+            database_span(tracer, timing);
+        }
+    })
+}
+
+fn database_span(tracer: &opentelemetry_sdk::trace::SdkTracer, timing: &store::StatementTiming<'_>) {
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let parent = tracing::Span::current().context();
+    if !parent.span().span_context().is_sampled() {
+        return;
+    }
+    let end = SystemTime::now();
+    let start = end.checked_sub(timing.elapsed).unwrap_or(end);
+    let mut text = timing.sql;
+    if text.len() > 2000 {
+        let mut cut = 2000;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text = &text[..cut];
+    }
+    let mut span = tracer
+        .span_builder(format!("{} {}", timing.operation, timing.system))
+        .with_kind(SpanKind::Client)
+        .with_start_time(start)
+        .with_attributes([
+            KeyValue::new("db.system.name", timing.system),
+            KeyValue::new("db.operation.name", timing.operation.to_owned()),
+            KeyValue::new("db.query.text", text.to_owned()),
+        ])
+        .start_with_context(tracer, &parent);
+    if timing.failed {
+        span.set_status(Status::error("the statement failed"));
+    }
+    span.end_with_timestamp(end);
+}
+
 /// The running telemetry; [`Telemetry::shutdown`] flushes the spans not yet exported.
 #[must_use = "keep it until the end, then call shutdown to flush the spans"]
 pub struct Telemetry {
@@ -75,6 +125,9 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<Telemetry,
             let _ = provider.shutdown();
         }
         return Ok(Telemetry { provider: None });
+    }
+    if let Some(provider) = &provider {
+        let _ = DATABASE_TRACER.set(provider.tracer("techcredit-database"));
     }
     Ok(Telemetry { provider })
 }

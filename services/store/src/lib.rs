@@ -255,9 +255,29 @@ pub enum Engine {
     Postgres,
 }
 
+/// One statement the database ran, as the store tells its observer.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementTiming<'a> {
+    /// How long it took, from sending to the last row.
+    pub elapsed: Duration,
+    /// Its first keyword, upper case: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `BEGIN`, …
+    pub operation: &'a str,
+    /// The SQL with its placeholders (never the values bound to them).
+    pub sql: &'a str,
+    /// The database answered with an error.
+    pub failed: bool,
+    /// OpenTelemetry's `db.system.name`: `postgresql` or `sqlite`.
+    pub system: &'static str,
+}
+
+/// Told of every statement, in the task that ran it (so inside the call's span).
+pub type StatementObserver = Arc<dyn Fn(&StatementTiming<'_>) + Send + Sync>;
+
 /// How the store connects, beyond the database's URL.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct StoreOptions {
+    /// Told of every statement (the server records its latency and a child span).
+    pub observer: Option<StatementObserver>,
     /// Largest number of pooled connections (to the primary; the replica's pool is as large).
     pub max_connections: u32,
     /// A PostgreSQL hot standby serving the reads that may lag ([`Store::read_replica`]);
@@ -270,6 +290,17 @@ pub struct StoreOptions {
     /// reset a connection it takes back (`server_reset_query = DEALLOCATE ALL`,
     /// `server_reset_query_always = 1`): the driver still names the statements it prepares.
     pub transaction_pooling: bool,
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("max_connections", &self.max_connections)
+            .field("read_url", &self.read_url.as_deref().map(redact_url))
+            .field("transaction_pooling", &self.transaction_pooling)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 /// The database of one techcredit deployment.
@@ -554,7 +585,24 @@ async fn open_pool(url: &str, options: &StoreOptions) -> Result<(DatabaseConnect
                 .foreign_keys(true)
         });
     }
-    let connection = Database::connect(connect).await?;
+    let mut connection = Database::connect(connect).await?;
     connection.ping().await?;
+    if let Some(observer) = options.observer.clone() {
+        let system = match engine {
+            Engine::Postgres => "postgresql",
+            Engine::Sqlite => "sqlite",
+        };
+        connection.set_metric_callback(move |info| {
+            let sql = info.statement.sql.as_str();
+            let operation = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+            observer(&StatementTiming {
+                elapsed: info.elapsed,
+                operation: &operation,
+                sql,
+                failed: info.failed,
+                system,
+            });
+        });
+    }
     Ok((connection, engine))
 }
