@@ -164,7 +164,7 @@ PRIMARY="${TEST_PRIMARY_URL%/*}/techcredit_reads"; STANDBY="${TEST_STANDBY_URL%/
 "$LOADGEN" seed --database-url "$PRIMARY" --loans 10000
 for _ in $(seq 1 100); do psql "$STANDBY" -Atc "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
 for read_url in "" "$STANDBY"; do
-  echo "### ${read_url:+with the standby}${read_url:-primary only}"
+  if [ -n "$read_url" ]; then echo "### reads on the standby"; else echo "### reads on the primary"; fi
   start_replicas 1 "$PRIMARY" ${read_url:+TECHCREDIT__DATABASE_READ_URL=$read_url}
   replicas_loadgen --scenario position --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
   replicas_loadgen --scenario lists --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN"
