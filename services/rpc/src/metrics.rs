@@ -50,11 +50,11 @@ pub(crate) fn record_call(path: &str, code: tonic::Code, milliseconds: f64) {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatementLabels {
     /// `postgresql` or `sqlite`.
-    pub db_system_name: String,
+    pub db_system_name: &'static str,
     /// The statement's first keyword: `SELECT`, `INSERT`, `UPDATE`, …
-    pub db_operation_name: String,
+    pub db_operation_name: &'static str,
     /// Empty for a statement that succeeded, `database_error` for one that failed.
-    pub error_type: String,
+    pub error_type: &'static str,
 }
 
 fn statement_histogram() -> Histogram {
@@ -73,12 +73,12 @@ pub fn statement_durations() -> StatementDurations {
     STATEMENT_DURATIONS.clone()
 }
 
-/// Records one statement the database ran.
-pub fn record_statement(system: &str, operation: &str, failed: bool, seconds: f64) {
+/// Records one statement the database ran (labels borrowed: nothing allocated per statement).
+pub fn record_statement(system: &'static str, operation: &'static str, failed: bool, seconds: f64) {
     let labels = StatementLabels {
-        db_system_name: system.to_owned(),
-        db_operation_name: operation.to_owned(),
-        error_type: if failed { "database_error".to_owned() } else { String::new() },
+        db_system_name: system,
+        db_operation_name: operation,
+        error_type: if failed { "database_error" } else { "" },
     };
     STATEMENT_DURATIONS.get_or_create(&labels).observe(seconds);
 }

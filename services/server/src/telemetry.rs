@@ -68,7 +68,7 @@ fn database_span(tracer: &opentelemetry_sdk::trace::SdkTracer, timing: &store::S
         .with_start_time(start)
         .with_attributes([
             KeyValue::new("db.system.name", timing.system),
-            KeyValue::new("db.operation.name", timing.operation.to_owned()),
+            KeyValue::new("db.operation.name", timing.operation),
             KeyValue::new("db.query.text", text.to_owned()),
         ])
         .start_with_context(tracer, &parent);

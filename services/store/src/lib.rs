@@ -260,8 +260,9 @@ pub enum Engine {
 pub struct StatementTiming<'a> {
     /// How long it took, from sending to the last row.
     pub elapsed: Duration,
-    /// Its first keyword, upper case: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `BEGIN`, …
-    pub operation: &'a str,
+    /// Its first keyword, upper case: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `BEGIN`,
+    /// `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `WITH`, or `OTHER`.
+    pub operation: &'static str,
     /// The SQL with its placeholders (never the values bound to them).
     pub sql: &'a str,
     /// The database answered with an error.
@@ -594,10 +595,9 @@ async fn open_pool(url: &str, options: &StoreOptions) -> Result<(DatabaseConnect
         };
         connection.set_metric_callback(move |info| {
             let sql = info.statement.sql.as_str();
-            let operation = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
             observer(&StatementTiming {
                 elapsed: info.elapsed,
-                operation: &operation,
+                operation: operation_of(sql),
                 sql,
                 failed: info.failed,
                 system,
@@ -605,4 +605,12 @@ async fn open_pool(url: &str, options: &StoreOptions) -> Result<(DatabaseConnect
         });
     }
     Ok((connection, engine))
+}
+
+/// A statement's first keyword, from a fixed set (no allocation per statement).
+fn operation_of(sql: &str) -> &'static str {
+    const KNOWN: [&str; 10] =
+        ["SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "WITH"];
+    let first = sql.split_whitespace().next().unwrap_or_default();
+    KNOWN.iter().copied().find(|known| first.eq_ignore_ascii_case(known)).unwrap_or("OTHER")
 }
