@@ -261,7 +261,8 @@ pub struct StatementTiming<'a> {
     /// How long it took, from sending to the last row.
     pub elapsed: Duration,
     /// Its first keyword, upper case: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `BEGIN`,
-    /// `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `WITH`, or `OTHER`.
+    /// `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `WITH`, `CREATE`, `ALTER`, `DROP`,
+    /// `PRAGMA`, or `OTHER`.
     pub operation: &'static str,
     /// The SQL with its placeholders (never the values bound to them).
     pub sql: &'a str,
@@ -609,8 +610,22 @@ async fn open_pool(url: &str, options: &StoreOptions) -> Result<(DatabaseConnect
 
 /// A statement's first keyword, from a fixed set (no allocation per statement).
 fn operation_of(sql: &str) -> &'static str {
-    const KNOWN: [&str; 10] =
-        ["SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "WITH"];
+    const KNOWN: [&str; 14] = [
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "WITH",
+        "CREATE",
+        "ALTER",
+        "DROP",
+        "PRAGMA",
+    ];
     let first = sql.split_whitespace().next().unwrap_or_default();
     KNOWN.iter().copied().find(|known| first.eq_ignore_ascii_case(known)).unwrap_or("OTHER")
 }
