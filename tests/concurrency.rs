@@ -850,24 +850,9 @@ async fn two_replicas_on_one_postgresql_share_a_mixed_workload_and_the_books_hol
             terms: Some(good_terms("1000000.00")),
         }));
     }
-    let tape = |request_id: &str| {
-        vec![
-            pb::ReconcileLoanTapeRequest {
-                part: Some(pb::reconcile_loan_tape_request::Part::Header(pb::LoanTapeHeader {
-                    bank: "banks/icbc".into(),
-                    as_of: burst.value_date.clone(),
-                    file_name: "icbc.csv".into(),
-                })),
-                request_id: request_id.into(),
-            },
-            pb::ReconcileLoanTapeRequest {
-                part: Some(pb::reconcile_loan_tape_request::Part::End(pb::LoanTapeEnd { rows: 0 })),
-                request_id: String::new(),
-            },
-        ]
-    };
-    burst.lanes[0].push(Call::Tape(tape("replica-tape-0")));
-    burst.lanes[1].push(Call::Tape(tape("replica-tape-1")));
+    let tape = messages("banks/icbc", &burst.value_date, Vec::new());
+    burst.lanes[0].push(Call::Tape(tape.clone()));
+    burst.lanes[1].push(Call::Tape(tape));
 
     let mut app = app;
     app.stop_server().await;

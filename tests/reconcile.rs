@@ -19,32 +19,6 @@ fn row(line: i64, number: &str, uscc: &str, outstanding: &str, days: &str, class
     }
 }
 
-fn messages(bank: &str, as_of: &str, rows: Vec<pb::LoanTapeRow>) -> Vec<pb::ReconcileLoanTapeRequest> {
-    let mut messages = vec![pb::ReconcileLoanTapeRequest {
-        part: Some(pb::reconcile_loan_tape_request::Part::Header(pb::LoanTapeHeader {
-            bank: bank.into(),
-            as_of: as_of.into(),
-            file_name: "tape.csv".into(),
-        })),
-        request_id: "tape".into(),
-    }];
-    for chunk in rows.chunks(3) {
-        messages.push(pb::ReconcileLoanTapeRequest {
-            part: Some(pb::reconcile_loan_tape_request::Part::Chunk(pb::LoanTapeChunk { rows: chunk.to_vec() })),
-            request_id: String::new(),
-        });
-    }
-    messages.push(end_of_tape(rows.len() as i64));
-    messages
-}
-
-fn end_of_tape(rows: i64) -> pb::ReconcileLoanTapeRequest {
-    pb::ReconcileLoanTapeRequest {
-        part: Some(pb::reconcile_loan_tape_request::Part::End(pb::LoanTapeEnd { rows })),
-        request_id: String::new(),
-    }
-}
-
 /// Five covered loans L1–L5 of 100,000.00 each, the first reported 10 days past due.
 async fn registry(app: &TestApp, actors: &Actors) -> Vec<String> {
     fund_pool(app, &actors.finance, "1000000.00").await;

@@ -400,3 +400,31 @@ pub async fn get_claim(app: &TestApp, key: &str, name: &str) -> pb::Claim {
     let request = pb::GetClaimRequest { name: name.to_owned() };
     app.settlement_as(key).get_claim(request).await.expect("get the claim").into_inner().claim.expect("claim")
 }
+
+/// A loan tape of `rows` as its stream: header, chunks of three rows, end.
+pub fn messages(bank: &str, as_of: &str, rows: Vec<pb::LoanTapeRow>) -> Vec<pb::ReconcileLoanTapeRequest> {
+    let mut messages = vec![pb::ReconcileLoanTapeRequest {
+        part: Some(pb::reconcile_loan_tape_request::Part::Header(pb::LoanTapeHeader {
+            bank: bank.into(),
+            as_of: as_of.into(),
+            file_name: "tape.csv".into(),
+        })),
+        request_id: "tape".into(),
+    }];
+    for chunk in rows.chunks(3) {
+        messages.push(pb::ReconcileLoanTapeRequest {
+            part: Some(pb::reconcile_loan_tape_request::Part::Chunk(pb::LoanTapeChunk { rows: chunk.to_vec() })),
+            request_id: String::new(),
+        });
+    }
+    messages.push(end_of_tape(rows.len() as i64));
+    messages
+}
+
+/// The end of a tape of `rows` rows.
+pub fn end_of_tape(rows: i64) -> pb::ReconcileLoanTapeRequest {
+    pb::ReconcileLoanTapeRequest {
+        part: Some(pb::reconcile_loan_tape_request::Part::End(pb::LoanTapeEnd { rows })),
+        request_id: String::new(),
+    }
+}

@@ -199,6 +199,13 @@ impl<'a> Reader<'a> {
         Ok(Reader { inner })
     }
 
+    /// Runs `work` on this read, then finishes it.
+    async fn run<T, E: From<StoreError>>(self, work: impl AsyncFnOnce(&Reader<'a>) -> Result<T, E>) -> Result<T, E> {
+        let value = work(&self).await?;
+        self.finish().await?;
+        Ok(value)
+    }
+
     /// Ends the read (commits its transaction, when it has one, handing the pooler's server
     /// connection back at once).
     pub async fn finish(self) -> Result<(), StoreError> {
@@ -435,10 +442,7 @@ impl Store {
         &self,
         work: impl AsyncFnOnce(&Reader<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let reader = self.read().await?;
-        let value = work(&reader).await?;
-        reader.finish().await?;
-        Ok(value)
+        self.read().await?.run(work).await
     }
 
     /// Runs `work` in one [`read_replica`](Store::read_replica) (it may lag) and finishes it.
@@ -446,15 +450,7 @@ impl Store {
         &self,
         work: impl AsyncFnOnce(&Reader<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let reader = self.read_replica().await?;
-        let value = work(&reader).await?;
-        reader.finish().await?;
-        Ok(value)
-    }
-
-    /// True when reads that may lag go to a hot standby.
-    pub fn has_replica(&self) -> bool {
-        self.replica.is_some()
+        self.read_replica().await?.run(work).await
     }
 
     /// This store with the business clock `mode` (the system clock unless set).
@@ -473,10 +469,7 @@ impl Store {
         if !self.clock.is_simulated() {
             return Ok(clock::Now::system());
         }
-        let reader = self.read().await?;
-        let now = clock::read(&reader, self.clock).await?;
-        reader.finish().await?;
-        Ok(now)
+        self.reading(async |db| clock::read(db, self.clock).await).await
     }
 
     /// The engine behind this store.
