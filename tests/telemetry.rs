@@ -5,9 +5,14 @@
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint, metric::Data, number_data_point};
 use proto::v1 as pb;
 use tests::{TestDatabase, fresh_database};
 
@@ -213,6 +218,7 @@ async fn an_unreachable_collector_is_a_warning_not_a_failure() {
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9".to_owned()),
         ("OTEL_SERVICE_NAME", "techcredit-test".to_owned()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "200".to_owned()),
     ];
     let server = server_process(&env, &["TECHCREDIT__OTLP_ENDPOINT"]).await;
     let (child, admin_key, channel) = (server.child, server.admin_key, server.channel);
@@ -226,6 +232,11 @@ async fn an_unreachable_collector_is_a_warning_not_a_failure() {
         stderr.lines().filter(|line| line.contains("cannot export spans to the OpenTelemetry collector")).collect();
     assert_eq!(warnings.len(), 1, "warned once: {stderr}");
     assert!(warnings[0].contains("127.0.0.1:9") && warnings[0].contains("WARN"), "{}", warnings[0]);
+    // The metrics, pushed every 200 ms and once more on the way out, fail as often: one warning.
+    let warnings: Vec<&str> =
+        stderr.lines().filter(|line| line.contains("cannot export metrics to the OpenTelemetry collector")).collect();
+    assert_eq!(warnings.len(), 1, "warned once: {stderr}");
+    assert!(warnings[0].contains("127.0.0.1:9"), "{}", warnings[0]);
 }
 
 /// `GET /metrics` with a plain HTTP/1.1 request; the body.
@@ -251,19 +262,26 @@ fn yuan(fen: &str) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
 }
 
+/// A book with figures in every gauge: the pool funded with 10,000,000.00, nbcb's two loans of
+/// 2,400,000.00 and 3,000,000.00 covered, the first defaulted and its claim of 1,680,000.00
+/// approved by two officers. The position as the auditor reads it, and the auditor's key.
+async fn claimed_book(app: &tests::TestApp) -> (pb::PoolPosition, String) {
+    let actors = crate::support::actors(app, "nbcb", "100000000.00").await;
+    crate::support::fund_pool(app, &actors.finance, "10000000.00").await;
+    let loan = crate::support::enrolled_pure_credit_loan(app, &actors, 401).await;
+    crate::support::enrolled_pure_credit_loan(app, &actors, 402).await;
+    crate::support::default_loan(app, &actors, &loan).await;
+    let claim = crate::support::file(app, &actors, &loan).await;
+    let second = crate::support::issue_key(app, pb::Role::RiskOfficer, "").await;
+    app.settlement_as(&actors.officer).approve_claim(crate::support::approve(&claim, "m1")).await.unwrap();
+    app.settlement_as(&second).approve_claim(crate::support::approve(&claim, "m2")).await.unwrap();
+    (crate::support::position(app, &actors.auditor).await, actors.auditor)
+}
+
 #[tokio::test]
 async fn the_metrics_endpoint_serves_call_durations_and_the_pool_s_figures_as_get_pool_position_has_them() {
     let app = tests::spawn_app_with(|s| s.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
-    let actors = crate::support::actors(&app, "nbcb", "100000000.00").await;
-    crate::support::fund_pool(&app, &actors.finance, "10000000.00").await;
-    let loan = crate::support::enrolled_pure_credit_loan(&app, &actors, 401).await;
-    crate::support::enrolled_pure_credit_loan(&app, &actors, 402).await;
-    crate::support::default_loan(&app, &actors, &loan).await;
-    let claim = crate::support::file(&app, &actors, &loan).await;
-    let second = crate::support::issue_key(&app, pb::Role::RiskOfficer, "").await;
-    app.settlement_as(&actors.officer).approve_claim(crate::support::approve(&claim, "m1")).await.unwrap();
-    app.settlement_as(&second).approve_claim(crate::support::approve(&claim, "m2")).await.unwrap();
-    let position = crate::support::position(&app, &actors.auditor).await;
+    let (position, _) = claimed_book(&app).await;
     let text = scrape(app.metrics.expect("the endpoint is configured")).await;
 
     for (series, figure) in [
@@ -302,4 +320,185 @@ async fn the_metrics_endpoint_serves_call_durations_and_the_pool_s_figures_as_ge
         let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
         assert!(count >= 1, "{line}");
     }
+}
+
+/// A metrics collector that keeps every export it receives.
+#[derive(Debug, Clone, Default)]
+struct MetricsCollector {
+    received: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+}
+
+#[tonic::async_trait]
+impl MetricsService for MetricsCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.received.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse { partial_success: None }))
+    }
+}
+
+/// The metrics of one export, by name.
+fn metrics_of(export: &ExportMetricsServiceRequest) -> Vec<&Metric> {
+    export.resource_metrics.iter().flat_map(|r| r.scope_metrics.iter()).flat_map(|s| s.metrics.iter()).collect()
+}
+
+/// A data point's attribute as text (strings as they are, integers in decimal).
+fn text_attribute(attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue], key: &str) -> Option<String> {
+    attributes.iter().find(|a| a.key == key).and_then(|a| match a.value.as_ref()?.value.as_ref()? {
+        Value::StringValue(s) => Some(s.clone()),
+        Value::IntValue(i) => Some(i.to_string()),
+        _ => None,
+    })
+}
+
+/// The gauge's or sum's data points.
+fn points(metric: &Metric) -> &[NumberDataPoint] {
+    match &metric.data {
+        Some(Data::Gauge(gauge)) => &gauge.data_points,
+        Some(Data::Sum(sum)) => &sum.data_points,
+        _ => &[],
+    }
+}
+
+/// The count of the histogram `name`'s data point whose attributes include `with`.
+fn histogram_count(export: &ExportMetricsServiceRequest, name: &str, with: &[(&str, &str)]) -> u64 {
+    metrics_of(export)
+        .into_iter()
+        .filter(|m| m.name == name)
+        .filter_map(|m| match &m.data {
+            Some(Data::Histogram(histogram)) => Some(histogram),
+            _ => None,
+        })
+        .flat_map(|h| h.data_points.iter())
+        .filter(|p| with.iter().all(|(key, value)| text_attribute(&p.attributes, key).as_deref() == Some(*value)))
+        .map(|p| p.count)
+        .sum()
+}
+
+/// The value of the gauge `name` (with the attribute `bank` when given), as integer or float.
+fn gauge(export: &ExportMetricsServiceRequest, name: &str, bank: Option<&str>) -> Option<number_data_point::Value> {
+    metrics_of(export)
+        .into_iter()
+        .filter(|m| m.name == name)
+        .flat_map(points)
+        .find(|p| text_attribute(&p.attributes, "bank").as_deref() == bank)
+        .and_then(|p| p.value)
+}
+
+fn whole(value: Option<number_data_point::Value>) -> i64 {
+    match value {
+        Some(number_data_point::Value::AsInt(i)) => i,
+        other => panic!("not an integer gauge: {other:?}"),
+    }
+}
+
+fn float(value: Option<number_data_point::Value>) -> f64 {
+    match value {
+        Some(number_data_point::Value::AsDouble(f)) => f,
+        other => panic!("not a float gauge: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn metrics_are_pushed_over_otlp_with_the_calls_the_statements_and_the_pool_s_figures() {
+    let mut app = tests::spawn_app().await;
+    let (position, auditor) = claimed_book(&app).await;
+    app.stop_server().await;
+
+    let collector = MetricsCollector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector_address = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(MetricsServiceServer::new(collector.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    // The same database, now served by a process of its own that pushes its metrics (the
+    // signal's own endpoint variable; traces off) every 300 ms.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--no-migrate", "--data-dir"])
+        .arg(&app.settings.data_dir)
+        .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", format!("http://{collector_address}"))
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
+        .env("OTEL_TRACES_EXPORTER", "none")
+        .env("TECHCREDIT__DATABASE_TRANSACTION_POOLING", app.settings.database_transaction_pooling.to_string())
+        .env("RUST_LOG", "warn")
+        .env_remove("TECHCREDIT__OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match &app.settings.database_url {
+        Some(url) => command.env("DATABASE_URL", url.expose()),
+        None => command.env_remove("DATABASE_URL"),
+    };
+    let mut child = command.spawn().expect("start server process");
+    let address = tests::process_address(&mut child);
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let mut pool = proto::v1::risk_pool_service_client::RiskPoolServiceClient::new(channel);
+    let mut request = tonic::Request::new(pb::GetPoolPositionRequest::default());
+    request.metadata_mut().insert("authorization", format!("Bearer {auditor}").parse().unwrap());
+    assert_eq!(pool.get_pool_position(request).await.unwrap().into_inner().position.as_ref(), Some(&position));
+
+    // Pushed while the server runs, not only when it stops.
+    let call = [
+        ("rpc.service", "techcredit.v1.RiskPoolService"),
+        ("rpc.method", "GetPoolPosition"),
+        ("rpc.grpc.status_code", "0"),
+    ];
+    let pushed = async {
+        loop {
+            let received = collector.received.lock().unwrap().clone();
+            if let Some(export) = received.iter().find(|e| histogram_count(e, "rpc.server.duration", &call) >= 1) {
+                return export.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let export = tokio::time::timeout(std::time::Duration::from_secs(30), pushed)
+        .await
+        .expect("the call's duration is pushed within 30 s");
+    let service = export.resource_metrics[0].resource.as_ref().unwrap();
+    assert_eq!(text_attribute(&service.attributes, "service.name").as_deref(), Some("techcredit-server"));
+    let units: Vec<(&str, &str)> = metrics_of(&export).iter().map(|m| (m.name.as_str(), m.unit.as_str())).collect();
+    assert!(units.contains(&("rpc.server.duration", "ms")), "{units:?}");
+    assert!(units.contains(&("db.client.operation.duration", "s")), "{units:?}");
+    // The call read the position: its SELECTs are there, by the database's name.
+    let system = if app.settings.database_url.is_some() { "postgresql" } else { "sqlite" };
+    assert!(
+        histogram_count(
+            &export,
+            "db.client.operation.duration",
+            &[("db.operation.name", "SELECT"), ("db.system.name", system)]
+        ) >= 1
+    );
+    let connections: Vec<String> = metrics_of(&export)
+        .into_iter()
+        .filter(|m| m.name == "db.client.connections.usage")
+        .flat_map(points)
+        .filter_map(|p| text_attribute(&p.attributes, "state"))
+        .collect();
+    assert!(connections.contains(&"used".to_owned()) && connections.contains(&"idle".to_owned()), "{connections:?}");
+
+    // SIGTERM: the last figures are pushed as the server stops; they are the position's.
+    let output = stop(child).await;
+    let last = collector.received.lock().unwrap().last().cloned().unwrap();
+    for (name, figure) in [
+        ("techcredit_net_pool_assets_fen", &position.net_pool_assets),
+        ("techcredit_covered_outstanding_fen", &position.covered_outstanding),
+        ("techcredit_pool_exposure_fen", &position.pool_exposure),
+        ("techcredit_headroom_fen", &position.headroom),
+    ] {
+        assert_eq!(&yuan(&whole(gauge(&last, name, None)).to_string()), figure, "{name}");
+    }
+    let leverage = float(gauge(&last, "techcredit_leverage", None));
+    assert!((leverage - position.leverage.parse::<f64>().unwrap()).abs() < 1e-6, "{leverage} vs {}", position.leverage);
+    assert_eq!(whole(gauge(&last, "techcredit_bank_quota_used_fen", Some("nbcb"))), 540_000_000);
+    assert_eq!(whole(gauge(&last, "techcredit_bank_compensation_this_year_fen", Some("nbcb"))), 168_000_000);
+    let npl = float(gauge(&last, "techcredit_bank_npl_ratio", Some("nbcb")));
+    assert!((npl - 2_400_000.0 / 5_400_000.0).abs() < 1e-9, "{npl}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("cannot export"), "{stderr}");
 }

@@ -1,8 +1,13 @@
 //! Call metrics: OpenTelemetry's `rpc.server.duration` (milliseconds) by service, method and
-//! gRPC status code, recorded when each call's final status is known (`auth`) and served with
-//! the pool's figures on the Prometheus endpoint (`server::metrics`). One set per process.
+//! gRPC status code, recorded when each call's final status is known (`auth`), and
+//! `db.client.operation.duration` (seconds) of every statement. Served with the pool's figures
+//! on the Prometheus endpoint (`server::metrics`) and, once [`export_to`] is given a meter,
+//! recorded into OpenTelemetry instruments of the same names too (the OTLP export). One set
+//! per process.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+
+use opentelemetry::KeyValue;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -35,6 +40,33 @@ pub fn call_durations() -> CallDurations {
     CALL_DURATIONS.clone()
 }
 
+/// The OpenTelemetry instruments the figures are recorded into too, once exported.
+struct Exported {
+    calls: opentelemetry::metrics::Histogram<f64>,
+    statements: opentelemetry::metrics::Histogram<f64>,
+}
+
+static EXPORTED: OnceLock<Exported> = OnceLock::new();
+
+/// Records calls and statements into instruments of `meter` from now on, beside the
+/// Prometheus figures (the first meter given is kept: one export per process). The
+/// statements' buckets are OpenTelemetry's recommended ones for `db.client.operation.duration`.
+pub fn export_to(meter: &opentelemetry::metrics::Meter) {
+    let _ = EXPORTED.set(Exported {
+        calls: meter
+            .f64_histogram("rpc.server.duration")
+            .with_unit("ms")
+            .with_description("Duration of calls served")
+            .build(),
+        statements: meter
+            .f64_histogram("db.client.operation.duration")
+            .with_unit("s")
+            .with_description("Duration of database statements")
+            .with_boundaries(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0])
+            .build(),
+    });
+}
+
 /// Records one finished call of `path` (`/service/method`).
 pub(crate) fn record_call(path: &str, code: tonic::Code, milliseconds: f64) {
     let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
@@ -44,6 +76,17 @@ pub(crate) fn record_call(path: &str, code: tonic::Code, milliseconds: f64) {
         rpc_grpc_status_code: (code as i32).to_string(),
     };
     CALL_DURATIONS.get_or_create(&labels).observe(milliseconds);
+    if let Some(exported) = EXPORTED.get() {
+        exported.calls.record(
+            milliseconds,
+            &[
+                KeyValue::new("rpc.system", "grpc"),
+                KeyValue::new("rpc.service", labels.rpc_service),
+                KeyValue::new("rpc.method", labels.rpc_method),
+                KeyValue::new("rpc.grpc.status_code", i64::from(code as i32)),
+            ],
+        );
+    }
 }
 
 /// The labels of a database statement: OpenTelemetry's attribute names with `_` for `.`.
@@ -81,4 +124,13 @@ pub fn record_statement(system: &'static str, operation: &'static str, failed: b
         error_type: if failed { "database_error" } else { "" },
     };
     STATEMENT_DURATIONS.get_or_create(&labels).observe(seconds);
+    if let Some(exported) = EXPORTED.get() {
+        let attributes = [
+            KeyValue::new("db.system.name", system),
+            KeyValue::new("db.operation.name", operation),
+            KeyValue::new("error.type", "database_error"),
+        ];
+        let attributes = if failed { &attributes[..] } else { &attributes[..2] };
+        exported.statements.record(seconds, attributes);
+    }
 }

@@ -15,6 +15,11 @@
 //!
 //! Money is exported in whole fen (integers: exact); ratios are the only floating-point
 //! values, for display and alerting.
+//!
+//! When metrics are exported over OTLP (`crate::telemetry`), the same figures go there too:
+//! `rpc.server.duration` (ms) and `db.client.operation.duration` (s) with OpenTelemetry's
+//! attribute names, `db.client.connections.usage`, and the pool's gauges under the names
+//! above, read once per collection ([`export`]).
 
 use std::sync::atomic::{AtomicI64, AtomicU64};
 
@@ -40,20 +45,77 @@ struct BankLabel {
     bank: String,
 }
 
-fn fen(value: domain::Money) -> Gauge<i64, AtomicI64> {
-    let gauge = Gauge::<i64, AtomicI64>::default();
-    gauge.set(value.fen());
-    gauge
+/// The pool's figures the gauges show, read together from the running totals.
+#[derive(Clone, Debug)]
+pub struct PoolFigures {
+    /// Cash + receivables − payables.
+    pub net_pool_assets: domain::Money,
+    /// Covered outstanding principal.
+    pub covered_outstanding: domain::Money,
+    /// Outstanding × the pool's share.
+    pub pool_exposure: domain::Money,
+    /// Covered outstanding the pool can still take.
+    pub headroom: domain::Money,
+    /// Covered outstanding ÷ net pool assets.
+    pub leverage: Option<rust_decimal::Decimal>,
+    /// Net pool assets ÷ covered outstanding.
+    pub coverage_ratio: Option<rust_decimal::Decimal>,
+    /// Each bank's, in the order of their identifiers.
+    pub banks: Vec<BankFigures>,
 }
 
-fn ratio(value: Option<rust_decimal::Decimal>) -> Gauge<f64, AtomicU64> {
-    let gauge = Gauge::<f64, AtomicU64>::default();
-    gauge.set(value.and_then(|v| v.to_f64()).unwrap_or(0.0));
-    gauge
+/// One bank's figures.
+#[derive(Clone, Debug)]
+pub struct BankFigures {
+    /// `nbcb`.
+    pub bank: String,
+    /// Its covered outstanding.
+    pub quota_used: domain::Money,
+    /// Non-performing ÷ covered outstanding.
+    pub npl_ratio: Option<rust_decimal::Decimal>,
+    /// Compensation approved for it in the business year.
+    pub compensation_this_year: domain::Money,
 }
 
-/// The whole exposition, read now.
-pub async fn render(state: &AppState) -> Result<String, String> {
+/// A gauge: its name, its help, and how its figure is read off `F`.
+pub type Series<F, T> = (&'static str, &'static str, fn(&F) -> T);
+
+/// The pool's money gauges: name, help, figure. The same names on the Prometheus endpoint
+/// and over OTLP.
+pub const POOL_MONEY: [Series<PoolFigures, domain::Money>; 4] = [
+    ("techcredit_net_pool_assets_fen", "Net pool assets, in fen", |f| f.net_pool_assets),
+    ("techcredit_covered_outstanding_fen", "Covered outstanding principal, in fen", |f| f.covered_outstanding),
+    ("techcredit_pool_exposure_fen", "Pool exposure (outstanding × pool share), in fen", |f| f.pool_exposure),
+    ("techcredit_headroom_fen", "Covered outstanding the pool can still take, in fen", |f| f.headroom),
+];
+
+/// The pool's ratios.
+pub const POOL_RATIOS: [Series<PoolFigures, Option<rust_decimal::Decimal>>; 2] = [
+    ("techcredit_leverage", "Covered outstanding ÷ net pool assets", |f| f.leverage),
+    ("techcredit_coverage_ratio", "Net pool assets ÷ covered outstanding", |f| f.coverage_ratio),
+];
+
+/// Each bank's money gauges, labelled `bank`.
+pub const BANK_MONEY: [Series<BankFigures, domain::Money>; 2] = [
+    ("techcredit_bank_quota_used_fen", "A bank's covered outstanding (quota used), in fen", |b| b.quota_used),
+    (
+        "techcredit_bank_compensation_this_year_fen",
+        "Compensation approved for a bank in the business year, in fen",
+        |b| b.compensation_this_year,
+    ),
+];
+
+/// Each bank's ratios, labelled `bank`.
+pub const BANK_RATIOS: [Series<BankFigures, Option<rust_decimal::Decimal>>; 1] =
+    [("techcredit_bank_npl_ratio", "A bank's non-performing ÷ covered outstanding", |b| b.npl_ratio)];
+
+/// A ratio as the gauges carry it (0 when there is none).
+pub fn as_float(ratio: Option<rust_decimal::Decimal>) -> f64 {
+    ratio.and_then(|r| r.to_f64()).unwrap_or(0.0)
+}
+
+/// The pool's figures, read now from the running totals (the read replica when there is one).
+pub async fn read(state: &AppState) -> Result<PoolFigures, String> {
     let store = &state.store;
     let fail = |e: store::StoreError| e.to_string();
     let now = store.now().await.map_err(|e| e.to_string())?;
@@ -62,7 +124,44 @@ pub async fn render(state: &AppState) -> Result<String, String> {
     let pool = store::pool::read(connection).await.map_err(fail)?;
     let balances = store::ledger::balances(connection).await.map_err(fail)?;
     let figures = domain::position::figures(&state.policy, &balances, &pool.cover);
+    let mut banks = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store::banks::list(connection, after.as_deref(), 500).await.map_err(fail)?;
+        for bank in &page {
+            banks.push(BankFigures {
+                bank: bank.bank_id.to_string(),
+                quota_used: bank.quota_used,
+                npl_ratio: domain::bank::npl_ratio(bank.quota_used, bank.npl_outstanding),
+                compensation_this_year: store::claims::compensation_in_year(
+                    connection,
+                    &bank.bank_id,
+                    now.today.year(),
+                )
+                .await
+                .map_err(fail)?,
+            });
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => after = Some(last.bank_id.to_string()),
+            _ => break,
+        }
+    }
+    reader.finish().await.map_err(fail)?;
+    Ok(PoolFigures {
+        net_pool_assets: figures.net_pool_assets,
+        covered_outstanding: pool.cover.covered_outstanding,
+        pool_exposure: pool.cover.pool_exposure,
+        headroom: figures.headroom,
+        leverage: figures.leverage,
+        coverage_ratio: figures.coverage_ratio,
+        banks,
+    })
+}
 
+/// The whole exposition, read now.
+pub async fn render(state: &AppState) -> Result<String, String> {
+    let figures = read(state).await?;
     let mut registry = Registry::default();
     registry.register_with_unit(
         "rpc_server_duration",
@@ -76,7 +175,7 @@ pub async fn render(state: &AppState) -> Result<String, String> {
         Unit::Seconds,
         rpc::metrics::statement_durations(),
     );
-    let (open, idle) = store.pool_usage();
+    let (open, idle) = state.store.pool_usage();
     let connections = Family::<ConnectionState, Gauge>::default();
     connections.get_or_create(&ConnectionState { state: "used" }).set(i64::from(open.saturating_sub(idle)));
     connections.get_or_create(&ConnectionState { state: "idle" }).set(i64::from(idle));
@@ -85,51 +184,30 @@ pub async fn render(state: &AppState) -> Result<String, String> {
         "Database connections of this process by state (OpenTelemetry db.client.connections.usage)",
         connections,
     );
-    let pool_gauges = [
-        ("techcredit_net_pool_assets_fen", "Net pool assets, in fen", figures.net_pool_assets),
-        ("techcredit_covered_outstanding_fen", "Covered outstanding principal, in fen", pool.cover.covered_outstanding),
-        ("techcredit_pool_exposure_fen", "Pool exposure (outstanding × pool share), in fen", pool.cover.pool_exposure),
-        ("techcredit_headroom_fen", "Covered outstanding the pool can still take, in fen", figures.headroom),
-    ];
-    for (name, help, value) in pool_gauges {
-        registry.register(name, help, fen(value));
+    for (name, help, figure) in POOL_MONEY {
+        let gauge = Gauge::<i64, AtomicI64>::default();
+        gauge.set(figure(&figures).fen());
+        registry.register(name, help, gauge);
     }
-    registry.register("techcredit_leverage", "Covered outstanding ÷ net pool assets", ratio(figures.leverage));
-    registry.register(
-        "techcredit_coverage_ratio",
-        "Net pool assets ÷ covered outstanding",
-        ratio(figures.coverage_ratio),
-    );
-
-    let used = Family::<BankLabel, Gauge>::default();
-    let npl = Family::<BankLabel, Gauge<f64, AtomicU64>>::default();
-    let compensation = Family::<BankLabel, Gauge>::default();
-    let mut after: Option<String> = None;
-    loop {
-        let banks = store::banks::list(connection, after.as_deref(), 500).await.map_err(fail)?;
-        for bank in &banks {
-            let label = BankLabel { bank: bank.bank_id.to_string() };
-            used.get_or_create(&label).set(bank.quota_used.fen());
-            let ratio = domain::bank::npl_ratio(bank.quota_used, bank.npl_outstanding);
-            npl.get_or_create(&label).set(ratio.and_then(|r| r.to_f64()).unwrap_or(0.0));
-            let this_year =
-                store::claims::compensation_in_year(connection, &bank.bank_id, now.today.year()).await.map_err(fail)?;
-            compensation.get_or_create(&label).set(this_year.fen());
-        }
-        match banks.last() {
-            Some(last) if banks.len() == 500 => after = Some(last.bank_id.to_string()),
-            _ => break,
-        }
+    for (name, help, figure) in POOL_RATIOS {
+        let gauge = Gauge::<f64, AtomicU64>::default();
+        gauge.set(as_float(figure(&figures)));
+        registry.register(name, help, gauge);
     }
-    reader.finish().await.map_err(fail)?;
-    registry.register("techcredit_bank_quota_used_fen", "A bank's covered outstanding (quota used), in fen", used);
-    registry.register("techcredit_bank_npl_ratio", "A bank's non-performing ÷ covered outstanding", npl);
-    registry.register(
-        "techcredit_bank_compensation_this_year_fen",
-        "Compensation approved for a bank in the business year, in fen",
-        compensation,
-    );
-
+    for (name, help, figure) in BANK_MONEY {
+        let family = Family::<BankLabel, Gauge>::default();
+        for bank in &figures.banks {
+            family.get_or_create(&BankLabel { bank: bank.bank.clone() }).set(figure(bank).fen());
+        }
+        registry.register(name, help, family);
+    }
+    for (name, help, figure) in BANK_RATIOS {
+        let family = Family::<BankLabel, Gauge<f64, AtomicU64>>::default();
+        for bank in &figures.banks {
+            family.get_or_create(&BankLabel { bank: bank.bank.clone() }).set(as_float(figure(bank)));
+        }
+        registry.register(name, help, family);
+    }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).map_err(|e| e.to_string())?;
     Ok(text)
@@ -153,4 +231,120 @@ async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
 /// The endpoint's router.
 pub fn router(state: AppState) -> axum::Router {
     axum::Router::new().route("/metrics", get(scrape)).with_state(state)
+}
+
+/// How long one read of the pool's figures serves the gauges' callbacks: the instruments of
+/// one collection share a read.
+const FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The pool's figures for the OpenTelemetry callbacks: read on the runtime (`handle`) from
+/// the SDK's reader thread by the first callback of a collection, reused by the others.
+struct Latest {
+    state: AppState,
+    handle: tokio::runtime::Handle,
+    read: std::sync::Mutex<Option<(std::time::Instant, Option<std::sync::Arc<PoolFigures>>)>>,
+    warning: crate::telemetry::Occasional,
+}
+
+impl Latest {
+    fn figures(&self) -> Option<std::sync::Arc<PoolFigures>> {
+        let mut cached = self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, figures)) = cached.as_ref()
+            && at.elapsed() < FRESH
+        {
+            return figures.clone();
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // A collection forced from inside the runtime cannot wait on it: no figures this time.
+            return None;
+        }
+        let read = self.handle.block_on(async { tokio::time::timeout(FRESH * 5, read(&self.state)).await });
+        let figures = match read {
+            Ok(Ok(figures)) => Some(std::sync::Arc::new(figures)),
+            Ok(Err(error)) => self.warn(&error),
+            Err(_) => self.warn("the read took longer than ten seconds"),
+        };
+        *cached = Some((std::time::Instant::now(), figures.clone()));
+        figures
+    }
+
+    fn warn(&self, error: &str) -> Option<std::sync::Arc<PoolFigures>> {
+        if self.warning.due() {
+            tracing::warn!(parent: None, %error, "cannot read the pool's figures for the metrics' export (warned at most once a minute)");
+        }
+        None
+    }
+}
+
+/// Registers the Prometheus endpoint's other figures as OpenTelemetry observable instruments
+/// on `meter`, for the OTLP export: `db.client.connections.usage` by `state`, and the pool's
+/// gauges under the endpoint's names (per bank with the attribute `bank`), read from the
+/// running totals once per collection. Once per process.
+pub fn export(meter: &opentelemetry::metrics::Meter, state: AppState, handle: tokio::runtime::Handle) {
+    use opentelemetry::KeyValue;
+    let store = state.store.clone();
+    meter
+        .i64_observable_up_down_counter("db.client.connections.usage")
+        .with_unit("{connection}")
+        .with_description("Database connections of this process by state")
+        .with_callback(move |observer| {
+            let (open, idle) = store.pool_usage();
+            observer.observe(i64::from(open.saturating_sub(idle)), &[KeyValue::new("state", "used")]);
+            observer.observe(i64::from(idle), &[KeyValue::new("state", "idle")]);
+        })
+        .build();
+    let latest = std::sync::Arc::new(Latest {
+        state,
+        handle,
+        read: std::sync::Mutex::new(None),
+        warning: crate::telemetry::Occasional::default(),
+    });
+    for (name, help, figure) in POOL_MONEY {
+        let latest = latest.clone();
+        meter
+            .i64_observable_gauge(name)
+            .with_description(help)
+            .with_callback(move |observer| {
+                if let Some(figures) = latest.figures() {
+                    observer.observe(figure(&figures).fen(), &[]);
+                }
+            })
+            .build();
+    }
+    for (name, help, figure) in POOL_RATIOS {
+        let latest = latest.clone();
+        meter
+            .f64_observable_gauge(name)
+            .with_description(help)
+            .with_callback(move |observer| {
+                if let Some(figures) = latest.figures() {
+                    observer.observe(as_float(figure(&figures)), &[]);
+                }
+            })
+            .build();
+    }
+    for (name, help, figure) in BANK_MONEY {
+        let latest = latest.clone();
+        meter
+            .i64_observable_gauge(name)
+            .with_description(help)
+            .with_callback(move |observer| {
+                for bank in latest.figures().iter().flat_map(|figures| figures.banks.iter()) {
+                    observer.observe(figure(bank).fen(), &[KeyValue::new("bank", bank.bank.clone())]);
+                }
+            })
+            .build();
+    }
+    for (name, help, figure) in BANK_RATIOS {
+        let latest = latest.clone();
+        meter
+            .f64_observable_gauge(name)
+            .with_description(help)
+            .with_callback(move |observer| {
+                for bank in latest.figures().iter().flat_map(|figures| figures.banks.iter()) {
+                    observer.observe(as_float(figure(bank)), &[KeyValue::new("bank", bank.bank.clone())]);
+                }
+            })
+            .build();
+    }
 }

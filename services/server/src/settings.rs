@@ -74,8 +74,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Seconds in-flight calls get to finish after SIGTERM or Ctrl-C.
     pub shutdown_grace_seconds: u64,
-    /// OTLP/gRPC collector to export spans to (e.g. `http://otel-collector:4317`); when
-    /// absent, no spans are exported (logs only).
+    /// OTLP/gRPC collector to export spans and metrics to (e.g. `http://otel-collector:4317`);
+    /// when absent (and no `OTEL_EXPORTER_OTLP_*ENDPOINT`), nothing is exported (logs only).
     pub otlp_endpoint: Option<String>,
     /// The business clock: `system` (production) or `simulated:YYYY-MM-DD` (demos and tests
     /// of date rules; moved forward with `AdminService.AdvanceBusinessDate`).

@@ -446,6 +446,7 @@ impl Application {
                 }
             });
         }
+        crate::telemetry::export_pool_figures(&self.state);
         let (metrics_stop_tx, metrics_stop_rx) = tokio::sync::oneshot::channel::<()>();
         if let Some((listener, address)) = self.metrics {
             let router = crate::metrics::router(self.state.clone());
