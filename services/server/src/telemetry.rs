@@ -109,7 +109,7 @@ impl Telemetry {
         if let Some(meters) = self.meters
             && let Err(error) = meters.shutdown()
         {
-            eprintln!("techcredit-server: exporting the last metrics: {error}");
+            eprintln!("techcredit-server: the last metrics were not exported: {error}");
         }
     }
 }
