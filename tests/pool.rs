@@ -459,3 +459,42 @@ async fn the_history_is_each_month_end_and_a_back_dated_posting_refreshes_it() {
     let bad = app.pool_as(&actors.auditor).get_position_history(pb::GetPositionHistoryRequest { months: 121 }).await;
     assert_error(&bad.unwrap_err(), Code::InvalidArgument, "INVALID_ARGUMENT");
 }
+
+/// The position's reader is one snapshot: a posting that commits between its reads of the
+/// pool's totals and of the ledger is not half in its figures. A plain read (each statement
+/// its own moment) sees the posting at once; the snapshot sees it only when read anew.
+#[tokio::test]
+async fn the_position_s_snapshot_does_not_see_a_posting_committed_between_its_reads() {
+    let database = tests::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::Store::connect(&database.url(dir.path()), 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let date = chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+    let post = async |draft: EntryDraft| {
+        let txn = store.begin_write().await.unwrap();
+        store::ledger::post(&txn, &draft, "snapshot-test", None).await.unwrap();
+        txn.commit().await.unwrap();
+    };
+    let city = Contributor::CityBureau;
+    post(EntryDraft::contribution_committed(&city, Money::from_fen(100_000_000), date, "")).await;
+    post(EntryDraft::contribution_received(&city, Money::from_fen(100_000_000), date, "")).await;
+
+    let snapshot = store.read_replica_snapshot().await.unwrap();
+    let plain = store.read_replica().await.unwrap();
+    let first = store::ledger::balances(&snapshot).await.unwrap().net_pool_assets();
+    store::pool::read(&snapshot).await.unwrap();
+    assert_eq!(store::ledger::balances(&plain).await.unwrap().net_pool_assets(), first);
+    // 1,234.56 of interest commits while both readers are open.
+    post(EntryDraft::interest(Money::from_fen(123_456), date, "")).await;
+    assert_eq!(store::ledger::balances(&snapshot).await.unwrap().net_pool_assets(), first, "one moment");
+    assert_eq!(
+        store::ledger::balances(&plain).await.unwrap().net_pool_assets(),
+        Money::from_fen(first.fen() + 123_456),
+        "a plain read sees the commit"
+    );
+    snapshot.finish().await.unwrap();
+    plain.finish().await.unwrap();
+    let again = store.read_replica_snapshot().await.unwrap();
+    assert_eq!(store::ledger::balances(&again).await.unwrap().net_pool_assets(), Money::from_fen(100_123_456));
+    again.finish().await.unwrap();
+}

@@ -29,7 +29,9 @@ impl Pool {
         let Some(as_of) = as_of else {
             return Err(v.into_error());
         };
-        let reader = self.state.store.read_replica().await?;
+        // One snapshot: the totals row and the ledger's balances of one moment (a payment
+        // changes both in one transaction).
+        let reader = self.state.store.read_replica_snapshot().await?;
         let connection = &reader;
         let policy = &self.state.policy;
         let today = business_today();
@@ -135,7 +137,7 @@ impl Pool {
             return Err(v.into_error());
         };
         v.finish()?;
-        let reader = self.state.store.read_replica().await?;
+        let reader = self.state.store.read_replica_snapshot().await?;
         let balances = store::ledger::balances(&reader).await?;
         let book = store::exposure::by_grade(&reader).await?;
         reader.finish().await?;

@@ -119,7 +119,7 @@ pub async fn read(state: &AppState) -> Result<PoolFigures, String> {
     let store = &state.store;
     let fail = |e: store::StoreError| e.to_string();
     let now = store.now().await.map_err(|e| e.to_string())?;
-    let reader = store.read_replica().await.map_err(fail)?;
+    let reader = store.read_replica_snapshot().await.map_err(fail)?;
     let connection = &reader;
     let pool = store::pool::read(connection).await.map_err(fail)?;
     let balances = store::ledger::balances(connection).await.map_err(fail)?;

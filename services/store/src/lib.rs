@@ -424,6 +424,17 @@ impl Store {
     /// transaction on PostgreSQL, a read transaction on SQLite), for checks that compare
     /// several tables — the ledger's verification — while writes go on.
     pub async fn read_snapshot(&self) -> Result<Reader<'_>, StoreError> {
+        self.snapshot_on(&self.connection).await
+    }
+
+    /// [`read_replica`](Store::read_replica) as one consistent snapshot: for figures read
+    /// from several tables that must agree with each other — the pool's position (its totals
+    /// row beside the ledger's balances), its gauges, the stress test — while writes go on.
+    pub async fn read_replica_snapshot(&self) -> Result<Reader<'_>, StoreError> {
+        self.snapshot_on(self.replica.as_ref().unwrap_or(&self.connection)).await
+    }
+
+    async fn snapshot_on<'a>(&self, connection: &'a DatabaseConnection) -> Result<Reader<'a>, StoreError> {
         let options = match self.engine {
             Engine::Postgres => TransactionOptions {
                 isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
@@ -434,7 +445,7 @@ impl Store {
                 TransactionOptions { isolation_level: None, access_mode: None, sqlite_transaction_mode: None }
             }
         };
-        Ok(Reader { inner: ReaderInner::Transaction(self.connection.begin_with_options(options).await?) })
+        Ok(Reader { inner: ReaderInner::Transaction(connection.begin_with_options(options).await?) })
     }
 
     /// Runs `work` in one [`read`](Store::read) on the primary and finishes it.
