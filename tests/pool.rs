@@ -498,3 +498,49 @@ async fn the_position_s_snapshot_does_not_see_a_posting_committed_between_its_re
     assert_eq!(store::ledger::balances(&again).await.unwrap().net_pool_assets(), Money::from_fen(100_123_456));
     again.finish().await.unwrap();
 }
+
+/// The month-end race: the history computes June from a read, a posting dated back into
+/// June commits (deleting June's snapshot, of which there is none yet), and only then does
+/// the history go to keep what it computed. It must not keep it — June would stay without
+/// the posting for good — and the next read computes June with it.
+#[tokio::test]
+async fn a_month_computed_before_a_posting_dated_back_into_it_is_not_kept() {
+    let database = tests::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::Store::connect(&database.url(dir.path()), 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let june = |day| chrono::NaiveDate::from_ymd_opt(2025, 6, day).unwrap();
+    let post = async |draft: EntryDraft| {
+        let txn = store.begin_write().await.unwrap();
+        store::ledger::post(&txn, &draft, "history-test", None).await.unwrap();
+        txn.commit().await.unwrap();
+    };
+    let city = Contributor::CityBureau;
+    post(EntryDraft::contribution_committed(&city, Money::from_fen(100_000_000), june(1), "")).await;
+    post(EntryDraft::contribution_received(&city, Money::from_fen(100_000_000), june(1), "")).await;
+    let months = [("2025-06".to_owned(), june(30))];
+    let read = async || {
+        let reader = store.read_snapshot().await.unwrap();
+        let read = store::history::month_ends(&reader, &months).await.unwrap();
+        reader.finish().await.unwrap();
+        read
+    };
+    let keep = async |computed: &store::history::Computed| {
+        let txn = store.begin_write().await.unwrap();
+        let kept = store::history::keep(&txn, computed).await.unwrap();
+        txn.commit().await.unwrap();
+        kept
+    };
+
+    let (figures, computed) = read().await;
+    assert_eq!(figures[0].net_pool_assets, 100_000_000);
+    post(EntryDraft::interest(Money::from_fen(123_456), june(15), "")).await;
+    assert_eq!(keep(&computed).await, 0, "June was read before the posting dated into it");
+
+    let (figures, computed) = read().await;
+    assert_eq!(figures[0].net_pool_assets, 100_123_456, "June computed again, with the interest");
+    assert_eq!(keep(&computed).await, 1);
+    let (figures, computed) = read().await;
+    assert!(computed.is_empty(), "June is kept now");
+    assert_eq!(figures[0].net_pool_assets, 100_123_456);
+}

@@ -2,10 +2,16 @@
 //! queries (a scan of the journal and of the loan book) and kept; the history reads the
 //! kept rows. A posting dated back into a closed month refreshes: it deletes the snapshots
 //! from that date on, in its own transaction, and they are computed again when next read.
+//!
+//! A month computed from a read that began before such a posting committed must not be kept
+//! after the posting deleted the snapshots (it would stay stale for good). So the read notes
+//! the journal's last entry first ([`Computed`]), and [`keep`] — under the pool row's lock,
+//! which every posting takes before it writes, so postings commit in the order of their
+//! entry ids — keeps only the months that no later entry is dated into.
 
 use chrono::NaiveDate;
 use domain::Money;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -67,13 +73,44 @@ impl MonthEnd {
     }
 }
 
+/// Month ends computed by one read, with the journal's last entry when that read began.
+#[derive(Debug, Clone, Default)]
+pub struct Computed {
+    months: Vec<MonthEnd>,
+    journal_mark: i64,
+}
+
+impl Computed {
+    /// Whether nothing was computed (every month was kept already).
+    pub fn is_empty(&self) -> bool {
+        self.months.is_empty()
+    }
+}
+
+/// The journal's last entry id (0 when it is empty).
+async fn journal_mark(connection: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    use crate::entities::journal_entry;
+    Ok(journal_entry::Entity::find()
+        .select_only()
+        .column(journal_entry::Column::EntryId)
+        .order_by_desc(journal_entry::Column::EntryId)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(connection)
+        .await?
+        .unwrap_or(0))
+}
+
 /// The month-end positions of `months` (`YYYY-MM` and its last day, oldest first, every one
 /// closed): the kept snapshots, and the missing ones computed. Returns them all and, apart,
-/// the ones computed now, for [`keep`] to store in a write transaction.
+/// the ones computed now, for [`keep`] to store in a write transaction. Read it on one
+/// snapshot, so that a month's figures are of one moment.
 pub async fn month_ends(
     connection: &impl ConnectionTrait,
     months: &[(String, NaiveDate)],
-) -> Result<(Vec<MonthEnd>, Vec<MonthEnd>), StoreError> {
+) -> Result<(Vec<MonthEnd>, Computed), StoreError> {
+    // First: a posting committed after this is seen by `keep`, whatever this read sees.
+    let journal_mark = journal_mark(connection).await?;
     let periods: Vec<&str> = months.iter().map(|(p, _)| p.as_str()).collect();
     let kept: std::collections::HashMap<String, MonthEnd> = position_snapshot::Entity::find()
         .filter(position_snapshot::Column::Period.is_in(periods))
@@ -94,13 +131,33 @@ pub async fn month_ends(
             }
         }
     }
-    Ok((result, computed))
+    Ok((result, Computed { months: computed, journal_mark }))
 }
 
-/// Keeps computed month ends (replacing an older snapshot of the same month; a concurrent
-/// reader that kept it first kept the same figures).
-pub async fn keep(connection: &impl ConnectionTrait, months: &[MonthEnd]) -> Result<(), StoreError> {
-    for month in months {
+/// Keeps computed month ends, in a write transaction (replacing an older snapshot of the
+/// same month: a concurrent reader that kept it first kept the same figures) — all but those
+/// ending on or after the date of an entry posted since they were read, which are left to
+/// be computed again. Returns how many were kept.
+pub async fn keep(connection: &impl ConnectionTrait, computed: &Computed) -> Result<usize, StoreError> {
+    use crate::entities::journal_entry;
+    let Some(last) = computed.months.iter().map(|m| m.as_of).max() else {
+        return Ok(0);
+    };
+    // Waits for a posting under way; every later one sees the snapshots kept here.
+    crate::pool::lock(connection).await?;
+    let dated_back: Option<NaiveDate> = journal_entry::Entity::find()
+        .select_only()
+        .column(journal_entry::Column::EffectiveDate)
+        .filter(journal_entry::Column::EntryId.gt(computed.journal_mark))
+        .filter(journal_entry::Column::EffectiveDate.lte(last))
+        .order_by_asc(journal_entry::Column::EffectiveDate)
+        .limit(1)
+        .into_tuple::<NaiveDate>()
+        .one(connection)
+        .await?;
+    let months: Vec<&MonthEnd> =
+        computed.months.iter().filter(|m| dated_back.is_none_or(|date| m.as_of < date)).collect();
+    for month in &months {
         let figures = serde_json::to_string(month).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let row = position_snapshot::ActiveModel {
             period: Set(month.period.clone()),
@@ -121,7 +178,7 @@ pub async fn keep(connection: &impl ConnectionTrait, months: &[MonthEnd]) -> Res
             .exec(connection)
             .await?;
     }
-    Ok(())
+    Ok(months.len())
 }
 
 /// Drops the snapshots of months ending on or after `date` (a posting dated back into them).
