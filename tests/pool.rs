@@ -463,21 +463,31 @@ async fn the_history_is_each_month_end_and_a_back_dated_posting_refreshes_it() {
 /// The position's reader is one snapshot: a posting that commits between its reads of the
 /// pool's totals and of the ledger is not half in its figures. A plain read (each statement
 /// its own moment) sees the posting at once; the snapshot sees it only when read anew.
-#[tokio::test]
-async fn the_position_s_snapshot_does_not_see_a_posting_committed_between_its_reads() {
+/// A migrated store on a fresh database whose pool the city funded with 1,000,000.00 on
+/// 1 June 2025 (the directory holds a SQLite database).
+async fn store_funded_on_1_june_2025() -> (store::Store, tempfile::TempDir) {
     let database = tests::fresh_database().await;
     let dir = tempfile::tempdir().unwrap();
     let store = store::Store::connect(&database.url(dir.path()), 4).await.unwrap();
     store.migrate().await.unwrap();
     let date = chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
-    let post = async |draft: EntryDraft| {
-        let txn = store.begin_write().await.unwrap();
-        store::ledger::post(&txn, &draft, "snapshot-test", None).await.unwrap();
-        txn.commit().await.unwrap();
-    };
     let city = Contributor::CityBureau;
-    post(EntryDraft::contribution_committed(&city, Money::from_fen(100_000_000), date, "")).await;
-    post(EntryDraft::contribution_received(&city, Money::from_fen(100_000_000), date, "")).await;
+    post(&store, EntryDraft::contribution_committed(&city, Money::from_fen(100_000_000), date, "")).await;
+    post(&store, EntryDraft::contribution_received(&city, Money::from_fen(100_000_000), date, "")).await;
+    (store, dir)
+}
+
+/// Posts `draft` in a write transaction of its own.
+async fn post(store: &store::Store, draft: EntryDraft) {
+    let txn = store.begin_write().await.unwrap();
+    store::ledger::post(&txn, &draft, "store-test", None).await.unwrap();
+    txn.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_position_s_snapshot_does_not_see_a_posting_committed_between_its_reads() {
+    let (store, _dir) = store_funded_on_1_june_2025().await;
+    let date = chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
 
     let snapshot = store.read_replica_snapshot().await.unwrap();
     let plain = store.read_replica().await.unwrap();
@@ -485,7 +495,7 @@ async fn the_position_s_snapshot_does_not_see_a_posting_committed_between_its_re
     store::pool::read(&snapshot).await.unwrap();
     assert_eq!(store::ledger::balances(&plain).await.unwrap().net_pool_assets(), first);
     // 1,234.56 of interest commits while both readers are open.
-    post(EntryDraft::interest(Money::from_fen(123_456), date, "")).await;
+    post(&store, EntryDraft::interest(Money::from_fen(123_456), date, "")).await;
     assert_eq!(store::ledger::balances(&snapshot).await.unwrap().net_pool_assets(), first, "one moment");
     assert_eq!(
         store::ledger::balances(&plain).await.unwrap().net_pool_assets(),
@@ -505,22 +515,12 @@ async fn the_position_s_snapshot_does_not_see_a_posting_committed_between_its_re
 /// the posting for good — and the next read computes June with it.
 #[tokio::test]
 async fn a_month_computed_before_a_posting_dated_back_into_it_is_not_kept() {
-    let database = tests::fresh_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = store::Store::connect(&database.url(dir.path()), 4).await.unwrap();
-    store.migrate().await.unwrap();
+    let (store, _dir) = store_funded_on_1_june_2025().await;
     let june = |day| chrono::NaiveDate::from_ymd_opt(2025, 6, day).unwrap();
-    let post = async |draft: EntryDraft| {
-        let txn = store.begin_write().await.unwrap();
-        store::ledger::post(&txn, &draft, "history-test", None).await.unwrap();
-        txn.commit().await.unwrap();
-    };
-    let city = Contributor::CityBureau;
-    post(EntryDraft::contribution_committed(&city, Money::from_fen(100_000_000), june(1), "")).await;
-    post(EntryDraft::contribution_received(&city, Money::from_fen(100_000_000), june(1), "")).await;
     let months = [("2025-06".to_owned(), june(30))];
+    // As the history reads: a plain read of the primary.
     let read = async || {
-        let reader = store.read_snapshot().await.unwrap();
+        let reader = store.read().await.unwrap();
         let read = store::history::month_ends(&reader, &months).await.unwrap();
         reader.finish().await.unwrap();
         read
@@ -534,7 +534,7 @@ async fn a_month_computed_before_a_posting_dated_back_into_it_is_not_kept() {
 
     let (figures, computed) = read().await;
     assert_eq!(figures[0].net_pool_assets, 100_000_000);
-    post(EntryDraft::interest(Money::from_fen(123_456), june(15), "")).await;
+    post(&store, EntryDraft::interest(Money::from_fen(123_456), june(15), "")).await;
     assert_eq!(keep(&computed).await, 0, "June was read before the posting dated into it");
 
     let (figures, computed) = read().await;

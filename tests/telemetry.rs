@@ -16,14 +16,22 @@ use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint, metric::D
 use proto::v1 as pb;
 use tests::{TestDatabase, fresh_database};
 
-/// A collector that keeps every export it receives.
+/// A collector that keeps every export it receives (of spans or of metrics).
 #[derive(Debug, Clone, Default)]
-struct Collector {
-    received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+struct Collector<R> {
+    received: Arc<Mutex<Vec<R>>>,
+}
+
+/// Serves `router` on an ephemeral loopback port; its address.
+async fn serve(router: tonic::transport::server::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)));
+    address
 }
 
 #[tonic::async_trait]
-impl TraceService for Collector {
+impl TraceService for Collector<ExportTraceServiceRequest> {
     async fn export(
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
@@ -36,23 +44,36 @@ impl TraceService for Collector {
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT_SPAN_ID: &str = "b7ad6b7169203331";
 
-/// A server process with JSON logs, on a fresh database, with `env` set (and `unset`
-/// removed); returns it running with its address, admin key and data directory, and a
-/// channel to it.
+/// A server process with JSON logs, with `env` set (and `unset` removed), running with its
+/// address, admin key and a channel to it.
 struct ServerProcess {
     child: std::process::Child,
     address: String,
     admin_key: String,
     channel: tonic::transport::Channel,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
+/// A server process on a fresh database and data directory.
 async fn server_process(env: &[(&str, String)], unset: &[&str]) -> ServerProcess {
     let dir = tempfile::tempdir().unwrap();
+    let database = fresh_database().await;
+    let mut server = server_process_on(dir.path(), &database, env, unset).await;
+    server._dir = Some(dir);
+    server
+}
+
+/// A server process on `database` with the data directory `dir` (the SQLite file's home).
+async fn server_process_on(
+    dir: &std::path::Path,
+    database: &TestDatabase,
+    env: &[(&str, String)],
+    unset: &[&str],
+) -> ServerProcess {
     let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
     command
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .env("TECHCREDIT__LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .env_remove("DATABASE_URL")
@@ -64,14 +85,14 @@ async fn server_process(env: &[(&str, String)], unset: &[&str]) -> ServerProcess
     for name in unset {
         command.env_remove(name);
     }
-    if let TestDatabase::Postgres { url, .. } = fresh_database().await {
+    if let TestDatabase::Postgres { url, .. } = database {
         command.env("DATABASE_URL", url);
     }
     let mut child = command.spawn().expect("start server process");
     let address = tests::process_address(&mut child);
-    let admin_key = std::fs::read_to_string(dir.path().join("bootstrap-admin.key")).unwrap().trim().to_owned();
+    let admin_key = std::fs::read_to_string(dir.join("bootstrap-admin.key")).unwrap().trim().to_owned();
     let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
-    ServerProcess { child, address, admin_key, channel, _dir: dir }
+    ServerProcess { child, address, admin_key, channel, _dir: None }
 }
 
 /// SIGTERM, then the process's exit and what it wrote.
@@ -85,14 +106,9 @@ async fn stop(child: std::process::Child) -> std::process::Output {
 
 #[tokio::test]
 async fn calls_are_exported_as_spans_of_the_callers_trace() {
-    let collector = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let collector_address = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collector.clone()))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let collector = Collector::<ExportTraceServiceRequest>::default();
+    let collector_address =
+        serve(tonic::transport::Server::builder().add_service(TraceServiceServer::new(collector.clone()))).await;
 
     let server = server_process(&[("TECHCREDIT__OTLP_ENDPOINT", format!("http://{collector_address}"))], &[]).await;
     let (child, address, admin_key, channel) = (server.child, server.address, server.admin_key, server.channel);
@@ -147,8 +163,8 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
         .unwrap_or_else(|| panic!("no span of the call among {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()));
     assert_eq!(hex(&call.trace_id), TRACE_ID, "the call continues the caller's trace");
     assert_eq!(hex(&call.parent_span_id), PARENT_SPAN_ID, "the caller's span is its parent");
-    assert_eq!(attribute(call, "rpc.grpc.status_code"), Some(Value::IntValue(0)));
-    assert_eq!(attribute(call, "rpc.method"), Some(Value::StringValue("ListBanks".into())));
+    assert_eq!(attribute(&call.attributes, "rpc.grpc.status_code"), Some(Value::IntValue(0)));
+    assert_eq!(attribute(&call.attributes, "rpc.method"), Some(Value::StringValue("ListBanks".into())));
     assert_ne!(call.status.as_ref().map(|s| s.code), Some(2), "an answered call is not an error");
     // Its database statements are CLIENT spans under it, timed within it, with the SQL's
     // placeholders and never its values.
@@ -164,23 +180,23 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
         assert!(statement.start_time_unix_nano >= call.start_time_unix_nano);
         assert!(statement.end_time_unix_nano <= call.end_time_unix_nano);
         assert!(
-            matches!(attribute(statement, "db.system.name"), Some(Value::StringValue(s)) if s == "sqlite" || s == "postgresql")
+            matches!(attribute(&statement.attributes, "db.system.name"), Some(Value::StringValue(s)) if s == "sqlite" || s == "postgresql")
         );
     }
     assert!(
-        statements.iter().any(|s| attribute(s, "db.operation.name") == Some(Value::StringValue("SELECT".into()))
-            && matches!(attribute(s, "db.query.text"), Some(Value::StringValue(sql)) if sql.contains("banks"))),
+        statements.iter().any(|s| attribute(&s.attributes, "db.operation.name") == Some(Value::StringValue("SELECT".into()))
+            && matches!(attribute(&s.attributes, "db.query.text"), Some(Value::StringValue(sql)) if sql.contains("banks"))),
         "the banks are read in a SELECT span"
     );
     let by_name = |name: &str| spans.iter().filter(|s| s.name == name).copied().collect::<Vec<_>>();
     let not_found = by_name("/techcredit.v1.AdminService/GetBank");
     let not_found = not_found.first().expect("the refused call's span");
     assert_eq!(not_found.status.as_ref().map(|s| s.code), Some(2), "span status ERROR");
-    assert_eq!(attribute(not_found, "rpc.grpc.status_code"), Some(Value::IntValue(5)));
-    assert_eq!(attribute(not_found, "error.reason"), Some(Value::StringValue("NOT_FOUND".into())));
+    assert_eq!(attribute(&not_found.attributes, "rpc.grpc.status_code"), Some(Value::IntValue(5)));
+    assert_eq!(attribute(&not_found.attributes, "error.reason"), Some(Value::StringValue("NOT_FOUND".into())));
     let unauthenticated = by_name("/techcredit.v1.AdminService/ListBanks");
     assert!(
-        unauthenticated.iter().any(|s| attribute(s, "rpc.grpc.status_code") == Some(Value::IntValue(16))
+        unauthenticated.iter().any(|s| attribute(&s.attributes, "rpc.grpc.status_code") == Some(Value::IntValue(16))
             && s.status.as_ref().map(|s| s.code) == Some(2)),
         "the call without a valid key is an ERROR span too"
     );
@@ -203,8 +219,8 @@ async fn calls_are_exported_as_spans_of_the_callers_trace() {
 }
 
 /// The value of a span's attribute.
-fn attribute(span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<Value> {
-    span.attributes.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref()).and_then(|v| v.value.clone())
+fn attribute(attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue], key: &str) -> Option<Value> {
+    attributes.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref()).and_then(|v| v.value.clone())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -322,14 +338,8 @@ async fn the_metrics_endpoint_serves_call_durations_and_the_pool_s_figures_as_ge
     }
 }
 
-/// A metrics collector that keeps every export it receives.
-#[derive(Debug, Clone, Default)]
-struct MetricsCollector {
-    received: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
-}
-
 #[tonic::async_trait]
-impl MetricsService for MetricsCollector {
+impl MetricsService for Collector<ExportMetricsServiceRequest> {
     async fn export(
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
@@ -346,11 +356,11 @@ fn metrics_of(export: &ExportMetricsServiceRequest) -> Vec<&Metric> {
 
 /// A data point's attribute as text (strings as they are, integers in decimal).
 fn text_attribute(attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue], key: &str) -> Option<String> {
-    attributes.iter().find(|a| a.key == key).and_then(|a| match a.value.as_ref()?.value.as_ref()? {
-        Value::StringValue(s) => Some(s.clone()),
+    match attribute(attributes, key)? {
+        Value::StringValue(s) => Some(s),
         Value::IntValue(i) => Some(i.to_string()),
         _ => None,
-    })
+    }
 }
 
 /// The gauge's or sum's data points.
@@ -407,36 +417,24 @@ async fn metrics_are_pushed_over_otlp_with_the_calls_the_statements_and_the_pool
     let (position, auditor) = claimed_book(&app).await;
     app.stop_server().await;
 
-    let collector = MetricsCollector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let collector_address = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(MetricsServiceServer::new(collector.clone()))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let collector = Collector::<ExportMetricsServiceRequest>::default();
+    let collector_address =
+        serve(tonic::transport::Server::builder().add_service(MetricsServiceServer::new(collector.clone()))).await;
     // The same database, now served by a process of its own that pushes its metrics (the
     // signal's own endpoint variable; traces off) every 300 ms.
-    let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-server"));
-    command
-        .args(["--listen", "127.0.0.1:0", "--no-migrate", "--data-dir"])
-        .arg(&app.settings.data_dir)
-        .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", format!("http://{collector_address}"))
-        .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
-        .env("OTEL_TRACES_EXPORTER", "none")
-        .env("TECHCREDIT__DATABASE_TRANSACTION_POOLING", app.settings.database_transaction_pooling.to_string())
-        .env("RUST_LOG", "warn")
-        .env_remove("TECHCREDIT__OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    match &app.settings.database_url {
-        Some(url) => command.env("DATABASE_URL", url.expose()),
-        None => command.env_remove("DATABASE_URL"),
-    };
-    let mut child = command.spawn().expect("start server process");
-    let address = tests::process_address(&mut child);
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let env = [
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", format!("http://{collector_address}")),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "300".to_owned()),
+        ("OTEL_TRACES_EXPORTER", "none".to_owned()),
+    ];
+    let server = server_process_on(
+        &app.settings.data_dir,
+        &app.database,
+        &env,
+        &["TECHCREDIT__OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+    )
+    .await;
+    let (child, channel) = (server.child, server.channel);
     let mut pool = proto::v1::risk_pool_service_client::RiskPoolServiceClient::new(channel);
     let mut request = tonic::Request::new(pb::GetPoolPositionRequest::default());
     request.metadata_mut().insert("authorization", format!("Bearer {auditor}").parse().unwrap());

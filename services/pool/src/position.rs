@@ -177,9 +177,7 @@ impl Pool {
         // On the primary: a month computed now is kept, and must not be computed from a
         // standby that has not yet replayed a posting dated back into it.
         let store = &self.state.store;
-        let reader = store.read_snapshot().await?;
-        let (month_ends, computed) = store::history::month_ends(&reader, &periods).await?;
-        reader.finish().await?;
+        let (month_ends, computed) = store.reading(async |db| store::history::month_ends(db, &periods).await).await?;
         if !computed.is_empty() {
             let txn = store.begin_write().await?;
             store::history::keep(&txn, &computed).await?;

@@ -28,6 +28,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::Datelike;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::AsyncInstrument;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -268,6 +270,19 @@ impl Latest {
         figures
     }
 
+    /// An instrument's callback: `observe` gets the figures of this collection's read.
+    fn observing<T>(
+        self: &std::sync::Arc<Self>,
+        observe: impl Fn(&PoolFigures, &dyn AsyncInstrument<T>) + Send + Sync + 'static,
+    ) -> impl Fn(&dyn AsyncInstrument<T>) + Send + Sync + 'static {
+        let latest = self.clone();
+        move |observer| {
+            if let Some(figures) = latest.figures() {
+                observe(&figures, observer);
+            }
+        }
+    }
+
     fn warn(&self, error: &str) -> Option<std::sync::Arc<PoolFigures>> {
         if self.warning.due() {
             tracing::warn!(parent: None, %error, "cannot read the pool's figures for the metrics' export (warned at most once a minute)");
@@ -281,7 +296,6 @@ impl Latest {
 /// gauges under the endpoint's names (per bank with the attribute `bank`), read from the
 /// running totals once per collection. Once per process.
 pub fn export(meter: &opentelemetry::metrics::Meter, state: AppState, handle: tokio::runtime::Handle) {
-    use opentelemetry::KeyValue;
     let store = state.store.clone();
     meter
         .i64_observable_up_down_counter("db.client.connections.usage")
@@ -299,52 +313,25 @@ pub fn export(meter: &opentelemetry::metrics::Meter, state: AppState, handle: to
         read: std::sync::Mutex::new(None),
         warning: crate::telemetry::Occasional::default(),
     });
+    let bank = |figures: &BankFigures| [KeyValue::new("bank", figures.bank.clone())];
     for (name, help, figure) in POOL_MONEY {
-        let latest = latest.clone();
-        meter
-            .i64_observable_gauge(name)
-            .with_description(help)
-            .with_callback(move |observer| {
-                if let Some(figures) = latest.figures() {
-                    observer.observe(figure(&figures).fen(), &[]);
-                }
-            })
-            .build();
+        let callback = latest.observing(move |figures, observer| observer.observe(figure(figures).fen(), &[]));
+        meter.i64_observable_gauge(name).with_description(help).with_callback(callback).build();
     }
     for (name, help, figure) in POOL_RATIOS {
-        let latest = latest.clone();
-        meter
-            .f64_observable_gauge(name)
-            .with_description(help)
-            .with_callback(move |observer| {
-                if let Some(figures) = latest.figures() {
-                    observer.observe(as_float(figure(&figures)), &[]);
-                }
-            })
-            .build();
+        let callback = latest.observing(move |figures, observer| observer.observe(as_float(figure(figures)), &[]));
+        meter.f64_observable_gauge(name).with_description(help).with_callback(callback).build();
     }
     for (name, help, figure) in BANK_MONEY {
-        let latest = latest.clone();
-        meter
-            .i64_observable_gauge(name)
-            .with_description(help)
-            .with_callback(move |observer| {
-                for bank in latest.figures().iter().flat_map(|figures| figures.banks.iter()) {
-                    observer.observe(figure(bank).fen(), &[KeyValue::new("bank", bank.bank.clone())]);
-                }
-            })
-            .build();
+        let callback = latest.observing(move |figures, observer| {
+            figures.banks.iter().for_each(|b| observer.observe(figure(b).fen(), &bank(b)));
+        });
+        meter.i64_observable_gauge(name).with_description(help).with_callback(callback).build();
     }
     for (name, help, figure) in BANK_RATIOS {
-        let latest = latest.clone();
-        meter
-            .f64_observable_gauge(name)
-            .with_description(help)
-            .with_callback(move |observer| {
-                for bank in latest.figures().iter().flat_map(|figures| figures.banks.iter()) {
-                    observer.observe(as_float(figure(bank)), &[KeyValue::new("bank", bank.bank.clone())]);
-                }
-            })
-            .build();
+        let callback = latest.observing(move |figures, observer| {
+            figures.banks.iter().for_each(|b| observer.observe(as_float(figure(b)), &bank(b)));
+        });
+        meter.f64_observable_gauge(name).with_description(help).with_callback(callback).build();
     }
 }

@@ -5,9 +5,10 @@
 //!
 //! A month computed from a read that began before such a posting committed must not be kept
 //! after the posting deleted the snapshots (it would stay stale for good). So the read notes
-//! the journal's last entry first ([`Computed`]), and [`keep`] — under the pool row's lock,
-//! which every posting takes before it writes, so postings commit in the order of their
-//! entry ids — keeps only the months that no later entry is dated into.
+//! the journal's last committed entry before it computes ([`Computed`]), and [`keep`] — under
+//! the pool row's lock, which every posting takes before it writes, so postings commit in the
+//! order of their entry ids — keeps only the months that no later entry is dated into. A
+//! plain read is enough: a posting the computation missed has an id above the mark.
 
 use chrono::NaiveDate;
 use domain::Money;
@@ -103,14 +104,11 @@ async fn journal_mark(connection: &impl ConnectionTrait) -> Result<i64, StoreErr
 
 /// The month-end positions of `months` (`YYYY-MM` and its last day, oldest first, every one
 /// closed): the kept snapshots, and the missing ones computed. Returns them all and, apart,
-/// the ones computed now, for [`keep`] to store in a write transaction. Read it on one
-/// snapshot, so that a month's figures are of one moment.
+/// the ones computed now, for [`keep`] to store in a write transaction.
 pub async fn month_ends(
     connection: &impl ConnectionTrait,
     months: &[(String, NaiveDate)],
 ) -> Result<(Vec<MonthEnd>, Computed), StoreError> {
-    // First: a posting committed after this is seen by `keep`, whatever this read sees.
-    let journal_mark = journal_mark(connection).await?;
     let periods: Vec<&str> = months.iter().map(|(p, _)| p.as_str()).collect();
     let kept: std::collections::HashMap<String, MonthEnd> = position_snapshot::Entity::find()
         .filter(position_snapshot::Column::Period.is_in(periods))
@@ -121,17 +119,22 @@ pub async fn month_ends(
         .collect();
     let mut result = Vec::with_capacity(months.len());
     let mut computed = Vec::new();
+    let mut mark = None;
     for (period, as_of) in months {
         match kept.get(period) {
             Some(month) if month.as_of == *as_of => result.push(month.clone()),
             _ => {
+                // Before the first computing: a posting that commits after this is seen by `keep`.
+                if mark.is_none() {
+                    mark = Some(journal_mark(connection).await?);
+                }
                 let month = MonthEnd::compute(connection, period, *as_of).await?;
                 computed.push(month.clone());
                 result.push(month);
             }
         }
     }
-    Ok((result, Computed { months: computed, journal_mark }))
+    Ok((result, Computed { months: computed, journal_mark: mark.unwrap_or(0) }))
 }
 
 /// Keeps computed month ends, in a write transaction (replacing an older snapshot of the
